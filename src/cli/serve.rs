@@ -1,0 +1,67 @@
+//! `guichet serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::exit;
+use crate::server::{self, ServeOptions};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (printed on the first line).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// The SQLite database file (created if missing).
+    #[arg(long)]
+    db: PathBuf,
+    /// Seed N demo cases into an empty database and enable the demo accounts
+    /// (loopback addresses only).
+    #[arg(long, value_name = "N")]
+    demo: Option<u32>,
+    /// The day the demo data is laid around, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "demo")]
+    demo_date: Option<time::Date>,
+    /// Limit each user to N requests a minute (429 with Retry-After past it).
+    #[arg(long, value_name = "PER_MINUTE")]
+    rate_limit: Option<u32>,
+    /// Behave like a real ServiceNow: no ETag, If-Match or Idempotency-Key.
+    #[arg(long)]
+    no_extensions: bool,
+    /// Lifetime of OAuth access tokens, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1799)]
+    token_ttl: i64,
+}
+
+fn parse_date(text: &str) -> Result<time::Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, format).map_err(|e| format!("expected YYYY-MM-DD: {e}"))
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    let options = ServeOptions {
+        addr: args.addr,
+        db: args.db,
+        demo: args.demo,
+        demo_date: args.demo_date,
+        rate_limit: args.rate_limit,
+        extensions: !args.no_extensions,
+        token_ttl_secs: args.token_ttl.max(1),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("guichet serve: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    match runtime.block_on(server::run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("guichet serve: {e}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Datetimes as the Table API writes them: `YYYY-MM-DD HH:MM:SS`, UTC.
+
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+const FORMAT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+
+/// Formats a UTC instant the way ServiceNow stores it.
+pub fn format(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.format(FORMAT)
+        .unwrap_or_else(|_| String::from("1970-01-01 00:00:00"))
+}
+
+/// Parses a ServiceNow datetime (taken as UTC).
+pub fn parse(text: &str) -> Option<OffsetDateTime> {
+    PrimitiveDateTime::parse(text, FORMAT)
+        .ok()
+        .map(|p| p.assume_utc())
+}
+
+pub fn now() -> String {
+    format(OffsetDateTime::now_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn round_trips_and_rejects_other_shapes() {
+        let at = super::parse("2026-03-01 08:05:09").unwrap();
+        assert_eq!(super::format(at), "2026-03-01 08:05:09");
+        assert!(super::parse("2026-03-01T08:05:09Z").is_none());
+        assert!(super::parse("2026-02-30 08:05:09").is_none());
+        assert_eq!(super::now().len(), 19);
+    }
+}

@@ -1,0 +1,8 @@
+//! Guichet: a keyboard-driven, offline-first console for public-service
+//! caseworkers, and the ServiceNow-compatible reference back-end it ships with.
+
+pub mod cli;
+pub mod domain;
+pub mod encoded_query;
+pub mod server;
+pub mod tls;

@@ -1,0 +1,177 @@
+//! `guichet serve`: the reference back-end. It speaks the subset of
+//! ServiceNow's REST Table API that Guichet uses, for CSM cases, over SQLite.
+//! It is the demo's back-end, the real server every integration test talks
+//! to, and a usable server for a small office. Deliberate deviations from
+//! ServiceNow and our extensions are listed in the README.
+
+mod access;
+mod auth;
+mod db;
+pub mod demo;
+mod error;
+mod idempotency;
+mod pagination;
+mod query_sql;
+mod rate_limit;
+mod records;
+mod routes;
+mod rules;
+mod schema;
+pub mod tables;
+mod writes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tower_http::compression::CompressionLayer;
+
+pub use auth::hash_password;
+use db::Db;
+
+/// Everything `serve` is told on its command line.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    /// Seed this many demo cases into an empty database, and let the demo
+    /// accounts log in.
+    pub demo: Option<u32>,
+    /// The day demo dates are laid around (default: today).
+    pub demo_date: Option<time::Date>,
+    pub rate_limit: Option<u32>,
+    /// ETag / If-Match / Idempotency-Key; off, the server behaves like a real
+    /// ServiceNow instance, which has none of them.
+    pub extensions: bool,
+    /// Lifetime of OAuth access tokens (ServiceNow's default: 1799 s).
+    pub token_ttl_secs: i64,
+}
+
+pub struct AppState {
+    db: Arc<Db>,
+    options: ServeOptions,
+    verified: auth::VerifiedCache,
+    in_flight: idempotency::InFlight,
+    rate_limiter: Option<rate_limit::RateLimiter>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "refusing --demo on {0}: demo accounts have well-known passwords, so the demo only listens on a loopback address (127.0.0.1 or ::1)"
+    )]
+    DemoNotOnLoopback(SocketAddr),
+    #[error("cannot open the database {path}: {source}")]
+    Database {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot seed the demo data: {0}")]
+    Seed(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server stopped: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub(crate) fn epoch_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Opens (creating if needed) the database, seeds the demo when asked, then
+/// serves until SIGINT or SIGTERM. The first line on stdout is
+/// `listening on http://ADDR`, with the real port when port 0 was asked.
+pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
+    if options.demo.is_some() && !options.addr.ip().is_loopback() {
+        return Err(ServeError::DemoNotOnLoopback(options.addr));
+    }
+    let db = Db::open(&options.db).map_err(|source| ServeError::Database {
+        path: options.db.clone(),
+        source,
+    })?;
+    if let Some(cases) = options.demo {
+        let date = options
+            .demo_date
+            .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+        let mut conn = db.writer();
+        match demo::seed(&mut conn, cases, date).map_err(|e| ServeError::Seed(e.to_string()))? {
+            Some(report) => eprintln!("{report}"),
+            None => eprintln!(
+                "the database already holds data: demo seeding skipped, agents' changes kept"
+            ),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: options.addr,
+            source,
+        })?;
+    let local = listener.local_addr()?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{local}")?;
+        out.flush()?;
+    }
+    let app = Arc::new(AppState {
+        rate_limiter: options.rate_limit.map(rate_limit::RateLimiter::new),
+        db: Arc::clone(&db),
+        options,
+        verified: auth::VerifiedCache::default(),
+        in_flight: idempotency::InFlight::default(),
+    });
+    tokio::spawn(purge_expired(Arc::clone(&db)));
+    let router = routes::router(app).layer(CompressionLayer::new().gzip(true));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    eprintln!("guichet serve: stopped");
+    Ok(())
+}
+
+/// Hourly: forget idempotency keys past their keeping time and dead tokens.
+async fn purge_expired(db: Arc<Db>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let result = db
+            .write(|conn| {
+                let now = epoch_now();
+                idempotency::purge(conn, now)?;
+                conn.execute("DELETE FROM oauth_token WHERE expires_at <= ?", [now])?;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = result {
+            eprintln!("guichet serve: purge failed: {}", e.detail);
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

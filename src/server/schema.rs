@@ -1,0 +1,141 @@
+//! The server's SQLite schema, derived from the table registry, plus what the
+//! registry does not describe: indexes for every query shape the console and
+//! the sync engine send, the case full-text index, credentials, tokens and
+//! idempotency records.
+
+use rusqlite::Connection;
+
+use super::tables::{Kind, TABLES};
+
+/// Bumped when the schema changes; `migrate` brings older files forward.
+const VERSION: i64 = 1;
+
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current >= VERSION {
+        return Ok(());
+    }
+    let mut sql = String::from("BEGIN;\n");
+    for table in &TABLES {
+        sql.push_str(&create_table(table));
+    }
+    sql.push_str(EXTRA);
+    sql.push_str(&format!("PRAGMA user_version = {VERSION};\nCOMMIT;\n"));
+    conn.execute_batch(&sql)
+}
+
+fn create_table(table: &super::tables::Table) -> String {
+    let mut columns = vec![r#""_row" INTEGER PRIMARY KEY"#.to_string()];
+    for field in table.stored() {
+        let ty = match field.kind {
+            Kind::Integer | Kind::Boolean => "INTEGER",
+            _ => "TEXT",
+        };
+        let constraint = if field.name == "sys_id" {
+            " NOT NULL UNIQUE"
+        } else {
+            ""
+        };
+        columns.push(format!(r#""{}" {ty}{constraint}"#, field.name));
+    }
+    format!(
+        "CREATE TABLE IF NOT EXISTS \"{}\" (\n  {}\n);\n",
+        table.name,
+        columns.join(",\n  ")
+    )
+}
+
+const EXTRA: &str = r#"
+ALTER TABLE sys_user ADD COLUMN password_hash TEXT;
+-- Demo accounts only authenticate while the server runs with --demo.
+ALTER TABLE sys_user ADD COLUMN demo INTEGER NOT NULL DEFAULT 0;
+
+CREATE UNIQUE INDEX case_number ON sn_customerservice_case(number);
+CREATE INDEX case_group_state ON sn_customerservice_case(assignment_group, state);
+CREATE INDEX case_state ON sn_customerservice_case(state);
+CREATE INDEX case_priority ON sn_customerservice_case(priority);
+CREATE INDEX case_assignee ON sn_customerservice_case(assigned_to);
+CREATE INDEX case_consumer ON sn_customerservice_case(consumer);
+CREATE INDEX case_category ON sn_customerservice_case(category);
+CREATE INDEX case_opened ON sn_customerservice_case(opened_at);
+CREATE INDEX case_due ON sn_customerservice_case(due_date);
+CREATE INDEX case_updated ON sn_customerservice_case(sys_updated_on);
+CREATE INDEX journal_case ON sys_journal_field(element_id, sys_created_on);
+CREATE INDEX journal_created ON sys_journal_field(sys_created_on);
+CREATE UNIQUE INDEX user_name ON sys_user(user_name);
+CREATE INDEX user_updated ON sys_user(sys_updated_on);
+CREATE INDEX group_name ON sys_user_group(name);
+CREATE UNIQUE INDEX member_user_group ON sys_user_grmember("user", "group");
+CREATE INDEX member_group ON sys_user_grmember("group");
+CREATE INDEX citizen_name ON csm_consumer(name);
+CREATE INDEX citizen_updated ON csm_consumer(sys_updated_on);
+CREATE INDEX citizen_creator ON csm_consumer(sys_created_by);
+CREATE INDEX choice_element ON sys_choice(name, element, language);
+
+-- Text search over cases: number, summary, description and the citizen's
+-- name; remove_diacritics makes 'jose' find 'José'. The index is kept in
+-- step by triggers, so every write path (API, seeding) maintains it.
+CREATE VIRTUAL TABLE case_search USING fts5(
+  number, short_description, description, citizen,
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER case_search_insert AFTER INSERT ON sn_customerservice_case BEGIN
+  INSERT INTO case_search(rowid, number, short_description, description, citizen)
+  VALUES (new._row, new.number, new.short_description, new.description,
+          (SELECT name FROM csm_consumer WHERE sys_id = new.consumer));
+END;
+CREATE TRIGGER case_search_update
+AFTER UPDATE OF number, short_description, description, consumer ON sn_customerservice_case BEGIN
+  UPDATE case_search SET number = new.number, short_description = new.short_description,
+    description = new.description,
+    citizen = (SELECT name FROM csm_consumer WHERE sys_id = new.consumer)
+  WHERE rowid = new._row;
+END;
+CREATE TRIGGER case_search_citizen AFTER UPDATE OF name ON csm_consumer BEGIN
+  UPDATE case_search SET citizen = new.name
+  WHERE rowid IN (SELECT _row FROM sn_customerservice_case WHERE consumer = new.sys_id);
+END;
+
+-- OAuth tokens, stored as SHA-256 digests: a copied database file does not
+-- hand out live sessions.
+CREATE TABLE oauth_token (
+  digest TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+  user TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX oauth_token_expiry ON oauth_token(expires_at);
+
+-- Idempotency-Key records: the response of the first successful write,
+-- committed in the same transaction as the write itself.
+CREATE TABLE idempotency (
+  user TEXT NOT NULL,
+  key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  etag TEXT,
+  location TEXT,
+  body BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_age ON idempotency(created_at);
+"#;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrate_is_idempotent() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::migrate(&conn).unwrap();
+        super::migrate(&conn).unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(n > 15);
+    }
+}

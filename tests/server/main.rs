@@ -1,0 +1,12 @@
+//! The reference back-end, tested as a client sees it: a real `guichet serve`
+//! on 127.0.0.1:0 with a temporary database, spoken to over HTTP.
+
+mod common;
+
+mod access;
+mod auth;
+mod durability;
+mod extensions;
+mod protocol;
+mod queries;
+mod writes;
