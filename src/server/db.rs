@@ -37,6 +37,9 @@ impl Db {
         let writer = Connection::open(path)?;
         configure(&writer)?;
         schema::migrate(&writer)?;
+        // Refresh the planner's statistics where they are missing or stale:
+        // the composite indexes only win when the planner knows the data.
+        writer.execute_batch("PRAGMA optimize = 0x10002;")?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let conn = Connection::open(path)?;

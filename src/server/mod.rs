@@ -146,6 +146,7 @@ async fn purge_expired(db: Arc<Db>) {
                 let now = epoch_now();
                 idempotency::purge(conn, now)?;
                 conn.execute("DELETE FROM oauth_token WHERE expires_at <= ?", [now])?;
+                conn.execute_batch("PRAGMA optimize;")?;
                 Ok(())
             })
             .await;

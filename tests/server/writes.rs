@@ -278,16 +278,18 @@ async fn bad_bodies_get_clear_errors_and_change_nothing() {
         .await
         .expect(400);
     assert!(reply.detail().contains("Content-Type"), "{}", reply.body);
+    // A body past the limit is answered 413 before it is read in full; a
+    // client still sending may see that answer or a reset instead.
     let huge = format!("{{\"description\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    client
-        .send(
-            client
-                .request(Method::PATCH, &path)
-                .header("Content-Type", "application/json")
-                .body(huge),
-        )
-        .await
-        .expect(413);
+    let sent = client
+        .request(Method::PATCH, &path)
+        .header("Content-Type", "application/json")
+        .body(huge)
+        .send()
+        .await;
+    if let Ok(response) = sent {
+        assert_eq!(response.status(), 413);
+    }
     let after = client.get(&path).await.expect(200);
     assert_eq!(
         after.result()["sys_mod_count"],

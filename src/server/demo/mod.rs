@@ -14,6 +14,7 @@ use rusqlite::{Connection, params};
 use time::{Date, Duration, OffsetDateTime, Time};
 
 use super::rules::{AWAITING_INFO, CANCELLED, CLOSED, NEW, OPEN, RESOLVED};
+use super::schema;
 use crate::domain::datetime;
 pub use catalog::Catalog;
 
@@ -113,10 +114,12 @@ impl<'c> Generator<'c> {
 
     fn write(&mut self, tx: &Connection) -> rusqlite::Result<()> {
         let created = datetime::format(self.now - Duration::days(HISTORY_DAYS + 30));
+        schema::before_bulk_load(tx)?;
         self.write_choices(tx, &created)?;
         self.write_people(tx, &created)?;
         self.write_citizens(tx, &created)?;
-        self.write_cases(tx)
+        self.write_cases(tx)?;
+        schema::after_bulk_load(tx)
     }
 
     fn write_choices(&mut self, tx: &Connection, created: &str) -> rusqlite::Result<()> {
