@@ -1,5 +1,6 @@
 //! The command line: parsing with clap, one file per command group.
 
+mod accounts;
 mod serve;
 
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run the reference back-end: a ServiceNow-compatible case server on SQLite.
     Serve(serve::ServeArgs),
+    /// Manage the reference back-end's groups and agent accounts (for a small office).
+    Accounts(accounts::AccountsArgs),
 }
 
 /// Exit codes shared by every command.
@@ -43,5 +46,6 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Accounts(args) => accounts::run(args),
     }
 }

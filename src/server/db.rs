@@ -32,6 +32,15 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// One configured connection with the schema in place, for commands that
+/// work on the file directly (`guichet accounts`), even beside a running server.
+pub fn open_single(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    schema::migrate(&conn)?;
+    Ok(conn)
+}
+
 impl Db {
     pub fn open(path: &Path) -> Result<Arc<Db>, rusqlite::Error> {
         let writer = Connection::open(path)?;
@@ -80,11 +89,6 @@ impl Db {
             work(&mut conn)
         })
         .await
-    }
-
-    /// The writer, for start-up work (seeding) before the server listens.
-    pub fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

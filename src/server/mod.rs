@@ -5,6 +5,7 @@
 //! ServiceNow and our extensions are listed in the README.
 
 mod access;
+pub mod accounts;
 mod auth;
 mod db;
 pub mod demo;
@@ -27,8 +28,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tower_http::compression::CompressionLayer;
 
-pub use auth::hash_password;
 use db::Db;
+pub use db::open_single as open_database;
 
 /// Everything `serve` is told on its command line.
 #[derive(Debug, Clone)]
@@ -91,22 +92,25 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     if options.demo.is_some() && !options.addr.ip().is_loopback() {
         return Err(ServeError::DemoNotOnLoopback(options.addr));
     }
-    let db = Db::open(&options.db).map_err(|source| ServeError::Database {
+    let database_error = |source| ServeError::Database {
         path: options.db.clone(),
         source,
-    })?;
+    };
     if let Some(cases) = options.demo {
+        // Seeded on a connection of its own, before the pool opens, so that
+        // the bulk load may leave WAL mode while it runs.
+        let mut conn = db::open_single(&options.db).map_err(database_error)?;
         let date = options
             .demo_date
             .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
-        let mut conn = db.writer();
-        match demo::seed(&mut conn, cases, date).map_err(|e| ServeError::Seed(e.to_string()))? {
+        match demo::seed(&mut conn, cases, date).map_err(ServeError::Seed)? {
             Some(report) => eprintln!("{report}"),
             None => eprintln!(
                 "the database already holds data: demo seeding skipped, agents' changes kept"
             ),
         }
     }
+    let db = Db::open(&options.db).map_err(database_error)?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|source| ServeError::Bind {

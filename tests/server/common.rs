@@ -78,6 +78,23 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// SIGTERM, then waits: the server should stop by itself.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the server did not stop within 5 s of SIGTERM");
+    }
+
     /// Kills the server and starts another on the same database file.
     pub fn restart(mut self, demo: Option<u32>, extra: &[&str]) -> Server {
         self.kill();

@@ -4,6 +4,7 @@
 mod common;
 
 mod access;
+mod accounts;
 mod auth;
 mod durability;
 mod extensions;

@@ -1,0 +1,188 @@
+//! `guichet accounts`: a small office creates its groups and agents, then
+//! serves without any demo data.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::common::*;
+
+fn accounts(db: &std::path::Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .arg("accounts")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn an_office_creates_its_agents_and_serves_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("office.db");
+    for group in ["Accueil", "État civil"] {
+        assert!(accounts(&db, &["group-add", group], "").status.success());
+    }
+    let created = accounts(
+        &db,
+        &[
+            "agent-add",
+            "m.dupont",
+            "--first",
+            "Marie",
+            "--last",
+            "Dupont",
+            "--group",
+            "État civil",
+        ],
+        "s3cret\n",
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let boss = accounts(
+        &db,
+        &[
+            "agent-add",
+            "chef",
+            "--first",
+            "Paul",
+            "--last",
+            "Roux",
+            "--group",
+            "Accueil",
+            "--supervisor",
+        ],
+        "b0ss\n",
+    );
+    assert!(boss.status.success());
+
+    let again = accounts(
+        &db,
+        &[
+            "agent-add",
+            "m.dupont",
+            "--first",
+            "M",
+            "--last",
+            "D",
+            "--group",
+            "Accueil",
+        ],
+        "x\n",
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let unknown = accounts(
+        &db,
+        &[
+            "agent-add",
+            "x",
+            "--first",
+            "X",
+            "--last",
+            "Y",
+            "--group",
+            "Titres",
+        ],
+        "x\n",
+    );
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no group named 'Titres'"));
+    let empty = accounts(
+        &db,
+        &[
+            "agent-add",
+            "y",
+            "--first",
+            "X",
+            "--last",
+            "Y",
+            "--group",
+            "Accueil",
+        ],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("password is empty"));
+
+    let listed = String::from_utf8(accounts(&db, &["list"], "").stdout).unwrap();
+    assert!(
+        listed.contains("m.dupont")
+            && listed.contains("État civil")
+            && listed.contains("supervisor"),
+        "{listed}"
+    );
+
+    let server = start_on(&db, None, &[]);
+    let marie = server
+        .client("m.dupont")
+        .with_auth(Auth::Basic("m.dupont".into(), "s3cret".into()));
+    let me = marie
+        .list(
+            "/api/now/table/sys_user",
+            &[("sysparm_query", "user_name=m.dupont")],
+        )
+        .await
+        .expect(200);
+    assert_eq!(s(&me.rows()[0]["name"]), "Marie Dupont");
+    let case = marie
+        .post(
+            CASES,
+            serde_json::json!({"short_description": "Copie d'acte de naissance"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        s(&case.result()["assignment_group"]["value"]).len(),
+        32,
+        "defaults to the agent's group"
+    );
+    let chef = server
+        .client("chef")
+        .with_auth(Auth::Basic("chef".into(), "b0ss".into()));
+    assert_eq!(
+        chef.all_cases("number").await.len(),
+        1,
+        "a supervisor sees every group"
+    );
+
+    assert!(
+        accounts(&db, &["password", "m.dupont"], "n0uveau\n")
+            .status
+            .success()
+    );
+    // The running server still remembers the old password for at most a minute;
+    // a restarted one knows only the new.
+    let server = server.restart(None, &[]);
+    server
+        .client("x")
+        .with_auth(Auth::Basic("m.dupont".into(), "s3cret".into()))
+        .get(CASES)
+        .await
+        .expect(401);
+    server
+        .client("x")
+        .with_auth(Auth::Basic("m.dupont".into(), "n0uveau".into()))
+        .get(CASES)
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    let mut server = start(10, &[]);
+    server.client("demo").get(CASES).await.expect(200);
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+}
