@@ -1,4 +1,10 @@
 //! Pure types and rules of the caseworker's world, shared by every part of
 //! Guichet and depending on none of them.
 
+pub mod action;
+pub mod case;
 pub mod datetime;
+pub mod search;
+
+pub use action::{Action, CaseField};
+pub use case::{Case, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User};

@@ -75,6 +75,13 @@ async fn authenticate(
     };
     request.extensions_mut().insert(agent);
     let mut response = next.run(request).await;
+    if app.options.extensions {
+        // Clients detect the extensions from this header rather than guess.
+        response.headers_mut().insert(
+            crate::backend::servicenow::EXTENSIONS_HEADER,
+            HeaderValue::from_static("etag, if-match, idempotency-key"),
+        );
+    }
     if let Some(allowance) = allowance {
         let headers = response.headers_mut();
         headers.insert("x-ratelimit-limit", HeaderValue::from(allowance.limit));

@@ -1,0 +1,140 @@
+//! The one door to a case back-end. The sync engine speaks to this trait in
+//! domain terms (cases, timeline entries, actions, version tokens); wire
+//! details (sysparm_, sys_id, encoded queries) stay inside each adapter.
+//! ServiceNow is the first adapter; Démarches Simplifiées (GraphQL, cursor
+//! paging, mutations that fail with "déjà ..." on replay) is shaped for.
+
+pub mod servicenow;
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::domain::{Action, Case, Choice, Citizen, Group, TimelineEntry, User};
+
+/// What a back-end can do for exactly-once and conflict detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Capabilities {
+    /// Replays of a write with the same key are answered, not re-applied.
+    pub idempotency_keys: bool,
+    /// Writes can be made conditional on the version the agent saw.
+    pub conditional_writes: bool,
+}
+
+/// The agent the credentials belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    pub user: User,
+    pub groups: Vec<String>,
+}
+
+/// Users, groups and who belongs where.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
+    /// (user id, group id)
+    pub memberships: Vec<(String, String)>,
+}
+
+/// Where an incremental pull stands: the last change seen, by time and id.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Watermark {
+    pub updated: String,
+    pub id: String,
+}
+
+/// One page of changed cases, oldest change first.
+#[derive(Debug, Clone, Default)]
+pub struct ChangedCases {
+    pub cases: Vec<Case>,
+    /// Whether more changes wait after this page.
+    pub more: bool,
+}
+
+/// An action to push, with what the back-end needs to apply it once.
+#[derive(Debug, Clone)]
+pub struct Push<'a> {
+    /// Unique per action (a UUIDv7); used as the idempotency key.
+    pub action_id: &'a str,
+    pub case_id: &'a str,
+    pub action: &'a Action,
+    /// The case version the agent saw, for field changes.
+    pub base_version: Option<&'a str>,
+}
+
+/// How a call to the back-end failed, classified for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// Worth retrying later: network down, timeout before sending, 5xx, 429.
+    #[error("back-end unavailable: {message}")]
+    Transient {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// The request may have been applied: sent, then no answer.
+    #[error("no answer after sending: {0}")]
+    InDoubt(String),
+    /// Credentials missing, wrong or expired: pause and ask to log in.
+    #[error("login needed: {0}")]
+    Auth(String),
+    /// The case changed since the agent saw it; `theirs` is the back-end's copy.
+    #[error("the case changed on the back-end since it was read")]
+    Conflict { theirs: Box<Case> },
+    /// Refused for good (validation, access, closed case): the back-end's words.
+    #[error("refused by the back-end: {0}")]
+    Rejected(String),
+    /// The case is gone or out of the agent's reach.
+    #[error("not found on the back-end")]
+    NotFound,
+    /// The back-end answered something we cannot read.
+    #[error("unreadable answer from the back-end: {0}")]
+    Protocol(String),
+}
+
+impl BackendError {
+    pub fn transient(message: impl Into<String>) -> Self {
+        BackendError::Transient {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// A case back-end. Every method is a network call; none is ever made from
+/// the console's key or draw path.
+pub trait Backend: Send + Sync {
+    fn capabilities(&self) -> Capabilities;
+
+    /// Checks the credentials and says whose they are.
+    fn me(&self) -> impl Future<Output = BackendResult<Me>> + Send;
+
+    fn directory(&self) -> impl Future<Output = BackendResult<Directory>> + Send;
+
+    /// State, priority, procedure, channel and resolution choices.
+    fn choices(&self) -> impl Future<Output = BackendResult<Vec<Choice>>> + Send;
+
+    /// Cases changed after `since` (or all, when None), oldest first, at most `limit`.
+    fn changed_cases(
+        &self,
+        since: Option<&Watermark>,
+        limit: usize,
+    ) -> impl Future<Output = BackendResult<ChangedCases>> + Send;
+
+    /// Every case id the agent can see now (to notice deletions and lost access).
+    fn visible_case_ids(&self) -> impl Future<Output = BackendResult<Vec<String>>> + Send;
+
+    fn case(&self, id: &str) -> impl Future<Output = BackendResult<Option<Case>>> + Send;
+
+    fn citizens(&self, ids: &[String]) -> impl Future<Output = BackendResult<Vec<Citizen>>> + Send;
+
+    /// Timeline entries of these cases, oldest first.
+    fn timeline(
+        &self,
+        case_ids: &[String],
+    ) -> impl Future<Output = BackendResult<Vec<TimelineEntry>>> + Send;
+
+    /// Applies one action; returns the case as the back-end now holds it.
+    fn push(&self, push: &Push<'_>) -> impl Future<Output = BackendResult<Case>> + Send;
+}

@@ -1,0 +1,346 @@
+//! HTTP to a ServiceNow instance (or `guichet serve`): authentication,
+//! bounded reads, and the classification of every failure for the outbox.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+
+use crate::backend::BackendError;
+
+/// Largest answer accepted from the back-end; past it the answer is refused
+/// rather than read into memory.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// e.g. `https://instance.service-now.com` or `http://127.0.0.1:8080`.
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Settings {
+    pub fn new(url: &str, user: &str, password: &str) -> Settings {
+        Settings {
+            url: url.trim_end_matches('/').to_string(),
+            user: user.to_string(),
+            password: password.to_string(),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    access: String,
+    expires: Instant,
+}
+
+/// How requests authenticate: OAuth when the instance offers the password
+/// grant, HTTP Basic otherwise.
+#[derive(Debug, Clone)]
+enum Auth {
+    Unknown,
+    Basic,
+    Bearer(Token),
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    settings: Settings,
+    auth: Mutex<Auth>,
+}
+
+/// A successful answer: status, headers and the parsed JSON body (Null when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+/// Whether a failed request may have changed something on the back-end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// GET: nothing changes, a lost answer is just a failure.
+    Read,
+    /// PATCH/POST: a lost answer leaves the outcome unknown.
+    Write,
+}
+
+impl Client {
+    pub fn new(settings: Settings) -> Result<Client, BackendError> {
+        let http = crate::tls::http_client()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .gzip(true)
+            .user_agent(concat!("guichet/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| BackendError::Protocol(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            settings,
+            auth: Mutex::new(Auth::Unknown),
+        })
+    }
+
+    pub fn user(&self) -> &str {
+        &self.settings.user
+    }
+
+    /// Sends a request built by `build`, authenticating first if needed,
+    /// and once more after a 401 on an expired token.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        effect: Effect,
+        build: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Answer, BackendError> {
+        for attempt in 0..2 {
+            let auth = self.authentication().await?;
+            let url = if path.starts_with("http") {
+                path.to_string()
+            } else {
+                format!("{}{path}", self.settings.url)
+            };
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .header("Accept", "application/json");
+            request = match &auth {
+                Auth::Bearer(token) => request.bearer_auth(&token.access),
+                _ => request.basic_auth(&self.settings.user, Some(&self.settings.password)),
+            };
+            let response = request_result(build(request).send().await, effect)?;
+            if response.status() == StatusCode::UNAUTHORIZED
+                && matches!(auth, Auth::Bearer(_))
+                && attempt == 0
+            {
+                // The token may have expired early: get a new one and retry once.
+                *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = Auth::Unknown;
+                continue;
+            }
+            return read_answer(response, effect).await;
+        }
+        Err(BackendError::Auth(
+            "the back-end refused a fresh token".into(),
+        ))
+    }
+
+    /// The current authentication, obtaining an OAuth token when possible.
+    async fn authentication(&self) -> Result<Auth, BackendError> {
+        let current = self.auth.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match current {
+            Auth::Bearer(token) if token.expires > Instant::now() + Duration::from_secs(30) => {
+                return Ok(Auth::Bearer(token));
+            }
+            Auth::Basic => return Ok(Auth::Basic),
+            _ => {}
+        }
+        let next = self.password_grant().await?;
+        *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = next.clone();
+        Ok(next)
+    }
+
+    /// `POST /oauth_token.do` with the password grant. An instance without
+    /// OAuth for us answers 4xx: then HTTP Basic it is.
+    async fn password_grant(&self) -> Result<Auth, BackendError> {
+        let form = [
+            ("grant_type", "password"),
+            ("client_id", "guichet"),
+            ("client_secret", ""),
+            ("username", self.settings.user.as_str()),
+            ("password", self.settings.password.as_str()),
+        ];
+        let url = format!("{}/oauth_token.do", self.settings.url);
+        let response = request_result(self.http.post(url).form(&form).send().await, Effect::Read)?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(BackendError::Auth("wrong user name or password".into()));
+        }
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(transient_status(status, response.headers()));
+        }
+        if !status.is_success() {
+            return Ok(Auth::Basic);
+        }
+        let body = read_json(response, Effect::Read).await?;
+        let (Some(access), Some(expires_in)) =
+            (body["access_token"].as_str(), body["expires_in"].as_u64())
+        else {
+            return Ok(Auth::Basic);
+        };
+        Ok(Auth::Bearer(Token {
+            access: access.to_string(),
+            expires: Instant::now() + Duration::from_secs(expires_in),
+        }))
+    }
+}
+
+fn request_result(
+    result: reqwest::Result<Response>,
+    effect: Effect,
+) -> Result<Response, BackendError> {
+    result.map_err(|e| transport_error(&e, effect))
+}
+
+/// A transport failure: before the request left (connect), nothing happened;
+/// after, a write's outcome is unknown.
+fn transport_error(e: &reqwest::Error, effect: Effect) -> BackendError {
+    let message = describe(e);
+    if e.is_connect() || e.is_builder() {
+        return BackendError::transient(message);
+    }
+    match effect {
+        Effect::Read => BackendError::transient(message),
+        Effect::Write => BackendError::InDoubt(message),
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// How long a 429 or 503 asks us to wait: `Retry-After` seconds, else the
+/// `X-RateLimit-Reset` (or `RateLimit-Reset`) epoch.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(secs) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
+        return Some(Duration::from_secs(secs));
+    }
+    let reset = header("x-ratelimit-reset")
+        .or_else(|| header("ratelimit-reset"))?
+        .parse::<u64>()
+        .ok()?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Small values are delays, large ones epochs (the drafts allow both).
+    Some(Duration::from_secs(if reset > 1_000_000_000 {
+        reset.saturating_sub(now)
+    } else {
+        reset
+    }))
+}
+
+fn transient_status(status: StatusCode, headers: &HeaderMap) -> BackendError {
+    BackendError::Transient {
+        message: format!("the back-end answered {status}"),
+        retry_after: retry_after(headers),
+    }
+}
+
+/// The envelope's detail, or message, or the status.
+pub fn error_detail(body: &Value, status: StatusCode) -> String {
+    let error = &body["error"];
+    let detail = error["detail"].as_str().filter(|d| !d.is_empty());
+    let message = error["message"].as_str().filter(|m| !m.is_empty());
+    match (message, detail) {
+        (Some(m), Some(d)) => format!("{m}: {d}"),
+        (Some(m), None) => m.to_string(),
+        (None, Some(d)) => d.to_string(),
+        (None, None) => format!("HTTP {status}"),
+    }
+}
+
+/// Reads an answer, classifying failures. Statuses the caller wants to see
+/// (2xx, 404, 412) come back as Ok.
+async fn read_answer(response: Response, effect: Effect) -> Result<Answer, BackendError> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        return Err(transient_status(status, &headers));
+    }
+    if status == StatusCode::CONFLICT {
+        // Our reference back-end: the same Idempotency-Key is still in flight.
+        return Err(BackendError::Transient {
+            message: "the same action is still being processed".into(),
+            retry_after: Some(Duration::from_secs(1)),
+        });
+    }
+    if status.is_server_error() {
+        // A gateway error may come after the instance applied the write.
+        return Err(match effect {
+            Effect::Write => BackendError::InDoubt(format!("the back-end answered {status}")),
+            Effect::Read => transient_status(status, &headers),
+        });
+    }
+    let body = read_json(response, effect).await?;
+    match status {
+        StatusCode::UNAUTHORIZED => Err(BackendError::Auth(error_detail(&body, status))),
+        s if s.is_success()
+            || s == StatusCode::NOT_FOUND
+            || s == StatusCode::PRECONDITION_FAILED =>
+        {
+            Ok(Answer {
+                status,
+                headers,
+                body,
+            })
+        }
+        _ => Err(BackendError::Rejected(error_detail(&body, status))),
+    }
+}
+
+/// The body as JSON, bounded by [`MAX_BODY_BYTES`]. A body cut short after a
+/// write leaves the outcome unknown.
+async fn read_json(mut response: Response, effect: Effect) -> Result<Value, BackendError> {
+    let status = response.status();
+    if let Some(length) = response.content_length()
+        && length as usize > MAX_BODY_BYTES
+    {
+        return Err(BackendError::Protocol(format!(
+            "the answer is {length} bytes, more than the {MAX_BODY_BYTES} accepted"
+        )));
+    }
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(BackendError::Protocol(format!(
+                        "the answer is larger than the {MAX_BODY_BYTES} bytes accepted"
+                    )));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let message = format!("the answer was cut short: {}", describe(&e));
+                return Err(match effect {
+                    Effect::Write if status.is_success() => BackendError::InDoubt(message),
+                    _ => BackendError::transient(message),
+                });
+            }
+        }
+    }
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        let message = format!("the answer is not valid JSON ({e})");
+        match effect {
+            Effect::Write if status.is_success() => BackendError::InDoubt(message),
+            _ => BackendError::Protocol(message),
+        }
+    })
+}

@@ -1,0 +1,401 @@
+//! The ServiceNow Table API adapter (CSM cases). Also speaks to `guichet
+//! serve`, whose extensions (ETag / If-Match, Idempotency-Key) it detects
+//! from the `X-Guichet-Extensions` header and uses when present.
+
+mod client;
+mod wire;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Map, Value, json};
+
+use client::{Answer, Client, Effect, error_detail};
+pub use client::{MAX_BODY_BYTES, Settings};
+
+use super::{
+    Backend, BackendError, BackendResult, Capabilities, ChangedCases, Directory, Me, Push,
+    Watermark,
+};
+use crate::domain::{Case, Choice, Citizen, TimelineEntry};
+use crate::encoded_query::{Condition, Operator, Query, Term};
+
+/// The header by which `guichet serve` announces its extensions.
+pub const EXTENSIONS_HEADER: &str = "x-guichet-extensions";
+
+const IDEMPOTENCY: u8 = 1;
+const CONDITIONAL: u8 = 2;
+const DETECTED: u8 = 4;
+
+/// Ids per `sys_idIN...` query, to keep URLs short.
+const IDS_PER_QUERY: usize = 100;
+/// Rows per page when reading whole tables.
+const PAGE: usize = 1000;
+
+pub struct ServiceNow {
+    client: Client,
+    capabilities: AtomicU8,
+}
+
+fn condition(field: &str, op: Operator, value: impl Into<String>) -> Term {
+    Term::Condition(Condition::new(field, op, value))
+}
+
+impl ServiceNow {
+    pub fn new(settings: Settings) -> BackendResult<ServiceNow> {
+        Ok(ServiceNow {
+            client: Client::new(settings)?,
+            capabilities: AtomicU8::new(0),
+        })
+    }
+
+    fn note_capabilities(&self, answer: &Answer) {
+        if self.capabilities.load(Ordering::Relaxed) & DETECTED != 0 {
+            return;
+        }
+        let announced = answer
+            .headers
+            .get(EXTENSIONS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let mut bits = DETECTED;
+        if announced.contains("idempotency-key") {
+            bits |= IDEMPOTENCY;
+        }
+        if announced.contains("if-match") {
+            bits |= CONDITIONAL;
+        }
+        self.capabilities.store(bits, Ordering::Relaxed);
+    }
+
+    /// GET a table with these parameters.
+    async fn get(&self, table: &str, params: &[(&str, String)]) -> BackendResult<Answer> {
+        let answer = self
+            .client
+            .send(
+                Method::GET,
+                &format!("/api/now/table/{table}"),
+                Effect::Read,
+                |r| r.query(params),
+            )
+            .await?;
+        self.note_capabilities(&answer);
+        match answer.status {
+            s if s.is_success() => Ok(answer),
+            StatusCode::NOT_FOUND => Ok(Answer {
+                body: json!({"result": []}),
+                ..answer
+            }),
+            s => Err(BackendError::Rejected(error_detail(&answer.body, s))),
+        }
+    }
+
+    /// Every row of a table matching `query`, following pages by offset
+    /// (tables other than cases are small and rarely change mid-read).
+    async fn all_rows(
+        &self,
+        table: &str,
+        query: &Query,
+        fields: &str,
+    ) -> BackendResult<Vec<Value>> {
+        let mut rows = Vec::new();
+        let mut offset = 0;
+        loop {
+            let params = [
+                ("sysparm_query", query.to_string()),
+                ("sysparm_fields", fields.to_string()),
+                ("sysparm_limit", PAGE.to_string()),
+                ("sysparm_offset", offset.to_string()),
+                ("sysparm_exclude_reference_link", "true".into()),
+                ("sysparm_no_count", "true".into()),
+            ];
+            let answer = self.get(table, &params).await?;
+            let page = wire::result_rows(&answer.body)?;
+            let more = has_next(&answer) || page.len() == PAGE;
+            rows.extend(page.iter().cloned());
+            // A short page is not the end under ServiceNow's ACLs: trust `Link`.
+            if !more {
+                return Ok(rows);
+            }
+            offset += PAGE;
+        }
+    }
+}
+
+fn has_next(answer: &Answer) -> bool {
+    answer
+        .headers
+        .get("link")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|l| l.contains("rel=\"next\""))
+}
+
+impl Backend for ServiceNow {
+    fn capabilities(&self) -> Capabilities {
+        let bits = self.capabilities.load(Ordering::Relaxed);
+        Capabilities {
+            idempotency_keys: bits & IDEMPOTENCY != 0,
+            conditional_writes: bits & CONDITIONAL != 0,
+        }
+    }
+
+    async fn me(&self) -> BackendResult<super::Me> {
+        let query = Query::all_of([condition("user_name", Operator::Eq, self.client.user())]);
+        let rows = self
+            .all_rows("sys_user", &query, "sys_id,user_name,name,email,active")
+            .await?;
+        let user = rows.first().map(wire::user).transpose()?.ok_or_else(|| {
+            BackendError::Auth(format!("no user '{}' on the back-end", self.client.user()))
+        })?;
+        let query = Query::all_of([condition("user", Operator::Eq, user.id.clone())]);
+        let groups = self
+            .all_rows("sys_user_grmember", &query, "user,group")
+            .await?
+            .iter()
+            .map(|r| wire::membership(r).map(|(_, g)| g))
+            .collect::<BackendResult<_>>()?;
+        Ok(Me { user, groups })
+    }
+
+    async fn directory(&self) -> BackendResult<Directory> {
+        let all = Query::default().order_by("sys_id", false);
+        let users = self
+            .all_rows("sys_user", &all, "sys_id,user_name,name,email,active")
+            .await?;
+        let groups = self.all_rows("sys_user_group", &all, "sys_id,name").await?;
+        let members = self
+            .all_rows("sys_user_grmember", &all, "user,group")
+            .await?;
+        Ok(Directory {
+            users: users.iter().map(wire::user).collect::<BackendResult<_>>()?,
+            groups: groups
+                .iter()
+                .map(wire::group)
+                .collect::<BackendResult<_>>()?,
+            memberships: members
+                .iter()
+                .map(wire::membership)
+                .collect::<BackendResult<_>>()?,
+        })
+    }
+
+    async fn choices(&self) -> BackendResult<Vec<Choice>> {
+        let query = Query::all_of([
+            condition("name", Operator::Eq, wire::CASE_TABLE),
+            condition(
+                "element",
+                Operator::In,
+                "state,priority,category,contact_type,resolution_code",
+            ),
+        ])
+        .order_by("sequence", false);
+        let rows = self
+            .all_rows(
+                "sys_choice",
+                &query,
+                "element,value,label,language,sequence,inactive",
+            )
+            .await?;
+        wire::choices(&rows)
+    }
+
+    async fn changed_cases(
+        &self,
+        since: Option<&Watermark>,
+        limit: usize,
+    ) -> BackendResult<ChangedCases> {
+        // Keyset paging on (sys_updated_on, sys_id): stable while others write,
+        // unlike offsets, which skip a row whenever an earlier one moves.
+        let mut query = match since {
+            None => Query::default(),
+            Some(w) => Query {
+                blocks: vec![
+                    crate::encoded_query::Block {
+                        groups: vec![vec![condition(
+                            "sys_updated_on",
+                            Operator::Gt,
+                            w.updated.clone(),
+                        )]],
+                    },
+                    crate::encoded_query::Block {
+                        groups: vec![
+                            vec![condition("sys_updated_on", Operator::Eq, w.updated.clone())],
+                            vec![condition("sys_id", Operator::Gt, w.id.clone())],
+                        ],
+                    },
+                ],
+                order: Vec::new(),
+            },
+        };
+        query = query
+            .order_by("sys_updated_on", false)
+            .order_by("sys_id", false);
+        let params = [
+            ("sysparm_query", query.to_string()),
+            ("sysparm_fields", wire::CASE_FIELDS.to_string()),
+            ("sysparm_limit", limit.to_string()),
+            ("sysparm_exclude_reference_link", "true".into()),
+            ("sysparm_no_count", "true".into()),
+        ];
+        let answer = self.get(wire::CASE_TABLE, &params).await?;
+        let rows = wire::result_rows(&answer.body)?;
+        let cases = rows
+            .iter()
+            .map(wire::case)
+            .collect::<BackendResult<Vec<_>>>()?;
+        Ok(ChangedCases {
+            more: has_next(&answer) || cases.len() == limit,
+            cases,
+        })
+    }
+
+    async fn visible_case_ids(&self) -> BackendResult<Vec<String>> {
+        let mut ids = Vec::new();
+        let mut after = String::new();
+        loop {
+            let query = Query::all_of([condition("sys_id", Operator::Gt, after.clone())])
+                .order_by("sys_id", false);
+            let params = [
+                ("sysparm_query", query.to_string()),
+                ("sysparm_fields", "sys_id".to_string()),
+                ("sysparm_limit", "10000".to_string()),
+                ("sysparm_no_count", "true".into()),
+            ];
+            let answer = self.get(wire::CASE_TABLE, &params).await?;
+            let rows = wire::result_rows(&answer.body)?;
+            for row in rows {
+                match row.get("sys_id").and_then(Value::as_str) {
+                    Some(id) => ids.push(id.to_string()),
+                    None => return Err(BackendError::Protocol("a case without sys_id".into())),
+                }
+            }
+            match ids.last() {
+                Some(last) if rows.len() == 10_000 || has_next(&answer) => after = last.clone(),
+                _ => return Ok(ids),
+            }
+        }
+    }
+
+    async fn case(&self, id: &str) -> BackendResult<Option<Case>> {
+        let params = [
+            ("sysparm_fields", wire::CASE_FIELDS.to_string()),
+            ("sysparm_exclude_reference_link", "true".into()),
+        ];
+        let path = format!("/api/now/table/{}/{id}", wire::CASE_TABLE);
+        let answer = self
+            .client
+            .send(Method::GET, &path, Effect::Read, |r| r.query(&params))
+            .await?;
+        self.note_capabilities(&answer);
+        match answer.status {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => wire::case(&answer.body["result"]).map(Some),
+            s => Err(BackendError::Rejected(error_detail(&answer.body, s))),
+        }
+    }
+
+    async fn citizens(&self, ids: &[String]) -> BackendResult<Vec<Citizen>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let query = Query::all_of([condition("sys_id", Operator::In, chunk.join(","))]);
+            for row in self
+                .all_rows("csm_consumer", &query, wire::CITIZEN_FIELDS)
+                .await?
+            {
+                out.push(wire::citizen(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn timeline(&self, case_ids: &[String]) -> BackendResult<Vec<TimelineEntry>> {
+        let mut out = Vec::new();
+        for chunk in case_ids.chunks(IDS_PER_QUERY) {
+            let query = Query::all_of([
+                condition("element_id", Operator::In, chunk.join(",")),
+                condition("element", Operator::In, "comments,work_notes"),
+            ])
+            .order_by("sys_created_on", false)
+            .order_by("sys_id", false);
+            for row in self
+                .all_rows("sys_journal_field", &query, wire::JOURNAL_FIELDS)
+                .await?
+            {
+                if let Some(entry) = wire::timeline_entry(&row)? {
+                    out.push(entry);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn push(&self, push: &Push<'_>) -> BackendResult<Case> {
+        let capabilities = self.capabilities();
+        let check_version = push
+            .action
+            .needs_base_version()
+            .then_some(push.base_version)
+            .flatten();
+        if let (Some(base), false) = (check_version, capabilities.conditional_writes) {
+            // No If-Match on a real ServiceNow: compare versions just before
+            // writing. A write landing between the two calls is not caught;
+            // that window is the price of the plain Table API.
+            match self.case(push.case_id).await? {
+                None => return Err(BackendError::NotFound),
+                Some(current) if current.version != base => {
+                    return Err(BackendError::Conflict {
+                        theirs: Box::new(current),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        let mut body = Map::new();
+        for (field, value) in push.action.field_changes() {
+            body.insert(
+                wire::field_name(field).into(),
+                Value::String(value.unwrap_or_default()),
+            );
+        }
+        if let Some((kind, text)) = push.action.journal() {
+            body.insert(
+                wire::journal_element(kind).into(),
+                Value::String(text.to_string()),
+            );
+        }
+        let body = Value::Object(body);
+        let path = format!("/api/now/table/{}/{}", wire::CASE_TABLE, push.case_id);
+        let params = [
+            ("sysparm_fields", wire::CASE_FIELDS.to_string()),
+            ("sysparm_exclude_reference_link", "true".into()),
+        ];
+        let answer = self
+            .client
+            .send(Method::PATCH, &path, Effect::Write, |r| {
+                let mut r = r.query(&params).json(&body);
+                if capabilities.idempotency_keys {
+                    r = r.header("Idempotency-Key", push.action_id);
+                }
+                if let (Some(base), true) = (check_version, capabilities.conditional_writes) {
+                    r = r.header("If-Match", format!("\"{base}\""));
+                }
+                r
+            })
+            .await?;
+        match answer.status {
+            StatusCode::PRECONDITION_FAILED => {
+                let theirs = wire::case(&answer.body["result"])?;
+                Err(BackendError::Conflict {
+                    theirs: Box::new(theirs),
+                })
+            }
+            StatusCode::NOT_FOUND => Err(BackendError::NotFound),
+            s if s.is_success() => wire::case(&answer.body["result"]).map_err(|e| {
+                // Applied, but the answer cannot be read: find out by reading back.
+                BackendError::InDoubt(e.to_string())
+            }),
+            s => Err(BackendError::Rejected(error_detail(&answer.body, s))),
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! ServiceNow's CSM tables on the wire, mapped to and from domain types.
+//! Every field name of the Table API lives here and nowhere else.
+
+use serde_json::{Map, Value};
+
+use crate::backend::BackendError;
+use crate::domain::{
+    Case, CaseField, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User,
+};
+
+pub const CASE_TABLE: &str = "sn_customerservice_case";
+pub const CASE_FIELDS: &str = "sys_id,number,short_description,description,state,priority,category,contact_type,consumer,assigned_to,assignment_group,opened_at,due_date,resolution_code,close_notes,sys_updated_on,sys_updated_by,sys_mod_count";
+pub const CITIZEN_FIELDS: &str = "sys_id,first_name,last_name,email,mobile_phone,street,city,zip";
+pub const JOURNAL_FIELDS: &str = "sys_id,element_id,element,value,sys_created_on,sys_created_by";
+
+/// The wire name of a case field an action sets.
+pub fn field_name(field: CaseField) -> &'static str {
+    match field {
+        CaseField::Assignee => "assigned_to",
+        CaseField::Group => "assignment_group",
+        CaseField::State => "state",
+        CaseField::ResolutionCode => "resolution_code",
+        CaseField::CloseNotes => "close_notes",
+        CaseField::Priority => "priority",
+    }
+}
+
+pub fn journal_element(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Comment => "comments",
+        EntryKind::WorkNote => "work_notes",
+    }
+}
+
+fn choice_list(element: &str) -> Option<ChoiceList> {
+    match element {
+        "state" => Some(ChoiceList::State),
+        "priority" => Some(ChoiceList::Priority),
+        "category" => Some(ChoiceList::Procedure),
+        "contact_type" => Some(ChoiceList::Channel),
+        "resolution_code" => Some(ChoiceList::Resolution),
+        _ => None,
+    }
+}
+
+/// CSM's state values, with a label-based guess for instances that added
+/// states of their own.
+pub fn stage_of(value: &str, english_label: &str) -> Stage {
+    match value {
+        "1" => Stage::New,
+        "10" => Stage::Open,
+        "18" => Stage::AwaitingInfo,
+        "6" => Stage::Resolved,
+        "3" => Stage::Closed,
+        "7" => Stage::Cancelled,
+        _ => {
+            let label = english_label.to_lowercase();
+            if label.contains("cancel") {
+                Stage::Cancelled
+            } else if label.contains("close") {
+                Stage::Closed
+            } else if label.contains("resolv") {
+                Stage::Resolved
+            } else if label.contains("await") || label.contains("pending") || label.contains("wait")
+            {
+                Stage::AwaitingInfo
+            } else if label.contains("new") {
+                Stage::New
+            } else {
+                Stage::Open
+            }
+        }
+    }
+}
+
+/// A string field of a record; a reference given as an object yields its
+/// `value`; a missing field is empty. Anything else is a protocol error.
+fn text(record: &Map<String, Value>, name: &str) -> Result<String, BackendError> {
+    match record.get(name) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        Some(Value::Bool(b)) => Ok(b.to_string()),
+        Some(Value::Object(o)) => match o.get("value") {
+            Some(Value::String(s)) => Ok(s.clone()),
+            _ => Err(BackendError::Protocol(format!(
+                "field '{name}' is an object without a string value"
+            ))),
+        },
+        Some(Value::Array(_)) => Err(BackendError::Protocol(format!(
+            "field '{name}' is a list, expected a string"
+        ))),
+    }
+}
+
+fn required(record: &Map<String, Value>, name: &str, what: &str) -> Result<String, BackendError> {
+    let value = text(record, name)?;
+    if value.is_empty() {
+        return Err(BackendError::Protocol(format!(
+            "a {what} record without '{name}'"
+        )));
+    }
+    Ok(value)
+}
+
+fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, BackendError> {
+    value
+        .as_object()
+        .ok_or_else(|| BackendError::Protocol(format!("a {what} record is not a JSON object")))
+}
+
+fn optional(value: String) -> Option<String> {
+    Some(value).filter(|v| !v.is_empty())
+}
+
+/// The `result` array of a list answer.
+pub fn result_rows(body: &Value) -> Result<&Vec<Value>, BackendError> {
+    body.get("result")
+        .and_then(Value::as_array)
+        .ok_or_else(|| BackendError::Protocol("the answer has no 'result' list".into()))
+}
+
+pub fn case(value: &Value) -> Result<Case, BackendError> {
+    let r = object(value, "case")?;
+    let priority = text(r, "priority")?;
+    Ok(Case {
+        id: required(r, "sys_id", "case")?,
+        number: required(r, "number", "case")?,
+        summary: text(r, "short_description")?,
+        description: text(r, "description")?,
+        state: text(r, "state")?,
+        priority: priority
+            .parse()
+            .ok()
+            .filter(|p: &u8| (1..=9).contains(p))
+            .unwrap_or(0),
+        procedure: text(r, "category")?,
+        channel: text(r, "contact_type")?,
+        citizen: optional(text(r, "consumer")?),
+        assignee: optional(text(r, "assigned_to")?),
+        group: optional(text(r, "assignment_group")?),
+        opened: text(r, "opened_at")?,
+        due: text(r, "due_date")?,
+        resolution_code: text(r, "resolution_code")?,
+        close_notes: text(r, "close_notes")?,
+        updated: text(r, "sys_updated_on")?,
+        updated_by: text(r, "sys_updated_by")?,
+        version: text(r, "sys_mod_count")?,
+    })
+}
+
+pub fn citizen(value: &Value) -> Result<Citizen, BackendError> {
+    let r = object(value, "citizen")?;
+    Ok(Citizen {
+        id: required(r, "sys_id", "citizen")?,
+        first_name: text(r, "first_name")?,
+        last_name: text(r, "last_name")?,
+        email: text(r, "email")?,
+        phone: text(r, "mobile_phone")?,
+        street: text(r, "street")?,
+        city: text(r, "city")?,
+        zip: text(r, "zip")?,
+    })
+}
+
+/// A journal entry, or None for elements other than comments and work notes.
+pub fn timeline_entry(value: &Value) -> Result<Option<TimelineEntry>, BackendError> {
+    let r = object(value, "journal")?;
+    let kind = match text(r, "element")?.as_str() {
+        "comments" => EntryKind::Comment,
+        "work_notes" => EntryKind::WorkNote,
+        _ => return Ok(None),
+    };
+    Ok(Some(TimelineEntry {
+        id: required(r, "sys_id", "journal")?,
+        case_id: required(r, "element_id", "journal")?,
+        kind,
+        text: text(r, "value")?,
+        author: text(r, "sys_created_by")?,
+        at: text(r, "sys_created_on")?,
+    }))
+}
+
+pub fn user(value: &Value) -> Result<User, BackendError> {
+    let r = object(value, "user")?;
+    Ok(User {
+        id: required(r, "sys_id", "user")?,
+        user_name: text(r, "user_name")?,
+        name: text(r, "name")?,
+        email: text(r, "email")?,
+        active: text(r, "active")? != "false",
+    })
+}
+
+pub fn group(value: &Value) -> Result<Group, BackendError> {
+    let r = object(value, "group")?;
+    Ok(Group {
+        id: required(r, "sys_id", "group")?,
+        name: text(r, "name")?,
+    })
+}
+
+pub fn membership(value: &Value) -> Result<(String, String), BackendError> {
+    let r = object(value, "membership")?;
+    Ok((
+        required(r, "user", "membership")?,
+        required(r, "group", "membership")?,
+    ))
+}
+
+/// Folds `sys_choice` rows (one per language) into one choice per value.
+pub fn choices(rows: &[Value]) -> Result<Vec<Choice>, BackendError> {
+    let mut out: Vec<Choice> = Vec::new();
+    for row in rows {
+        let r = object(row, "choice")?;
+        let Some(list) = choice_list(&text(r, "element")?) else {
+            continue;
+        };
+        if text(r, "inactive")? == "true" {
+            continue;
+        }
+        let value = text(r, "value")?;
+        let label = text(r, "label")?;
+        let language = text(r, "language")?;
+        let sequence = text(r, "sequence")?.parse().unwrap_or(0);
+        let index = match out.iter().position(|c| c.list == list && c.value == value) {
+            Some(i) => i,
+            None => {
+                out.push(Choice {
+                    list,
+                    value: value.clone(),
+                    label_en: String::new(),
+                    label_fr: String::new(),
+                    sequence,
+                    stage: None,
+                });
+                out.len() - 1
+            }
+        };
+        let choice = &mut out[index];
+        match language.as_str() {
+            "fr" => choice.label_fr = label,
+            _ => choice.label_en = label,
+        }
+    }
+    for choice in &mut out {
+        if choice.label_en.is_empty() {
+            choice.label_en = choice.label_fr.clone();
+        }
+        if choice.label_fr.is_empty() {
+            choice.label_fr = choice.label_en.clone();
+        }
+        if choice.list == ChoiceList::State {
+            choice.stage = Some(stage_of(&choice.value, &choice.label_en));
+        }
+    }
+    out.sort_by(|a, b| (a.list.as_str(), a.sequence).cmp(&(b.list.as_str(), b.sequence)));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wrong_shapes_are_named_not_guessed() {
+        assert!(
+            case(&json!([]))
+                .unwrap_err()
+                .to_string()
+                .contains("not a JSON object")
+        );
+        assert!(
+            case(&json!({"number": "CS1"}))
+                .unwrap_err()
+                .to_string()
+                .contains("sys_id")
+        );
+        let e = case(&json!({"sys_id": "a", "number": "CS1", "state": ["10"]})).unwrap_err();
+        assert!(e.to_string().contains("'state' is a list"), "{e}");
+        let ok = case(&json!({"sys_id": "a", "number": "CS1", "assigned_to": {"value": "u", "link": "x"}, "priority": "2"})).unwrap();
+        assert_eq!((ok.assignee.as_deref(), ok.priority), (Some("u"), 2));
+    }
+
+    #[test]
+    fn choices_fold_languages_and_know_stages() {
+        let rows = vec![
+            json!({"element": "state", "value": "18", "label": "Awaiting Info", "language": "en", "sequence": "3"}),
+            json!({"element": "state", "value": "18", "label": "En attente", "language": "fr", "sequence": "3"}),
+            json!({"element": "state", "value": "42", "label": "Pending approval", "language": "en", "sequence": "9"}),
+            json!({"element": "u_custom", "value": "x", "label": "X", "language": "en"}),
+        ];
+        let folded = choices(&rows).unwrap();
+        assert_eq!(folded.len(), 2);
+        assert_eq!(
+            (folded[0].label_en.as_str(), folded[0].label_fr.as_str()),
+            ("Awaiting Info", "En attente")
+        );
+        assert_eq!(folded[1].stage, Some(Stage::AwaitingInfo));
+    }
+}

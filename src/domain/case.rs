@@ -1,0 +1,201 @@
+//! Cases, citizens and timeline entries, in the caseworker's words. Back-end
+//! ids are opaque strings; states, priorities and procedures are choice
+//! values whose labels and meaning come from the back-end's choice lists.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a case stands, whatever the back-end calls its states. The adapter
+/// maps each back-end state to one stage; views and rules speak in stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    New,
+    Open,
+    AwaitingInfo,
+    Resolved,
+    Closed,
+    Cancelled,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [
+        Stage::New,
+        Stage::Open,
+        Stage::AwaitingInfo,
+        Stage::Resolved,
+        Stage::Closed,
+        Stage::Cancelled,
+    ];
+
+    /// Still someone's work: not resolved, closed or cancelled.
+    pub fn is_open(self) -> bool {
+        matches!(self, Stage::New | Stage::Open | Stage::AwaitingInfo)
+    }
+
+    /// No change is possible any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, Stage::Closed | Stage::Cancelled)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::New => "new",
+            Stage::Open => "open",
+            Stage::AwaitingInfo => "awaiting_info",
+            Stage::Resolved => "resolved",
+            Stage::Closed => "closed",
+            Stage::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A case as stored locally and shown to the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Case {
+    /// The back-end's id (a ServiceNow sys_id).
+    pub id: String,
+    /// The number agents and citizens quote, e.g. CS0001234.
+    pub number: String,
+    pub summary: String,
+    pub description: String,
+    /// Back-end state value (a choice value).
+    pub state: String,
+    /// 1 (critical) to 4 (low); 0 when the back-end gave none.
+    pub priority: u8,
+    /// The procedure (choice value), e.g. "passeport".
+    pub procedure: String,
+    /// How the citizen came: walk-in, phone, web, mail (choice value).
+    pub channel: String,
+    pub citizen: Option<String>,
+    pub assignee: Option<String>,
+    pub group: Option<String>,
+    pub opened: String,
+    /// The legal response deadline, `YYYY-MM-DD HH:MM:SS` UTC, or empty.
+    pub due: String,
+    pub resolution_code: String,
+    pub close_notes: String,
+    pub updated: String,
+    pub updated_by: String,
+    /// The back-end's version token (ServiceNow: sys_mod_count).
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Citizen {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: String,
+    pub street: String,
+    pub city: String,
+    pub zip: String,
+}
+
+impl Citizen {
+    pub fn name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+            .trim()
+            .to_string()
+    }
+}
+
+/// Who may read a timeline entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// An answer the citizen reads (ServiceNow: comments).
+    Comment,
+    /// An internal note between agents (ServiceNow: work_notes).
+    WorkNote,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Comment => "comment",
+            EntryKind::WorkNote => "work_note",
+        }
+    }
+    pub fn parse(text: &str) -> Option<EntryKind> {
+        match text {
+            "comment" => Some(EntryKind::Comment),
+            "work_note" => Some(EntryKind::WorkNote),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub id: String,
+    pub case_id: String,
+    pub kind: EntryKind,
+    pub text: String,
+    pub author: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub user_name: String,
+    pub name: String,
+    pub email: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+}
+
+/// Which choice list a choice belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChoiceList {
+    State,
+    Priority,
+    Procedure,
+    Channel,
+    Resolution,
+}
+
+impl ChoiceList {
+    pub const ALL: [ChoiceList; 5] = [
+        ChoiceList::State,
+        ChoiceList::Priority,
+        ChoiceList::Procedure,
+        ChoiceList::Channel,
+        ChoiceList::Resolution,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChoiceList::State => "state",
+            ChoiceList::Priority => "priority",
+            ChoiceList::Procedure => "procedure",
+            ChoiceList::Channel => "channel",
+            ChoiceList::Resolution => "resolution",
+        }
+    }
+    pub fn parse(text: &str) -> Option<ChoiceList> {
+        ChoiceList::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+/// One value of a choice list with its labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub list: ChoiceList,
+    pub value: String,
+    pub label_en: String,
+    pub label_fr: String,
+    pub sequence: i64,
+    /// For states: the stage this state means.
+    pub stage: Option<Stage>,
+}

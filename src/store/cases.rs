@@ -1,0 +1,194 @@
+//! Cases in the local store: the back-end's copy, and the copy the agent
+//! sees (the back-end's with the agent's pending actions applied).
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::{Action, Case};
+
+/// A case as listed: the shown case and the names that go with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseRow {
+    #[serde(flatten)]
+    pub case: Case,
+    pub citizen_name: String,
+    pub assignee_name: String,
+    pub assignee_user_name: String,
+    pub group_name: String,
+    /// Actions of the agent on this case not yet acknowledged.
+    pub pending: u32,
+    /// An action of the agent on this case waits for a decision.
+    pub conflict: bool,
+}
+
+pub(super) const CASE_COLUMNS: &str = "c.id, c.number, c.summary, c.description, c.state, c.priority, c.procedure, \
+     c.channel, c.citizen, c.assignee, c.grp, c.opened, c.due, c.resolution_code, c.close_notes, c.updated, \
+     c.updated_by, c.version";
+
+pub(super) fn case_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Case> {
+    Ok(Case {
+        id: r.get(0)?,
+        number: r.get(1)?,
+        summary: r.get(2)?,
+        description: r.get(3)?,
+        state: r.get(4)?,
+        priority: r.get(5)?,
+        procedure: r.get(6)?,
+        channel: r.get(7)?,
+        citizen: r.get(8)?,
+        assignee: r.get(9)?,
+        group: r.get(10)?,
+        opened: r.get(11)?,
+        due: r.get(12)?,
+        resolution_code: r.get(13)?,
+        close_notes: r.get(14)?,
+        updated: r.get(15)?,
+        updated_by: r.get(16)?,
+        version: r.get(17)?,
+    })
+}
+
+/// States of outbox rows whose effect the agent should see on the case.
+pub(super) const FOLDED_STATES: &str = "('pending', 'sending', 'in_doubt')";
+
+fn base_of(tx: &Transaction<'_>, id: &str) -> StoreResult<Option<Case>> {
+    let base: Option<String> = tx
+        .query_row("SELECT base FROM cases WHERE id = ?", [id], |r| r.get(0))
+        .optional()?;
+    base.map(|json| {
+        serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("case {id}: {e}")))
+    })
+    .transpose()
+}
+
+/// Writes the shown copy of a case: `base` with pending actions applied.
+pub(super) fn write_shown(tx: &Transaction<'_>, base: &Case) -> StoreResult<()> {
+    let mut shown = base.clone();
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT action FROM outbox WHERE case_id = ? AND state IN {FOLDED_STATES} ORDER BY seq"
+    ))?;
+    let actions = stmt.query_map([&base.id], |r| r.get::<_, String>(0))?;
+    for action in actions {
+        let action: Action = serde_json::from_str(&action?)
+            .map_err(|e| StoreError::Corrupt(format!("outbox: {e}")))?;
+        action.apply_to(&mut shown);
+    }
+    let base_json = serde_json::to_string(base).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.prepare_cached(
+        "INSERT INTO cases (id, number, summary, description, state, priority, procedure, channel, citizen,
+           assignee, grp, opened, due, resolution_code, close_notes, updated, updated_by, version, base)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+         ON CONFLICT (id) DO UPDATE SET number = ?2, summary = ?3, description = ?4, state = ?5, priority = ?6,
+           procedure = ?7, channel = ?8, citizen = ?9, assignee = ?10, grp = ?11, opened = ?12, due = ?13,
+           resolution_code = ?14, close_notes = ?15, updated = ?16, updated_by = ?17, version = ?18, base = ?19",
+    )?
+    .execute(params![
+        shown.id,
+        shown.number,
+        shown.summary,
+        shown.description,
+        shown.state,
+        shown.priority,
+        shown.procedure,
+        shown.channel,
+        shown.citizen,
+        shown.assignee,
+        shown.group,
+        shown.opened,
+        shown.due,
+        shown.resolution_code,
+        shown.close_notes,
+        shown.updated,
+        shown.updated_by,
+        shown.version,
+        base_json
+    ])?;
+    Ok(())
+}
+
+/// Recomputes the shown copy after the outbox changed for a case.
+pub(super) fn refresh_shown(tx: &Transaction<'_>, case_id: &str) -> StoreResult<()> {
+    if let Some(base) = base_of(tx, case_id)? {
+        write_shown(tx, &base)?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Stores cases as the back-end sent them; returns how many changed.
+    /// A case already held at the same version is skipped (pages overlap).
+    pub fn save_cases(&mut self, cases: &[Case]) -> StoreResult<usize> {
+        let tx = self.conn.transaction()?;
+        let mut changed = 0;
+        for case in cases {
+            if let Some(base) = base_of(&tx, &case.id)?
+                && base == *case
+            {
+                continue;
+            }
+            write_shown(&tx, case)?;
+            changed += 1;
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Forgets cases the agent can no longer see (deleted, or moved out of
+    /// reach). Queued actions on them stay in the outbox: pushing them will
+    /// say why they cannot apply, and the agent decides.
+    pub fn forget_cases(&mut self, ids: &[String]) -> StoreResult<usize> {
+        let tx = self.conn.transaction()?;
+        let mut gone = 0;
+        for id in ids {
+            gone += tx.execute("DELETE FROM cases WHERE id = ?", [id])?;
+            tx.execute("DELETE FROM timeline WHERE case_id = ?", [id])?;
+        }
+        tx.commit()?;
+        Ok(gone)
+    }
+
+    pub fn case_ids(&self) -> StoreResult<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT id FROM cases")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    pub fn case_count(&self) -> StoreResult<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// A case by number (as agents quote it) or by back-end id.
+    pub fn case(&self, number_or_id: &str) -> StoreResult<Case> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.number = ?1 OR c.id = ?1");
+        self.conn
+            .query_row(
+                &sql,
+                [number_or_id.trim().to_uppercase().as_str()],
+                case_from_row,
+            )
+            .optional()?
+            .or(self
+                .conn
+                .query_row(&sql, [number_or_id.trim()], case_from_row)
+                .optional()?)
+            .ok_or_else(|| StoreError::UnknownCase(number_or_id.to_string()))
+    }
+
+    /// The back-end's copy of a case (without the agent's pending actions).
+    pub fn base_case(&self, id: &str) -> StoreResult<Option<Case>> {
+        let base: Option<String> = self
+            .conn
+            .query_row("SELECT base FROM cases WHERE id = ?", [id], |r| r.get(0))
+            .optional()?;
+        base.map(|json| {
+            serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("case {id}: {e}")))
+        })
+        .transpose()
+    }
+}

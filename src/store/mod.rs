@@ -1,0 +1,106 @@
+//! The workstation's local store: one SQLite file per profile holding the
+//! cases the agent can see, their citizens and timelines, the directory and
+//! choice lists, the sync watermarks, and the outbox of actions not yet
+//! acknowledged by the back-end. The console and the CLI read only from here.
+//!
+//! Every access goes through [`Store::open`], so that encryption at rest can
+//! be switched on there without touching callers.
+
+mod cases;
+mod directory;
+mod outbox;
+mod schema;
+mod search;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension};
+
+pub use cases::CaseRow;
+pub use outbox::{OutboxEntry, OutboxState};
+pub use search::SearchHit;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("local store {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("local store: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("local store holds unreadable data: {0}")]
+    Corrupt(String),
+    #[error("no case {0} in the local store (run `guichet sync` while online)")]
+    UnknownCase(String),
+    #[error("no queued action {0}")]
+    UnknownAction(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`. WAL with
+    /// synchronous=FULL: an action the console called "queued" is on disk
+    /// and survives a power cut.
+    pub fn open(path: &Path) -> StoreResult<Store> {
+        let open_error = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path).map_err(open_error)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA busy_timeout = 10000;
+             PRAGMA foreign_keys = ON;",
+        )
+        .map_err(open_error)?;
+        schema::migrate(&conn).map_err(open_error)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    /// The agent's own user id, learnt at login or first sync.
+    pub fn me(&self) -> StoreResult<Option<String>> {
+        self.meta("me")
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("store.db")).expect("open store");
+    (dir, store)
+}

@@ -1,0 +1,671 @@
+//! The outbox: actions the agent made, durable before the console says
+//! "queued", replayed in order per case, leaving only when the back-end
+//! acknowledged them or the agent dropped them.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use super::cases::{refresh_shown, write_shown};
+use super::{Store, StoreError, StoreResult};
+use crate::domain::{Action, Case, datetime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting to be sent.
+    Pending,
+    /// Handed to the network; at start-up such a row becomes in_doubt.
+    Sending,
+    /// Sent without an answer: the back-end may or may not have applied it.
+    InDoubt,
+    Done,
+    /// Refused by the back-end; waits for the agent (retry or drop).
+    Failed,
+    /// The case changed on the back-end; waits for the agent (mine, theirs).
+    Conflict,
+    Dropped,
+}
+
+impl OutboxState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Sending => "sending",
+            OutboxState::InDoubt => "in_doubt",
+            OutboxState::Done => "done",
+            OutboxState::Failed => "failed",
+            OutboxState::Conflict => "conflict",
+            OutboxState::Dropped => "dropped",
+        }
+    }
+
+    fn parse(text: &str) -> Option<OutboxState> {
+        [
+            OutboxState::Pending,
+            OutboxState::Sending,
+            OutboxState::InDoubt,
+            OutboxState::Done,
+            OutboxState::Failed,
+            OutboxState::Conflict,
+            OutboxState::Dropped,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub id: String,
+    pub case_id: String,
+    pub case_number: String,
+    pub action: Action,
+    pub base_version: Option<String>,
+    pub created_at: String,
+    pub state: OutboxState,
+    pub attempts: u32,
+    /// Epoch milliseconds before which the action is not retried.
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    /// On conflict: the back-end's copy of the case.
+    pub theirs: Option<Case>,
+}
+
+const ENTRY_COLUMNS: &str = "seq, id, case_id, case_number, action, base_version, created_at, state, attempts, next_attempt_at, last_error, theirs";
+
+fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry, StoreError>> {
+    let action: String = r.get(4)?;
+    let state: String = r.get(7)?;
+    let theirs: Option<String> = r.get(11)?;
+    let parsed = (|| {
+        Ok(OutboxEntry {
+            seq: r.get(0)?,
+            id: r.get(1)?,
+            case_id: r.get(2)?,
+            case_number: r.get(3)?,
+            action: serde_json::from_str(&action)
+                .map_err(|e| StoreError::Corrupt(format!("outbox action: {e}")))?,
+            base_version: r.get(5)?,
+            created_at: r.get(6)?,
+            state: OutboxState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("outbox state '{state}'")))?,
+            attempts: r.get(8)?,
+            next_attempt_at: r.get(9)?,
+            last_error: r.get(10)?,
+            theirs: theirs
+                .map(|t| {
+                    serde_json::from_str(&t)
+                        .map_err(|e| StoreError::Corrupt(format!("outbox theirs: {e}")))
+                })
+                .transpose()?,
+        })
+    })();
+    Ok(parsed.map_err(|e: StoreError| e))
+}
+
+fn audit(
+    tx: &Transaction<'_>,
+    action_id: &str,
+    case_number: &str,
+    event: &str,
+    detail: &str,
+) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit (at, action_id, case_number, event, detail) VALUES (?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        datetime::now(),
+        action_id,
+        case_number,
+        event,
+        detail
+    ])?;
+    Ok(())
+}
+
+fn entry(tx: &Transaction<'_>, id: &str) -> StoreResult<OutboxEntry> {
+    tx.query_row(
+        &format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE id = ?"),
+        [id],
+        entry_from_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::UnknownAction(id.to_string()))?
+}
+
+/// Whether `next` is the version right after `previous` (ServiceNow's
+/// sys_mod_count counts updates): then our write was the only change.
+fn follows(previous: &str, next: &str) -> bool {
+    match (previous.parse::<u64>(), next.parse::<u64>()) {
+        (Ok(p), Ok(n)) => n == p + 1,
+        _ => false,
+    }
+}
+
+fn set_state(
+    tx: &Transaction<'_>,
+    id: &str,
+    state: OutboxState,
+    error: Option<&str>,
+    next_attempt_at: Option<i64>,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE outbox SET state = ?2, last_error = coalesce(?3, last_error),
+           next_attempt_at = coalesce(?4, next_attempt_at), updated_at = ?5 WHERE id = ?1",
+        params![id, state.as_str(), error, next_attempt_at, datetime::now()],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Queues an action on a case. When this returns, the action is on disk
+    /// (synchronous=FULL) with the case's local copy updated and the audit
+    /// written, in one transaction.
+    pub fn enqueue(&mut self, case: &str, action: Action) -> StoreResult<OutboxEntry> {
+        let shown = self.case(case)?;
+        if let Some(stage) = self.stage_of_state(&shown.state)?
+            && stage.is_final()
+        {
+            return Err(StoreError::Invalid(format!(
+                "{} is {}: a {} case cannot be changed",
+                shown.number,
+                stage.as_str(),
+                stage.as_str()
+            )));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = datetime::now();
+        let action_json =
+            serde_json::to_string(&action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO outbox (id, case_id, case_number, action, base_version, created_at, state, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+            params![id, shown.id, shown.number, action_json, shown.version, now, now],
+        )?;
+        audit(&tx, &id, &shown.number, "queued", &action.describe())?;
+        refresh_shown(&tx, &shown.id)?;
+        let queued = entry(&tx, &id)?;
+        tx.commit()?;
+        Ok(queued)
+    }
+
+    /// After a crash, an action caught in the middle of sending has an
+    /// unknown outcome: it becomes in_doubt, never silently re-sent.
+    pub fn recover_interrupted(&mut self) -> StoreResult<usize> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET state = 'in_doubt', updated_at = ?1 WHERE state = 'sending'",
+            [datetime::now()],
+        )?)
+    }
+
+    /// The actions to push now: per case, the oldest unfinished one, if it
+    /// is due; a case whose oldest is failed or in conflict waits for the
+    /// agent without holding up other cases.
+    pub fn ready(&self, now_ms: i64) -> StoreResult<Vec<OutboxEntry>> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM outbox o
+             WHERE o.seq IN (SELECT min(seq) FROM outbox WHERE state IN ('pending', 'sending', 'in_doubt', 'failed', 'conflict') GROUP BY case_id)
+               AND o.state IN ('pending', 'in_doubt') AND o.next_attempt_at <= ?
+             ORDER BY o.seq"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([now_ms], entry_from_row)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// Epoch ms of the next due retry among waiting actions, if any.
+    pub fn next_due(&self) -> StoreResult<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT min(next_attempt_at) FROM outbox WHERE state IN ('pending', 'in_doubt')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn action(&self, id: &str) -> StoreResult<OutboxEntry> {
+        let sql =
+            format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE id = ?1 OR CAST(seq AS TEXT) = ?1");
+        self.conn
+            .query_row(&sql, [id], entry_from_row)
+            .optional()?
+            .ok_or_else(|| StoreError::UnknownAction(id.to_string()))?
+    }
+
+    /// Commits "sending" before the request leaves, so a crash during the
+    /// request is remembered as in doubt.
+    pub fn mark_sending(&mut self, id: &str) -> StoreResult<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+            params![id, datetime::now()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The back-end applied the action and returned the case: one transaction
+    /// stores the case, marks the action done, and rebases the agent's later
+    /// actions on the case onto the new version when this write was the only
+    /// change.
+    pub fn mark_done(&mut self, id: &str, returned: &Case) -> StoreResult<()> {
+        let tx = self.conn.transaction()?;
+        let done = entry(&tx, id)?;
+        let previous: Option<String> = tx
+            .query_row(
+                "SELECT version FROM cases WHERE id = ?",
+                [&done.case_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        set_state(&tx, id, OutboxState::Done, None, None)?;
+        if let Some(previous) = previous.filter(|p| follows(p, &returned.version)) {
+            tx.execute(
+                "UPDATE outbox SET base_version = ?1
+                 WHERE case_id = ?2 AND seq > ?3 AND base_version = ?4 AND state IN ('pending', 'in_doubt')",
+                params![returned.version, done.case_id, done.seq, previous],
+            )?;
+        }
+        write_shown(&tx, returned)?;
+        audit(
+            &tx,
+            id,
+            &done.case_number,
+            "applied",
+            &format!("attempt {}", done.attempts),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Unknown outcome (sent, no answer): retried only after a read-back.
+    pub fn mark_in_doubt(
+        &mut self,
+        id: &str,
+        error: &str,
+        next_attempt_at: i64,
+    ) -> StoreResult<()> {
+        let tx = self.conn.transaction()?;
+        set_state(
+            &tx,
+            id,
+            OutboxState::InDoubt,
+            Some(error),
+            Some(next_attempt_at),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Not applied (never sent, or refused for a passing reason): try later.
+    pub fn mark_retry(&mut self, id: &str, error: &str, next_attempt_at: i64) -> StoreResult<()> {
+        let tx = self.conn.transaction()?;
+        let current = entry(&tx, id)?;
+        // An action whose outcome is unknown stays so until read back.
+        let state = if current.state == OutboxState::InDoubt {
+            OutboxState::InDoubt
+        } else {
+            OutboxState::Pending
+        };
+        set_state(&tx, id, state, Some(error), Some(next_attempt_at))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Refused for good: waits for the agent; the case shows the back-end's copy.
+    pub fn mark_failed(&mut self, id: &str, error: &str) -> StoreResult<()> {
+        let tx = self.conn.transaction()?;
+        let failed = entry(&tx, id)?;
+        set_state(&tx, id, OutboxState::Failed, Some(error), None)?;
+        audit(&tx, id, &failed.case_number, "failed", error)?;
+        refresh_shown(&tx, &failed.case_id)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The case changed since the agent saw it: keep both copies, apply
+    /// nothing, and let the agent choose.
+    pub fn mark_conflict(&mut self, id: &str, theirs: &Case) -> StoreResult<()> {
+        let tx = self.conn.transaction()?;
+        let conflicted = entry(&tx, id)?;
+        let theirs_json =
+            serde_json::to_string(theirs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "UPDATE outbox SET state = 'conflict', theirs = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+            params![
+                id,
+                theirs_json,
+                format!("the case changed on the back-end (version {})", theirs.version),
+                datetime::now()
+            ],
+        )?;
+        write_shown(&tx, theirs)?;
+        audit(
+            &tx,
+            id,
+            &conflicted.case_number,
+            "conflict",
+            &format!("back-end version {}", theirs.version),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The queue as the agent sees it, oldest first.
+    pub fn queue(&self, include_finished: bool) -> StoreResult<Vec<OutboxEntry>> {
+        let filter = if include_finished {
+            ""
+        } else {
+            "WHERE state NOT IN ('done', 'dropped')"
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM outbox {filter} ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map([], entry_from_row)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// The agent asks to try a failed action again.
+    pub fn retry(&mut self, id: &str) -> StoreResult<OutboxEntry> {
+        let tx = self.conn.transaction()?;
+        let current = entry(&tx, id)?;
+        if current.state != OutboxState::Failed {
+            return Err(StoreError::Invalid(format!(
+                "action {} is {}; only a failed action can be retried",
+                current.seq,
+                current.state.as_str()
+            )));
+        }
+        set_state(&tx, &current.id, OutboxState::Pending, None, Some(0))?;
+        audit(
+            &tx,
+            &current.id,
+            &current.case_number,
+            "retry",
+            "asked by the agent",
+        )?;
+        refresh_shown(&tx, &current.case_id)?;
+        let updated = entry(&tx, &current.id)?;
+        tx.commit()?;
+        Ok(updated)
+    }
+
+    /// The agent drops an action: the only way queued work leaves unapplied.
+    pub fn drop_action(&mut self, id: &str) -> StoreResult<OutboxEntry> {
+        let tx = self.conn.transaction()?;
+        let current = entry(&tx, id)?;
+        if matches!(
+            current.state,
+            OutboxState::Done | OutboxState::Dropped | OutboxState::Sending
+        ) {
+            return Err(StoreError::Invalid(format!(
+                "action {} is {} and cannot be dropped",
+                current.seq,
+                current.state.as_str()
+            )));
+        }
+        set_state(&tx, &current.id, OutboxState::Dropped, None, None)?;
+        audit(
+            &tx,
+            &current.id,
+            &current.case_number,
+            "dropped",
+            "asked by the agent",
+        )?;
+        refresh_shown(&tx, &current.case_id)?;
+        let updated = entry(&tx, &current.id)?;
+        tx.commit()?;
+        Ok(updated)
+    }
+
+    /// Resolves a conflict. Mine: apply the agent's action over the
+    /// back-end's version the agent has now seen. Theirs: keep the
+    /// back-end's copy and drop the action.
+    pub fn resolve_conflict(&mut self, id: &str, keep_mine: bool) -> StoreResult<OutboxEntry> {
+        let tx = self.conn.transaction()?;
+        let current = entry(&tx, id)?;
+        if current.state != OutboxState::Conflict {
+            return Err(StoreError::Invalid(format!(
+                "action {} is {}, not in conflict",
+                current.seq,
+                current.state.as_str()
+            )));
+        }
+        if keep_mine {
+            let theirs = current.theirs.as_ref().map(|c| c.version.clone());
+            tx.execute(
+                "UPDATE outbox SET state = 'pending', base_version = coalesce(?2, base_version), next_attempt_at = 0,
+                   theirs = NULL, updated_at = ?3 WHERE id = ?1",
+                params![current.id, theirs, datetime::now()],
+            )?;
+        } else {
+            set_state(&tx, &current.id, OutboxState::Dropped, None, None)?;
+        }
+        let choice = if keep_mine {
+            "kept mine"
+        } else {
+            "took theirs"
+        };
+        audit(&tx, &current.id, &current.case_number, "resolved", choice)?;
+        refresh_shown(&tx, &current.case_id)?;
+        let updated = entry(&tx, &current.id)?;
+        tx.commit()?;
+        Ok(updated)
+    }
+
+    /// How many of the agent's done actions on `case_id` appended this same
+    /// journal text after `since`, other than `except` (for read-back).
+    pub fn done_twins(&self, except: &OutboxEntry, since: &str) -> StoreResult<usize> {
+        let action = serde_json::to_string(&except.action)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE case_id = ? AND action = ? AND state = 'done' AND id != ? AND created_at >= ?",
+            params![except.case_id, action, except.id, since],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as usize)
+    }
+
+    pub fn unfinished_count(&self) -> StoreResult<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state NOT IN ('done', 'dropped')",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Choice;
+    use crate::domain::{ChoiceList, Stage};
+    use crate::store::test_store;
+
+    fn case(id: &str, version: &str) -> Case {
+        Case {
+            id: id.into(),
+            number: format!("CS{id}"),
+            state: "10".into(),
+            priority: 4,
+            version: version.into(),
+            ..Case::default()
+        }
+    }
+
+    fn seeded() -> (tempfile::TempDir, Store) {
+        let (dir, mut store) = test_store();
+        store
+            .save_choices(&[
+                Choice {
+                    list: ChoiceList::State,
+                    value: "10".into(),
+                    label_en: "Open".into(),
+                    label_fr: "Ouvert".into(),
+                    sequence: 2,
+                    stage: Some(Stage::Open),
+                },
+                Choice {
+                    list: ChoiceList::State,
+                    value: "3".into(),
+                    label_en: "Closed".into(),
+                    label_fr: "Clos".into(),
+                    sequence: 5,
+                    stage: Some(Stage::Closed),
+                },
+            ])
+            .unwrap();
+        store.save_cases(&[case("1", "5"), case("2", "1")]).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn queued_actions_show_locally_and_survive_a_pull() {
+        let (_dir, mut store) = seeded();
+        store
+            .enqueue("CS1", Action::Priority { priority: 1 })
+            .unwrap();
+        assert_eq!(store.case("CS1").unwrap().priority, 1, "optimistic");
+        // A pull brings the back-end's copy: the pending action stays applied.
+        let mut newer = case("1", "6");
+        newer.summary = "changed by someone".into();
+        store.save_cases(&[newer]).unwrap();
+        let shown = store.case("CS1").unwrap();
+        assert_eq!(
+            (shown.priority, shown.summary.as_str()),
+            (1, "changed by someone")
+        );
+        assert_eq!(store.base_case("1").unwrap().unwrap().priority, 4);
+    }
+
+    #[test]
+    fn one_blocked_case_does_not_hold_up_others_and_order_is_kept() {
+        let (_dir, mut store) = seeded();
+        let a1 = store
+            .enqueue("CS1", Action::Comment { text: "a".into() })
+            .unwrap();
+        let a2 = store
+            .enqueue("CS1", Action::Comment { text: "b".into() })
+            .unwrap();
+        let b1 = store
+            .enqueue("CS2", Action::Comment { text: "c".into() })
+            .unwrap();
+        let ready: Vec<String> = store
+            .ready(i64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(
+            ready,
+            [a1.id.clone(), b1.id.clone()],
+            "only the oldest per case"
+        );
+        store.mark_failed(&a1.id, "refused").unwrap();
+        let ready: Vec<String> = store
+            .ready(i64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(
+            ready,
+            std::slice::from_ref(&b1.id),
+            "CS1 waits for the agent, CS2 goes on"
+        );
+        store.drop_action(&a1.id).unwrap();
+        let ready: Vec<String> = store
+            .ready(i64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ready, [a2.id, b1.id]);
+    }
+
+    #[test]
+    fn a_crash_while_sending_leaves_the_action_in_doubt() {
+        let (_dir, mut store) = seeded();
+        let a = store
+            .enqueue("CS1", Action::Comment { text: "x".into() })
+            .unwrap();
+        store.mark_sending(&a.id).unwrap();
+        assert_eq!(store.recover_interrupted().unwrap(), 1);
+        assert_eq!(store.action(&a.id).unwrap().state, OutboxState::InDoubt);
+        store.mark_retry(&a.id, "still down", 0).unwrap();
+        assert_eq!(
+            store.action(&a.id).unwrap().state,
+            OutboxState::InDoubt,
+            "stays in doubt until read back"
+        );
+    }
+
+    #[test]
+    fn done_rebases_later_actions_only_when_ours_was_the_only_change() {
+        let (_dir, mut store) = seeded();
+        let a = store
+            .enqueue("CS1", Action::Comment { text: "x".into() })
+            .unwrap();
+        let b = store
+            .enqueue("CS1", Action::Priority { priority: 2 })
+            .unwrap();
+        store.mark_done(&a.id, &case("1", "6")).unwrap();
+        assert_eq!(
+            store.action(&b.id).unwrap().base_version.as_deref(),
+            Some("6")
+        );
+        let c = store
+            .enqueue("CS1", Action::Comment { text: "y".into() })
+            .unwrap();
+        let d = store
+            .enqueue("CS1", Action::Priority { priority: 3 })
+            .unwrap();
+        store.mark_done(&b.id, &case("1", "7")).unwrap();
+        // Someone else wrote in between: 7 → 9 is not ours alone.
+        store.mark_done(&c.id, &case("1", "9")).unwrap();
+        assert_eq!(
+            store.action(&d.id).unwrap().base_version.as_deref(),
+            Some("7"),
+            "the conflict will surface"
+        );
+    }
+
+    #[test]
+    fn conflicts_keep_both_copies_and_resolve_either_way() {
+        let (_dir, mut store) = seeded();
+        let a = store
+            .enqueue("CS1", Action::Priority { priority: 1 })
+            .unwrap();
+        let mut theirs = case("1", "8");
+        theirs.priority = 2;
+        store.mark_conflict(&a.id, &theirs).unwrap();
+        let held = store.action(&a.id).unwrap();
+        assert_eq!(held.theirs.as_ref().unwrap().priority, 2);
+        assert_eq!(
+            store.case("CS1").unwrap().priority,
+            2,
+            "theirs is shown while undecided"
+        );
+        let kept = store.resolve_conflict(&a.id, true).unwrap();
+        assert_eq!(
+            (kept.state, kept.base_version.as_deref()),
+            (OutboxState::Pending, Some("8"))
+        );
+        assert_eq!(store.case("CS1").unwrap().priority, 1);
+    }
+
+    #[test]
+    fn closed_cases_refuse_actions_locally() {
+        let (_dir, mut store) = seeded();
+        let mut closed = case("2", "3");
+        closed.state = "3".into();
+        store.save_cases(&[closed]).unwrap();
+        let e = store
+            .enqueue("CS2", Action::Comment { text: "x".into() })
+            .unwrap_err();
+        assert!(e.to_string().contains("closed"), "{e}");
+        assert_eq!(store.unfinished_count().unwrap(), 0);
+    }
+}

@@ -1,0 +1,153 @@
+//! The local store's schema. Indexed for every query the console makes:
+//! by assignee, group, state, due date, update time, and full text.
+
+use rusqlite::Connection;
+
+const VERSION: i64 = 1;
+
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current >= VERSION {
+        return Ok(());
+    }
+    conn.execute_batch(&format!(
+        "BEGIN; {SCHEMA} PRAGMA user_version = {VERSION}; COMMIT;"
+    ))
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+-- Cases as the agent sees them: the back-end's copy (`base`, JSON) with the
+-- agent's pending actions applied on top in the columns.
+CREATE TABLE cases (
+  row INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  number TEXT NOT NULL UNIQUE,
+  summary TEXT NOT NULL,
+  description TEXT NOT NULL,
+  state TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  procedure TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  citizen TEXT,
+  assignee TEXT,
+  grp TEXT,
+  opened TEXT NOT NULL,
+  due TEXT NOT NULL,
+  resolution_code TEXT NOT NULL,
+  close_notes TEXT NOT NULL,
+  updated TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  version TEXT NOT NULL,
+  base TEXT NOT NULL
+);
+CREATE INDEX cases_assignee ON cases(assignee, state);
+CREATE INDEX cases_group ON cases(grp, state);
+CREATE INDEX cases_state ON cases(state, due);
+CREATE INDEX cases_due ON cases(due);
+CREATE INDEX cases_updated ON cases(updated);
+CREATE INDEX cases_citizen ON cases(citizen);
+
+-- Words of a case for search, accents folded; kept in step by triggers.
+CREATE VIRTUAL TABLE case_words USING fts5(
+  number, citizen, summary, description,
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER case_words_insert AFTER INSERT ON cases BEGIN
+  INSERT INTO case_words(rowid, number, citizen, summary, description)
+  VALUES (new.row, new.number, coalesce((SELECT name FROM citizens WHERE id = new.citizen), ''),
+          new.summary, new.description);
+END;
+CREATE TRIGGER case_words_update AFTER UPDATE OF number, citizen, summary, description ON cases BEGIN
+  UPDATE case_words SET number = new.number,
+    citizen = coalesce((SELECT name FROM citizens WHERE id = new.citizen), ''),
+    summary = new.summary, description = new.description
+  WHERE rowid = new.row;
+END;
+CREATE TRIGGER case_words_delete AFTER DELETE ON cases BEGIN
+  DELETE FROM case_words WHERE rowid = old.row;
+END;
+
+CREATE TABLE citizens (
+  id TEXT PRIMARY KEY,
+  first_name TEXT NOT NULL,
+  last_name TEXT NOT NULL,
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  phone TEXT NOT NULL,
+  street TEXT NOT NULL,
+  city TEXT NOT NULL,
+  zip TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER citizen_name AFTER UPDATE OF name ON citizens BEGIN
+  UPDATE case_words SET citizen = new.name
+  WHERE rowid IN (SELECT row FROM cases WHERE citizen = new.id);
+END;
+CREATE TRIGGER citizen_insert AFTER INSERT ON citizens BEGIN
+  UPDATE case_words SET citizen = new.name
+  WHERE rowid IN (SELECT row FROM cases WHERE citizen = new.id);
+END;
+
+CREATE TABLE timeline (
+  id TEXT PRIMARY KEY,
+  case_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  text TEXT NOT NULL,
+  author TEXT NOT NULL,
+  at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX timeline_case ON timeline(case_id, at);
+
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  user_name TEXT NOT NULL,
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  active INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX users_name ON users(user_name);
+CREATE TABLE groups (id TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE members (user TEXT NOT NULL, grp TEXT NOT NULL, PRIMARY KEY (user, grp)) WITHOUT ROWID;
+CREATE INDEX members_group ON members(grp);
+CREATE TABLE choices (
+  list TEXT NOT NULL,
+  value TEXT NOT NULL,
+  label_en TEXT NOT NULL,
+  label_fr TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  stage TEXT,
+  PRIMARY KEY (list, value)
+) WITHOUT ROWID;
+
+-- The outbox: every action the agent made, durable before the console says
+-- "queued", leaving only when the back-end acknowledged it (done) or the
+-- agent dropped it. One row per action, replayed in `seq` order per case.
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  case_id TEXT NOT NULL,
+  case_number TEXT NOT NULL,
+  action TEXT NOT NULL,
+  base_version TEXT,
+  created_at TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'in_doubt', 'done', 'failed', 'conflict', 'dropped')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  theirs TEXT,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX outbox_case ON outbox(case_id, state, seq);
+CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
+
+-- What happened to each action, with no personal data: no text, no names.
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  action_id TEXT NOT NULL,
+  case_number TEXT NOT NULL,
+  event TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+"#;

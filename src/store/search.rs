@@ -1,0 +1,267 @@
+//! Running the search language on the local store. Typed filters become
+//! SQL on indexed columns; free words go through the accent-folding full-text
+//! index, and, when that finds nothing, through a fuzzy matcher (nucleo) so a
+//! typo or a missing letter still finds the case.
+
+use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher, Utf32Str};
+use rusqlite::params_from_iter;
+use rusqlite::types::Value;
+use time::{Duration, OffsetDateTime};
+
+use super::cases::{CASE_COLUMNS, CaseRow, FOLDED_STATES, case_from_row};
+use super::directory::fold;
+use super::{Store, StoreError, StoreResult};
+use crate::domain::search::{Assignee, Due, Filter, Search};
+use crate::domain::{ChoiceList, Stage, datetime};
+
+/// A case found by a search, with its fuzzy score when words were matched fuzzily.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub row: CaseRow,
+    pub score: u32,
+}
+
+struct Sql {
+    conditions: Vec<String>,
+    params: Vec<Value>,
+}
+
+impl Sql {
+    fn add(&mut self, condition: String, params: impl IntoIterator<Item = Value>) {
+        self.conditions.push(condition);
+        self.params.extend(params);
+    }
+    fn in_list(&mut self, column: &str, values: Vec<String>) {
+        if values.is_empty() {
+            self.conditions.push("0".into());
+            return;
+        }
+        let marks = vec!["?"; values.len()].join(", ");
+        self.add(
+            format!("{column} IN ({marks})"),
+            values.into_iter().map(Value::Text),
+        );
+    }
+}
+
+fn text(v: &str) -> Value {
+    Value::Text(v.to_string())
+}
+
+impl Store {
+    fn stage_values(&self, wanted: impl Fn(Stage) -> bool) -> StoreResult<Vec<String>> {
+        Ok(self
+            .choices(ChoiceList::State)?
+            .into_iter()
+            .filter(|c| c.stage.is_some_and(&wanted))
+            .map(|c| c.value)
+            .collect())
+    }
+
+    fn filter_sql(&self, filter: &Filter, me: &str, sql: &mut Sql) -> StoreResult<()> {
+        match filter {
+            Filter::State(names) => {
+                let mut values = Vec::new();
+                for name in names {
+                    match Stage::parse(&fold(name).replace(['-', ' '], "_")) {
+                        Some(stage) => values.extend(self.stage_values(|s| s == stage)?),
+                        None => values.push(self.resolve_state(name)?.value),
+                    }
+                }
+                sql.in_list("c.state", values);
+            }
+            Filter::Priority(levels) => {
+                sql.in_list(
+                    "CAST(c.priority AS TEXT)",
+                    levels.iter().map(u8::to_string).collect(),
+                );
+            }
+            Filter::Assignee(Assignee::Me) => sql.add("c.assignee = ?".into(), [text(me)]),
+            Filter::Assignee(Assignee::Nobody) => sql.add("c.assignee IS NULL".into(), []),
+            Filter::Assignee(Assignee::User(typed)) => {
+                let wanted = fold(typed);
+                let ids = self
+                    .users()?
+                    .into_iter()
+                    .filter(|u| u.user_name == *typed || fold(&u.name).contains(&wanted))
+                    .map(|u| u.id)
+                    .collect();
+                sql.in_list("c.assignee", ids);
+            }
+            Filter::Group(typed) => {
+                let wanted = fold(typed);
+                let mut stmt = self.conn.prepare_cached("SELECT id, name FROM groups")?;
+                let ids = stmt
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                    .filter_map(Result::ok)
+                    .filter(|(_, name)| fold(name).contains(&wanted))
+                    .map(|(id, _)| id)
+                    .collect();
+                sql.in_list("c.grp", ids);
+            }
+            Filter::Procedure(typed) => {
+                let wanted = fold(typed);
+                let values = self
+                    .choices(ChoiceList::Procedure)?
+                    .into_iter()
+                    .filter(|c| {
+                        c.value == *typed
+                            || fold(&c.label_fr).contains(&wanted)
+                            || fold(&c.label_en).contains(&wanted)
+                    })
+                    .map(|c| c.value)
+                    .collect();
+                sql.in_list("c.procedure", values);
+            }
+            Filter::Due(due) => {
+                let limit = match due {
+                    Due::Overdue => OffsetDateTime::now_utc(),
+                    Due::WithinDays(days) => {
+                        OffsetDateTime::now_utc() + Duration::days(i64::from(*days))
+                    }
+                };
+                sql.add(
+                    "c.due != '' AND c.due < ?".into(),
+                    [Value::Text(datetime::format(limit))],
+                );
+            }
+            Filter::Active => {
+                let values = self.stage_values(Stage::is_open)?;
+                if !values.is_empty() {
+                    sql.in_list("c.state", values);
+                }
+            }
+            Filter::MyGroups => sql.add(
+                "c.grp IN (SELECT grp FROM members WHERE user = ?)".into(),
+                [text(me)],
+            ),
+        }
+        Ok(())
+    }
+
+    fn select(
+        &self,
+        sql: &Sql,
+        extra: Option<(&str, Value)>,
+        limit: Option<usize>,
+    ) -> StoreResult<Vec<CaseRow>> {
+        let mut conditions = sql.conditions.clone();
+        let mut params = sql.params.clone();
+        if let Some((condition, value)) = extra {
+            conditions.push(condition.to_string());
+            params.push(value);
+        }
+        let filter = if conditions.is_empty() {
+            "1".to_string()
+        } else {
+            conditions.join(" AND ")
+        };
+        let limit = limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
+        let query = format!(
+            "SELECT {CASE_COLUMNS}, coalesce(p.name, ''), coalesce(u.name, ''), coalesce(u.user_name, ''), coalesce(g.name, ''),
+               (SELECT count(*) FROM outbox o WHERE o.case_id = c.id AND o.state IN {FOLDED_STATES}),
+               EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = c.id AND o.state IN ('conflict', 'failed'))
+             FROM cases c
+             LEFT JOIN citizens p ON p.id = c.citizen
+             LEFT JOIN users u ON u.id = c.assignee
+             LEFT JOIN groups g ON g.id = c.grp
+             WHERE {filter}
+             ORDER BY c.due = '', c.due, c.priority, c.number{limit}"
+        );
+        let mut stmt = self.conn.prepare_cached(&query)?;
+        let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
+            Ok(CaseRow {
+                case: case_from_row(r)?,
+                citizen_name: r.get(18)?,
+                assignee_name: r.get(19)?,
+                assignee_user_name: r.get(20)?,
+                group_name: r.get(21)?,
+                pending: r.get(22)?,
+                conflict: r.get(23)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Cases matching a search, most urgent first (or best fuzzy match first).
+    pub fn search(&self, search: &Search, limit: usize) -> StoreResult<Vec<SearchHit>> {
+        let me = self.me()?.unwrap_or_default();
+        let mut sql = Sql {
+            conditions: Vec::new(),
+            params: Vec::new(),
+        };
+        for filter in &search.filters {
+            self.filter_sql(filter, &me, &mut sql)?;
+        }
+        if search.words.is_empty() {
+            let rows = self.select(&sql, None, Some(limit))?;
+            return Ok(rows
+                .into_iter()
+                .map(|row| SearchHit { row, score: 0 })
+                .collect());
+        }
+        let expression = search
+            .words
+            .iter()
+            .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let exact = self.select(
+            &sql,
+            Some((
+                "c.row IN (SELECT rowid FROM case_words WHERE case_words MATCH ?)",
+                Value::Text(expression),
+            )),
+            Some(limit),
+        )?;
+        if !exact.is_empty() {
+            return Ok(exact
+                .into_iter()
+                .map(|row| SearchHit { row, score: 0 })
+                .collect());
+        }
+        self.fuzzy(&sql, &search.words, limit)
+    }
+
+    /// Fuzzy fallback over number, citizen, procedure and summary.
+    fn fuzzy(&self, sql: &Sql, words: &[String], limit: usize) -> StoreResult<Vec<SearchHit>> {
+        let procedures: std::collections::HashMap<String, String> = self
+            .choices(ChoiceList::Procedure)?
+            .into_iter()
+            .map(|c| (c.value, c.label_fr))
+            .collect();
+        let pattern = Pattern::parse(&words.join(" "), CaseMatching::Ignore, Normalization::Smart);
+        let mut matcher = Matcher::new(Config::DEFAULT);
+        let mut buffer = Vec::new();
+        let mut hits: Vec<SearchHit> = Vec::new();
+        for row in self.select(sql, None, None)? {
+            let haystack = format!(
+                "{} {} {} {}",
+                row.case.number,
+                row.citizen_name,
+                procedures
+                    .get(&row.case.procedure)
+                    .map_or("", String::as_str),
+                row.case.summary
+            );
+            if let Some(score) = pattern.score(Utf32Str::new(&haystack, &mut buffer), &mut matcher)
+            {
+                hits.push(SearchHit { row, score });
+            }
+        }
+        hits.sort_by(|a, b| {
+            b.score
+                .cmp(&a.score)
+                .then(a.row.case.number.cmp(&b.row.case.number))
+        });
+        hits.truncate(limit);
+        Ok(hits)
+    }
+}
+
+impl From<crate::domain::search::SearchError> for StoreError {
+    fn from(e: crate::domain::search::SearchError) -> Self {
+        StoreError::Invalid(e.0)
+    }
+}
