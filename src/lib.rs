@@ -3,8 +3,11 @@
 
 pub mod backend;
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod encoded_query;
+pub mod secrets;
 pub mod server;
 pub mod store;
+pub mod sync;
 pub mod tls;

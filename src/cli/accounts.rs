@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::exit;
+use super::session::code as exit;
 use crate::server::accounts::{self, NewAgent};
 use crate::server::open_database;
 

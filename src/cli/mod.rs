@@ -1,35 +1,71 @@
-//! The command line: parsing with clap, one file per command group.
+//! The command line: parsing with clap, one file per command group. Client
+//! commands share one pipeline with the console: read the local store, queue
+//! actions in the outbox, sync with the back-end.
 
 mod accounts;
+mod actions;
+mod cases;
+mod output;
+mod profiles;
+mod queue;
 mod serve;
+mod session;
+mod sync;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use session::{Global, finish};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "guichet",
     version,
-    about = "Offline-first console for public-service caseworkers"
+    about = "Offline-first console for public-service caseworkers",
+    after_help = "Exit codes: 0 applied or queued, 1 error, 2 usage, 3 not found, 4 conflict waiting, 5 login needed."
 )]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check credentials with a back-end and keep them in the keyring.
+    Login(profiles::LoginArgs),
+    /// Forget the password (queued actions are kept).
+    Logout(profiles::LogoutArgs),
+    /// List the profiles.
+    Profiles,
+    /// Say where things are, which keyring is used, and whether the back-end answers.
+    Doctor,
+    /// Push queued actions, then pull what changed.
+    Sync(sync::SyncArgs),
+    /// List cases from the local store (works offline).
+    Cases(cases::CasesArgs),
+    /// Show one case with its citizen and timeline.
+    Case(cases::CaseArgs),
+    /// Assign a case to yourself (and open it if new).
+    Take(actions::TakeArgs),
+    /// Assign a case to an agent or a group.
+    Assign(actions::AssignArgs),
+    /// Change a case's state (resolving needs --code and --notes).
+    State(actions::StateArgs),
+    /// Answer the citizen (they read it).
+    Comment(actions::TextArgs),
+    /// Leave an internal note (agents only).
+    Note(actions::TextArgs),
+    /// Set a case's priority, 1 (critical) to 4 (low).
+    Priority(actions::PriorityArgs),
+    /// Show the actions not yet applied, and decide on refused or conflicting ones.
+    Queue(queue::QueueArgs),
     /// Run the reference back-end: a ServiceNow-compatible case server on SQLite.
     Serve(serve::ServeArgs),
     /// Manage the reference back-end's groups and agent accounts (for a small office).
     Accounts(accounts::AccountsArgs),
-}
-
-/// Exit codes shared by every command.
-pub mod exit {
-    pub const ERROR: u8 = 1;
-    pub const USAGE: u8 = 2;
 }
 
 pub fn main() -> ExitCode {
@@ -38,13 +74,28 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                ExitCode::from(exit::USAGE)
+                ExitCode::from(session::code::USAGE)
             } else {
                 ExitCode::SUCCESS
             };
         }
     };
+    let global = &cli.global;
     match cli.command {
+        Command::Login(args) => finish(profiles::login(global, args)),
+        Command::Logout(args) => finish(profiles::logout(global, args)),
+        Command::Profiles => finish(profiles::profiles(global)),
+        Command::Doctor => finish(profiles::doctor(global)),
+        Command::Sync(args) => finish(sync::sync(global, args)),
+        Command::Cases(args) => finish(cases::cases(global, args)),
+        Command::Case(args) => finish(cases::case(global, args)),
+        Command::Take(args) => finish(actions::take(global, args)),
+        Command::Assign(args) => finish(actions::assign(global, args)),
+        Command::State(args) => finish(actions::state(global, args)),
+        Command::Comment(args) => finish(actions::comment(global, args)),
+        Command::Note(args) => finish(actions::note(global, args)),
+        Command::Priority(args) => finish(actions::priority(global, args)),
+        Command::Queue(args) => finish(queue::queue(global, args)),
         Command::Serve(args) => serve::run(args),
         Command::Accounts(args) => accounts::run(args),
     }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::exit;
+use super::session::code as exit;
 use crate::server::{self, ServeOptions};
 
 #[derive(Debug, Args)]

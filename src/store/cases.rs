@@ -148,6 +148,18 @@ impl Store {
         Ok(gone)
     }
 
+    /// Among `ids`, the cases assigned to `me` or touched by one of my actions.
+    pub fn cases_assigned_among(&self, ids: &[String], me: &str) -> StoreResult<Vec<String>> {
+        let wanted: std::collections::HashSet<&String> = ids.iter().collect();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM cases WHERE assignee = ?1 UNION SELECT case_id FROM outbox")?;
+        let mine = stmt
+            .query_map([me], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(mine.into_iter().filter(|id| wanted.contains(id)).collect())
+    }
+
     pub fn case_ids(&self) -> StoreResult<Vec<String>> {
         let mut stmt = self.conn.prepare("SELECT id FROM cases")?;
         let ids = stmt

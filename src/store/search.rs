@@ -184,6 +184,15 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// One case with its names and queue marks, by id.
+    pub fn case_row(&self, id: &str) -> StoreResult<Option<CaseRow>> {
+        let sql = Sql {
+            conditions: vec!["c.id = ?".into()],
+            params: vec![text(id)],
+        };
+        Ok(self.select(&sql, None, Some(1))?.pop())
+    }
+
     /// Cases matching a search, most urgent first (or best fuzzy match first).
     pub fn search(&self, search: &Search, limit: usize) -> StoreResult<Vec<SearchHit>> {
         let me = self.me()?.unwrap_or_default();

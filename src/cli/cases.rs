@@ -1,0 +1,228 @@
+//! `guichet cases` and `guichet case`: reading, from the local store.
+
+use clap::Args;
+use serde_json::json;
+
+use super::output::{CaseLine, case_line, cell, csv_field, print_json};
+use super::session::{Failure, Global, Outcome, Session, runtime};
+use crate::domain::search::{Search, View};
+use crate::domain::{ChoiceList, EntryKind};
+use crate::store::OutboxState;
+use crate::sync::pull;
+
+#[derive(Debug, Args)]
+pub struct CasesArgs {
+    /// A ready-made view.
+    #[arg(long, value_enum, default_value = "open")]
+    view: View,
+    /// Search: free words and filters (state: prio: assignee:me|none|USER group: procedure: due:<7d|overdue).
+    #[arg(long, short)]
+    query: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    #[arg(long)]
+    csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CaseArgs {
+    /// The case number, e.g. CS0001234.
+    number: String,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn cases(global: &Global, args: CasesArgs) -> Outcome {
+    let session = Session::open(global)?;
+    let search =
+        Search::parse(args.query.as_deref().unwrap_or("")).map_err(|e| Failure::usage(e.0))?;
+    let search = search.with(args.view.filters());
+    let hits = session.store.search(&search, args.limit)?;
+    let french = session.french();
+    let lines: Vec<CaseLine> = hits
+        .iter()
+        .map(|hit| case_line(&session.store, &hit.row, french))
+        .collect::<Result<_, _>>()?;
+    if args.json {
+        print_json(&lines);
+    } else if args.csv {
+        println!(
+            "number,state,state_label,priority,citizen,procedure,summary,assignee,group,due,updated,pending"
+        );
+        for l in &lines {
+            let fields = [
+                l.number.clone(),
+                l.state.clone(),
+                l.state_label.clone(),
+                l.priority.to_string(),
+                l.citizen.clone(),
+                l.procedure_label.clone(),
+                l.summary.clone(),
+                l.assignee.clone(),
+                l.group.clone(),
+                l.due.clone(),
+                l.updated.clone(),
+                l.pending.to_string(),
+            ];
+            println!(
+                "{}",
+                fields
+                    .iter()
+                    .map(|f| csv_field(f))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        }
+    } else if lines.is_empty() {
+        println!("no case matches");
+    } else {
+        for l in &lines {
+            let mark = if l.attention {
+                "!"
+            } else if l.pending > 0 {
+                "*"
+            } else {
+                " "
+            };
+            println!(
+                "{mark}{} {} P{} {} {} {} {} {}",
+                l.number,
+                cell(&l.state_label, 14),
+                l.priority,
+                cell(l.due.get(..10).unwrap_or(""), 10),
+                cell(&l.citizen, 22),
+                cell(&l.procedure_label, 24),
+                cell(&l.assignee, 12),
+                cell(&l.summary, 40)
+            );
+        }
+        println!(
+            "{} case(s); * = change queued, ! = needs your decision (guichet queue)",
+            lines.len()
+        );
+    }
+    Ok(())
+}
+
+pub fn case(global: &Global, args: CaseArgs) -> Outcome {
+    let mut session = Session::open(global)?;
+    let local = session.store.case(&args.number)?;
+    // Online, refresh the case and its timeline first; offline (or if the
+    // link is down) the local copy is shown as it is.
+    let mut stale = None;
+    if !session.offline {
+        let refreshed = session.backend().and_then(|backend| {
+            runtime()?
+                .block_on(pull::refresh_case(&backend, &mut session.store, &local.id))
+                .map_err(Failure::from)
+        });
+        if let Err(e) = refreshed {
+            stale = Some(e.message);
+        }
+    }
+    let store = &session.store;
+    let case = store.case(&local.id).unwrap_or(local);
+    let french = session.french();
+    let citizen = case
+        .citizen
+        .as_deref()
+        .map(|id| store.citizen(id))
+        .transpose()?
+        .flatten();
+    let timeline = store.timeline(&case.id)?;
+    let queued: Vec<_> = store
+        .queue(false)?
+        .into_iter()
+        .filter(|e| e.case_id == case.id)
+        .collect();
+    let line = store
+        .case_row(&case.id)?
+        .map(|row| case_line(store, &row, french))
+        .transpose()?;
+    if args.json {
+        let entries: Vec<_> = timeline
+            .iter()
+            .map(|e| json!({"kind": e.kind, "text": e.text, "author": e.author, "at": e.at, "queued": false}))
+            .chain(queued.iter().filter_map(|q| {
+                q.action.journal().map(|(kind, text)| {
+                    json!({"kind": kind, "text": text, "author": "", "at": q.created_at, "queued": true, "queue_state": q.state})
+                })
+            }))
+            .collect();
+        print_json(&json!({
+            "case": line,
+            "description": case.description,
+            "resolution_code": case.resolution_code,
+            "close_notes": case.close_notes,
+            "opened": case.opened,
+            "channel": case.channel,
+            "version": case.version,
+            "citizen": citizen.as_ref().map(|c| json!({
+                "name": c.name(), "email": c.email, "phone": c.phone,
+                "street": c.street, "city": c.city, "zip": c.zip,
+            })),
+            "timeline": entries,
+            "queue": queued.iter().map(super::output::queue_json).collect::<Vec<_>>(),
+            "stale": stale,
+        }));
+        return Ok(());
+    }
+    if let Some(reason) = &stale {
+        println!("(local copy; could not refresh: {reason})");
+    }
+    let state = store.label(ChoiceList::State, &case.state, french)?;
+    println!(
+        "{}  {}  [{}]  P{}",
+        case.number, case.summary, state, case.priority
+    );
+    if let Some(l) = &line {
+        println!(
+            "procedure: {}   group: {}   assignee: {}",
+            l.procedure_label,
+            l.group,
+            if l.assignee.is_empty() {
+                "-"
+            } else {
+                &l.assignee
+            }
+        );
+    }
+    println!(
+        "opened: {}   due: {}   channel: {}",
+        case.opened,
+        if case.due.is_empty() { "-" } else { &case.due },
+        case.channel
+    );
+    if let Some(c) = &citizen {
+        println!(
+            "citizen: {}  {}  {}  {} {} {}",
+            c.name(),
+            c.email,
+            c.phone,
+            c.street,
+            c.zip,
+            c.city
+        );
+    }
+    println!();
+    println!("{}", case.description);
+    println!();
+    for e in &timeline {
+        let kind = match e.kind {
+            EntryKind::Comment => "public",
+            EntryKind::WorkNote => "internal",
+        };
+        println!("{}  {} ({kind}): {}", e.at, e.author, e.text);
+    }
+    for q in &queued {
+        let state = match q.state {
+            OutboxState::Conflict => "CONFLICT",
+            OutboxState::Failed => "REFUSED",
+            _ => "queued",
+        };
+        println!("[{state}] {} {}", q.created_at, q.action.describe());
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! Profiles: which back-end, which user, which language. One TOML file in
+//! the XDG config dir; secrets never go there (see `secrets`). `GUICHET_HOME`
+//! moves both the config and the data (for tests and portable installs).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot find a home directory for the configuration; set GUICHET_HOME")]
+    NoHome,
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no profile '{0}' (see `guichet profiles`, or create it with `guichet login`)")]
+    UnknownProfile(String),
+    #[error(
+        "no profile yet: log in first with `guichet login --profile NAME --url URL --user USER`"
+    )]
+    NoProfile,
+    #[error("profile names use letters, digits, '-' and '_' only, not '{0}'")]
+    BadName(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The back-end's base URL, e.g. `https://instance.service-now.com`.
+    pub url: String,
+    pub user: String,
+    /// Which adapter speaks to it; only `servicenow` today.
+    #[serde(default = "default_backend")]
+    pub backend: String,
+    /// `fr` or `en` for labels; default from the environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+fn default_backend() -> String {
+    "servicenow".into()
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_profile: Option<String>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// Where Guichet keeps its files.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    pub fn discover() -> Result<Paths, ConfigError> {
+        if let Some(home) = std::env::var_os("GUICHET_HOME").filter(|h| !h.is_empty()) {
+            let home = PathBuf::from(home);
+            return Ok(Paths {
+                config_file: home.join("config.toml"),
+                data_dir: home.join("data"),
+            });
+        }
+        let dirs = directories::ProjectDirs::from("", "", "guichet").ok_or(ConfigError::NoHome)?;
+        Ok(Paths {
+            config_file: dirs.config_dir().join("config.toml"),
+            data_dir: dirs.data_dir().to_path_buf(),
+        })
+    }
+
+    /// The local store of a profile.
+    pub fn store(&self, profile: &str) -> PathBuf {
+        self.data_dir.join("profiles").join(format!("{profile}.db"))
+    }
+}
+
+pub fn check_name(name: &str) -> Result<(), ConfigError> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ConfigError::BadName(name.to_string()));
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Reads the config; a missing file is an empty config. TOML errors say
+    /// the line and column.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        for name in config.profiles.keys() {
+            check_name(name)?;
+        }
+        Ok(config)
+    }
+
+    /// Writes the config through a temporary file and a rename, so a crash
+    /// never leaves half a file.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let write_error = |source| ConfigError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(write_error)?;
+        }
+        let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let temporary = path.with_extension("toml.tmp");
+        std::fs::write(&temporary, text).map_err(write_error)?;
+        std::fs::rename(&temporary, path).map_err(write_error)
+    }
+
+    /// The profile to use: the one named, else the default, else the only one.
+    pub fn profile(&self, name: Option<&str>) -> Result<(String, Profile), ConfigError> {
+        let name = match name {
+            Some(name) => name.to_string(),
+            None => match (&self.default_profile, self.profiles.len()) {
+                (Some(default), _) => default.clone(),
+                (None, 1) => self.profiles.keys().next().cloned().unwrap_or_default(),
+                (None, 0) => return Err(ConfigError::NoProfile),
+                (None, _) => {
+                    return Err(ConfigError::UnknownProfile(
+                        "(none chosen: pass --profile)".into(),
+                    ));
+                }
+            },
+        };
+        let profile = self
+            .profiles
+            .get(&name)
+            .cloned()
+            .ok_or(ConfigError::UnknownProfile(name.clone()))?;
+        Ok((name, profile))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_round_trips_and_errors_say_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert!(Config::load(&path).unwrap().profiles.is_empty());
+        let mut config = Config::default();
+        config.profiles.insert(
+            "mairie".into(),
+            Profile {
+                url: "http://127.0.0.1:8080".into(),
+                user: "demo".into(),
+                backend: "servicenow".into(),
+                language: None,
+            },
+        );
+        config.save(&path).unwrap();
+        let back = Config::load(&path).unwrap();
+        assert_eq!(back.profile(None).unwrap().0, "mairie");
+        std::fs::write(&path, "[profiles.mairie]\nurl = 12\n").unwrap();
+        let e = Config::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
+        assert!(check_name("a b").is_err() && check_name("guichet-1").is_ok());
+    }
+}

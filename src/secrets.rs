@@ -1,0 +1,162 @@
+//! Credentials, only ever in the OS keyring, never in a file.
+//!
+//! On Linux: the kernel's per-user keyring (keyutils). It needs no D-Bus
+//! session (thin terminals and SSH logins have none), lives in kernel memory,
+//! is shared by the user's logins and is gone at reboot, so a shared
+//! workstation forgets passwords when it restarts.
+//!
+//! Why not keyring-core's keyutils store: it links every secret into the
+//! "persistent" keyring, which hardened hosts and containers refuse (seen
+//! on our own CI machines: AccessDenied), and its failed attempt leaves the
+//! process with a private session keyring whose secrets vanish at exit. We
+//! use the same kernel facility through the crate that store wraps.
+//! `GUICHET_PASSWORD` in the environment overrides the keyring for scripts.
+
+use std::sync::OnceLock;
+
+pub const PASSWORD_ENV: &str = "GUICHET_PASSWORD";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error(
+        "no keyring is available on this machine ({0}); set {PASSWORD_ENV} for this session instead"
+    )]
+    NoKeyring(String),
+    #[error("keyring: {0}")]
+    Keyring(String),
+}
+
+/// Checks once per process that the keyring really keeps, returns and
+/// forgets a secret.
+fn available() -> Result<(), SecretError> {
+    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            let name = format!("probe-{}", std::process::id());
+            vault::set(&name, "probe")?;
+            let back = vault::get(&name)?;
+            vault::forget(&name);
+            match back.as_deref() {
+                Some("probe") => Ok(()),
+                _ => Err("the keyring did not return what was stored".to_string()),
+            }
+        })
+        .clone()
+        .map_err(SecretError::NoKeyring)
+}
+
+/// Which credential store is in use, for `guichet doctor`.
+pub fn store_in_use() -> Result<&'static str, SecretError> {
+    available()?;
+    Ok(vault::NAME)
+}
+
+fn account(profile: &str, user: &str) -> String {
+    format!("{profile}:{user}")
+}
+
+pub fn save_password(profile: &str, user: &str, password: &str) -> Result<(), SecretError> {
+    available()?;
+    vault::set(&account(profile, user), password).map_err(SecretError::Keyring)
+}
+
+/// The password for a profile: the environment override, else the keyring.
+pub fn password(profile: &str, user: &str) -> Result<Option<String>, SecretError> {
+    if let Ok(password) = std::env::var(PASSWORD_ENV)
+        && !password.is_empty()
+    {
+        return Ok(Some(password));
+    }
+    available()?;
+    vault::get(&account(profile, user)).map_err(SecretError::Keyring)
+}
+
+pub fn forget_password(profile: &str, user: &str) -> Result<(), SecretError> {
+    available()?;
+    vault::forget(&account(profile, user));
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+mod vault {
+    use linux_keyutils::{KeyRing, KeyRingIdentifier};
+
+    pub const NAME: &str =
+        "Linux kernel keyring (per-user keyring: shared by your logins, forgotten at reboot)";
+
+    fn ring() -> Result<KeyRing, String> {
+        KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(|e| e.to_string())
+    }
+
+    fn description(account: &str) -> String {
+        format!("guichet:{account}")
+    }
+
+    pub fn set(account: &str, secret: &str) -> Result<(), String> {
+        // add_key replaces the payload of an existing key of that name.
+        ring()?
+            .add_key(&description(account), secret)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn get(account: &str) -> Result<Option<String>, String> {
+        let Ok(key) = ring()?.search(&description(account)) else {
+            return Ok(None);
+        };
+        let bytes = key.read_to_vec().map_err(|e| e.to_string())?;
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| "the stored secret is not text".to_string())
+    }
+
+    pub fn forget(account: &str) {
+        if let Ok(ring) = ring()
+            && let Ok(key) = ring.search(&description(account))
+        {
+            let _ = key.invalidate();
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod vault {
+    pub const NAME: &str = "none";
+    const MISSING: &str = "Guichet has no keyring support on this system yet";
+    pub fn set(_: &str, _: &str) -> Result<(), String> {
+        Err(MISSING.into())
+    }
+    pub fn get(_: &str) -> Result<Option<String>, String> {
+        Err(MISSING.into())
+    }
+    pub fn forget(_: &str) {}
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_keyring_keeps_replaces_and_forgets_a_password() {
+        let store = super::store_in_use();
+        assert!(store.is_ok(), "{store:?}");
+        let profile = format!("test-{}", uuid::Uuid::new_v4().simple());
+        super::save_password(&profile, "demo", "s3cret").unwrap();
+        assert_eq!(
+            super::vault::get(&super::account(&profile, "demo"))
+                .unwrap()
+                .as_deref(),
+            Some("s3cret")
+        );
+        super::save_password(&profile, "demo", "n0uveau").unwrap();
+        assert_eq!(
+            super::vault::get(&super::account(&profile, "demo"))
+                .unwrap()
+                .as_deref(),
+            Some("n0uveau")
+        );
+        super::forget_password(&profile, "demo").unwrap();
+        assert_eq!(
+            super::vault::get(&super::account(&profile, "demo")).unwrap(),
+            None
+        );
+    }
+}
