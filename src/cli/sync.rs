@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::output::print_json;
 use super::session::{Failure, Global, Outcome, Session, code, runtime};
+use crate::sync::push::Round;
 use crate::sync::sync_once;
 
 #[derive(Debug, Args)]
@@ -22,7 +23,12 @@ pub fn sync(global: &Global, args: SyncArgs) -> Outcome {
     let mut session = Session::open(global)?;
     let backend = session.backend()?;
     let started = std::time::Instant::now();
-    let result = runtime()?.block_on(sync_once(&backend, &mut session.store, args.reconcile));
+    let result = runtime()?.block_on(sync_once(
+        &backend,
+        &mut session.store,
+        Round::Now,
+        args.reconcile,
+    ));
     let waiting = session.store.unfinished_count()?;
     match result {
         Ok(report) => {

@@ -268,6 +268,21 @@ impl Store {
             )?;
         }
         write_shown(&tx, returned)?;
+        if let Some((kind, text)) = done.action.journal() {
+            // Shown at once in the timeline; the next fetch of the case's
+            // timeline replaces it with the back-end's own entry.
+            let me: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'me_user_name'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            tx.execute(
+                "INSERT OR REPLACE INTO timeline (id, case_id, kind, text, author, at) VALUES (?, ?, ?, ?, ?, ?)",
+                params![format!("local-{id}"), done.case_id, kind.as_str(), text, me.unwrap_or_default(), done.created_at],
+            )?;
+        }
         audit(
             &tx,
             id,

@@ -44,18 +44,19 @@ pub struct SyncReport {
     pub pull: Option<PullReport>,
 }
 
-/// One round: recover interrupted sends, push what is due, then pull.
+/// One round: push what waits (all of it when the agent asked, else what is
+/// due), then pull. Interrupted sends are recovered when the store is opened.
 pub async fn sync_once(
     backend: &impl Backend,
     store: &mut Store,
+    round: push::Round,
     reconcile: bool,
 ) -> Result<SyncReport, SyncError> {
-    store.recover_interrupted()?;
     // The agent's identity is needed to read back journal entries.
     if store.me()?.is_none() {
         pull::reference(backend, store).await?;
     }
-    let push = push::push(backend, store).await?;
+    let push = push::push(backend, store, round).await?;
     let pull = pull::pull(backend, store, reconcile).await?;
     // Changes pulled may have settled nothing new to push, but a conflict
     // resolution made meanwhile may be due: one more push round is cheap.
@@ -63,7 +64,7 @@ pub async fn sync_once(
         push,
         pull: Some(pull),
     };
-    let again = push::push(backend, store).await?;
+    let again = push::push(backend, store, round).await?;
     report.push.applied += again.applied;
     report.push.found_applied += again.found_applied;
     report.push.conflicts += again.conflicts;

@@ -87,12 +87,29 @@ async fn read_back(
     }
 }
 
-/// Pushes every action that is due. Stops early when the back-end is
-/// unreachable or refuses the credentials (the queue stays intact).
-pub async fn push(backend: &impl Backend, store: &mut Store) -> Result<PushReport, SyncError> {
+/// Which waiting actions a push round takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// Those whose backoff has passed (background sync, after an action).
+    Due,
+    /// All of them now: the agent asked for a sync.
+    Now,
+}
+
+/// Pushes waiting actions. Stops early when the back-end is unreachable or
+/// refuses the credentials (the queue stays intact).
+pub async fn push(
+    backend: &impl Backend,
+    store: &mut Store,
+    round: Round,
+) -> Result<PushReport, SyncError> {
     let mut report = PushReport::default();
     loop {
-        let ready = store.ready(now_ms())?;
+        let cutoff = match round {
+            Round::Due => now_ms(),
+            Round::Now => i64::MAX,
+        };
+        let ready = store.ready(cutoff)?;
         if ready.is_empty() {
             return Ok(report);
         }

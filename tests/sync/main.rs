@@ -1,3 +1,9 @@
 //! The local-first spine against a real `guichet serve`, through a fault-injecting proxy.
+mod agent;
+#[path = "../support/client.rs"]
+mod client;
 mod proxy;
 mod proxy_selftest;
+mod round_trip;
+#[path = "../support/server.rs"]
+mod server;

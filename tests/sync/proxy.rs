@@ -64,6 +64,14 @@ pub enum Fault {
     /// and only the first half of the body bytes as received (still compressed, still in chunked
     /// framing if the upstream used it), then close. An empty body stays empty.
     TruncateBody,
+    /// Do not forward; answer exactly this (a back-end gone wrong: bad JSON,
+    /// wrong types, a lying `Content-Length`...). `Content-Length` is added
+    /// from the body unless `headers` sets it.
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
 }
 
 /// Counters since the proxy started. Each is bumped before the client can see the effect
@@ -289,6 +297,26 @@ async fn handle(mut client: TcpStream, shared: &Shared) {
         Fault::ResetBeforeUpstream => reset(client),
         Fault::Status(status) => {
             let answer = envelope(status, reason(status), DETAIL, &[]);
+            answer_and_close(client, &answer, shared).await;
+        }
+        Fault::Respond {
+            status,
+            headers,
+            body,
+        } => {
+            let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+            if !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            {
+                head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+            }
+            for (name, value) in &headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            head.push_str("Connection: close\r\n\r\n");
+            let mut answer = head.into_bytes();
+            answer.extend_from_slice(&body);
             answer_and_close(client, &answer, shared).await;
         }
         Fault::TooManyRequests { retry_after_secs } => {

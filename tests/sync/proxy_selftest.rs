@@ -1,7 +1,5 @@
 //! The fault proxy itself, against a real `guichet serve`: each fault does what it says.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::{Method, StatusCode};
@@ -9,55 +7,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::proxy::{Fault, FaultProxy};
+use crate::server::Server;
 
 const CASES: &str = "/api/now/table/sn_customerservice_case";
 const JOURNAL: &str = "/api/now/table/sys_journal_field";
-
-/// A `guichet serve` on 127.0.0.1:0 with a fresh demo database, killed on drop.
-struct Server {
-    url: String,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("x.db");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-            .arg(&db)
-            .args(["--demo", "20", "--demo-date", "2026-03-02"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start guichet serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        Server {
-            url,
-            child,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn http() -> reqwest::Client {
     guichet::tls::http_client()
@@ -97,7 +50,7 @@ async fn get_json(http: &reqwest::Client, base: &str, path: &str) -> (StatusCode
 
 /// Sets up a server, a proxy in front of it, and an open case to comment on.
 async fn setup() -> (Server, FaultProxy, String) {
-    let server = Server::start(&[]);
+    let server = crate::server::start(20, &[]);
     let proxy = FaultProxy::start(&server.url).await;
     let (status, body) = get_json(
         &http(),
@@ -298,7 +251,7 @@ async fn too_many_requests_looks_like_the_servers_own_rate_limit() {
     );
 
     // The real thing, for comparison: same status, headers and message.
-    let limited = Server::start(&["--rate-limit", "1"]);
+    let limited = crate::server::start(20, &["--rate-limit", "1"]);
     let mut last = None;
     for _ in 0..2 {
         last = Some(

@@ -118,7 +118,13 @@ impl Client {
                 Auth::Bearer(token) => request.bearer_auth(&token.access),
                 _ => request.basic_auth(&self.settings.user, Some(&self.settings.password)),
             };
-            let response = request_result(build(request).send().await, effect)?;
+            let request = build(request);
+            if std::env::var_os("GUICHET_TRACE_HTTP").is_some() {
+                if let Some(built) = request.try_clone().and_then(|r| r.build().ok()) {
+                    eprintln!("http: {} {}", built.method(), built.url());
+                }
+            }
+            let response = request_result(request.send().await, effect)?;
             if response.status() == StatusCode::UNAUTHORIZED
                 && matches!(auth, Auth::Bearer(_))
                 && attempt == 0

@@ -112,9 +112,7 @@ impl<'c> Generator<'c> {
             ids: Ids(Xoshiro256PlusPlus::seed_from_u64(
                 u64::from(cases) ^ 0x9e37_79b9_7f4a_7c15,
             )),
-            now: day
-                .with_time(Time::from_hms(17, 30, 0).unwrap_or(Time::MIDNIGHT))
-                .assume_utc(),
+            now: day.with_time(Time::MIDNIGHT).assume_utc(),
             group_ids: Vec::new(),
             agents: Vec::new(),
             citizens: Vec::new(),
@@ -348,9 +346,9 @@ impl<'c> Generator<'c> {
                 .unwrap_or(0);
             let citizen_index = self.rng.random_range(0..self.citizens.len());
             let age_days = self.rng.random_range(0..HISTORY_DAYS);
-            let opened = self.now
-                - Duration::days(age_days)
-                - Duration::minutes(self.rng.random_range(30..9 * 60));
+            // Opened during office hours (08:30 to 17:30) of one of the past days.
+            let opened = self.now - Duration::days(age_days + 1)
+                + Duration::seconds(8 * 3600 + 1800 + self.rng.random_range(0..9 * 3600));
             let state = self.pick_state(age_days);
             let priority = *[1, 2, 2, 2, 3, 3, 3, 3, 3, 4, 4, 4, 4]
                 .choose(&mut self.rng)

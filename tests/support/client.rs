@@ -1,0 +1,173 @@
+//! Talking to a `guichet serve` over HTTP, as any Table API client would.
+
+#![allow(dead_code)]
+
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::Value;
+
+use super::server::Server;
+
+pub const CASES: &str = "/api/now/table/sn_customerservice_case";
+pub const JOURNAL: &str = "/api/now/table/sys_journal_field";
+
+impl Server {
+    pub fn client(&self, user: &str) -> Client {
+        Client {
+            base: self.url.clone(),
+            http: guichet::tls::http_client().build().expect("http client"),
+            auth: Auth::Basic(user.to_string(), "demo".to_string()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub enum Auth {
+    None,
+    Basic(String, String),
+    Bearer(String),
+}
+
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub auth: Auth,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn result(&self) -> &Value {
+        &self.body["result"]
+    }
+    pub fn rows(&self) -> &Vec<Value> {
+        self.body["result"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no result array: {}", self.body))
+    }
+    pub fn detail(&self) -> &str {
+        self.body["error"]["detail"].as_str().unwrap_or("")
+    }
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Reply {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        self
+    }
+}
+
+impl Client {
+    pub fn with_auth(&self, auth: Auth) -> Client {
+        Client {
+            auth,
+            ..self.clone()
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let builder = self
+            .http
+            .request(method, url)
+            .header("Accept", "application/json");
+        match &self.auth {
+            Auth::None => builder,
+            Auth::Basic(u, p) => builder.basic_auth(u, Some(p)),
+            Auth::Bearer(t) => builder.bearer_auth(t),
+        }
+    }
+
+    pub async fn send(&self, builder: reqwest::RequestBuilder) -> Reply {
+        let response = builder.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    /// GET a table with query parameters.
+    pub async fn list(&self, path: &str, params: &[(&str, &str)]) -> Reply {
+        self.send(self.request(Method::GET, path).query(params))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.request(Method::POST, path).json(&body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(self.request(Method::PATCH, path).json(&body))
+            .await
+    }
+
+    /// Every case this client sees, with the given fields, by sys_id order.
+    pub async fn all_cases(&self, fields: &str) -> Vec<Value> {
+        let reply = self
+            .list(
+                CASES,
+                &[
+                    ("sysparm_fields", fields),
+                    ("sysparm_query", "ORDERBYnumber"),
+                    ("sysparm_limit", "10000"),
+                ],
+            )
+            .await
+            .expect(200);
+        reply.rows().clone()
+    }
+
+    /// The first case matching an encoded query, as the full record.
+    pub async fn find_case(&self, query: &str) -> Value {
+        let reply = self
+            .list(CASES, &[("sysparm_query", query), ("sysparm_limit", "1")])
+            .await
+            .expect(200);
+        reply
+            .rows()
+            .first()
+            .cloned()
+            .unwrap_or_else(|| panic!("no case matches {query}"))
+    }
+
+    /// Journal entries of a case, oldest first.
+    pub async fn journal(&self, case_sys_id: &str) -> Vec<Value> {
+        let query = format!("element_id={case_sys_id}^ORDERBYsys_created_on");
+        self.list(JOURNAL, &[("sysparm_query", &query)])
+            .await
+            .expect(200)
+            .rows()
+            .clone()
+    }
+}
+
+pub fn s(value: &Value) -> &str {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {value}"))
+}

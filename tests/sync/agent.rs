@@ -1,0 +1,161 @@
+//! An agent at a workstation: the `guichet` CLI with a home of its own
+//! (config, local store) and its own profile, run as a separate process.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+pub struct Agent {
+    home: tempfile::TempDir,
+    pub profile: String,
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Output {
+        assert_eq!(
+            self.code, code,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl Agent {
+    /// Logs `user` (password "demo") in to the back-end at `url`.
+    pub fn login(url: &str, user: &str) -> Agent {
+        let agent = Agent {
+            home: tempfile::tempdir().expect("temp dir"),
+            // Profiles are unique so that parallel tests never share a
+            // keyring entry.
+            profile: format!("t{}", uuid::Uuid::new_v4().simple()),
+        };
+        let mut child = agent
+            .command(&[
+                "login",
+                "--url",
+                url,
+                "--user",
+                user,
+                "--password-stdin",
+                "--language",
+                "en",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run guichet login");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"demo\n")
+            .expect("password");
+        let out = child.wait_with_output().expect("login");
+        assert!(
+            out.status.success(),
+            "login failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        agent
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_guichet"));
+        command
+            .args(args)
+            .env("GUICHET_HOME", self.home.path())
+            .env("GUICHET_PROFILE", &self.profile)
+            .env_remove("GUICHET_PASSWORD")
+            .env_remove("LANG");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self
+            .command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run guichet");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.run(args).expect(0).stdout
+    }
+
+    #[track_caller]
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn guichet")
+    }
+
+    /// Points the profile at another URL (e.g. through a proxy).
+    pub fn retarget(&self, url: &str) {
+        let path = self.home.path().join("config.toml");
+        let text = std::fs::read_to_string(&path).expect("config");
+        let mut config: toml::Table = toml::from_str(&text).expect("config TOML");
+        let profiles = config
+            .get_mut("profiles")
+            .and_then(|p| p.as_table_mut())
+            .expect("profiles");
+        let profile = profiles
+            .get_mut(&self.profile)
+            .and_then(|p| p.as_table_mut())
+            .expect("profile");
+        profile.insert("url".into(), toml::Value::String(url.to_string()));
+        std::fs::write(&path, toml::to_string(&config).expect("toml")).expect("write config");
+    }
+
+    /// Numbers of cases in a view, from the local store.
+    pub fn numbers(&self, view: &str, limit: usize) -> Vec<String> {
+        let list = self.json(&[
+            "--offline",
+            "cases",
+            "--view",
+            view,
+            "--limit",
+            &limit.to_string(),
+            "--json",
+        ]);
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .map(|c| c["number"].as_str().expect("number").to_string())
+            .collect()
+    }
+
+    pub fn queue(&self) -> Vec<Value> {
+        self.json(&["--offline", "queue", "--json"])
+            .as_array()
+            .expect("a list")
+            .clone()
+    }
+}
