@@ -119,10 +119,10 @@ impl Client {
                 _ => request.basic_auth(&self.settings.user, Some(&self.settings.password)),
             };
             let request = build(request);
-            if std::env::var_os("GUICHET_TRACE_HTTP").is_some() {
-                if let Some(built) = request.try_clone().and_then(|r| r.build().ok()) {
-                    eprintln!("http: {} {}", built.method(), built.url());
-                }
+            if std::env::var_os("GUICHET_TRACE_HTTP").is_some()
+                && let Some(built) = request.try_clone().and_then(|r| r.build().ok())
+            {
+                eprintln!("http: {} {}", built.method(), built.url());
             }
             let response = request_result(request.send().await, effect)?;
             if response.status() == StatusCode::UNAUTHORIZED
