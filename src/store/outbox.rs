@@ -124,9 +124,10 @@ fn audit(
     Ok(())
 }
 
-fn entry(tx: &Transaction<'_>, id: &str) -> StoreResult<OutboxEntry> {
-    tx.query_row(
-        &format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE id = ?"),
+/// An action by id, or by the short sequence number the queue shows.
+fn entry(conn: &rusqlite::Connection, id: &str) -> StoreResult<OutboxEntry> {
+    conn.query_row(
+        &format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE id = ?1 OR CAST(seq AS TEXT) = ?1"),
         [id],
         entry_from_row,
     )
@@ -225,12 +226,7 @@ impl Store {
     }
 
     pub fn action(&self, id: &str) -> StoreResult<OutboxEntry> {
-        let sql =
-            format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE id = ?1 OR CAST(seq AS TEXT) = ?1");
-        self.conn
-            .query_row(&sql, [id], entry_from_row)
-            .optional()?
-            .ok_or_else(|| StoreError::UnknownAction(id.to_string()))?
+        entry(&self.conn, id)
     }
 
     /// Commits "sending" before the request leaves, so a crash during the

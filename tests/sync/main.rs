@@ -2,6 +2,8 @@
 mod agent;
 #[path = "../support/client.rs"]
 mod client;
+mod conflicts;
+mod offline;
 mod proxy;
 mod proxy_selftest;
 mod round_trip;
