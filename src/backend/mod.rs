@@ -105,7 +105,8 @@ pub type BackendResult<T> = Result<T, BackendError>;
 /// A case back-end. Every method is a network call; none is ever made from
 /// the console's key or draw path.
 pub trait Backend: Send + Sync {
-    fn capabilities(&self) -> Capabilities;
+    /// What the back-end offers, detected on first use (one small request).
+    fn capabilities(&self) -> impl Future<Output = BackendResult<Capabilities>> + Send;
 
     /// Checks the credentials and says whose they are.
     fn me(&self) -> impl Future<Output = BackendResult<Me>> + Send;

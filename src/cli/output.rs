@@ -62,6 +62,7 @@ pub fn queue_json(entry: &OutboxEntry) -> serde_json::Value {
         "error": entry.last_error,
         "created_at": entry.created_at,
         "theirs_version": entry.theirs.as_ref().map(|c| c.version.clone()),
+        "settled_by": entry.settled_by,
     })
 }
 

@@ -201,9 +201,11 @@ pub fn doctor(global: &Global) -> Outcome {
         return Ok(());
     }
     let backend = backend_for(&name, &profile)?;
-    match runtime()?.block_on(backend.me()) {
-        Ok(me) => {
-            let c = backend.capabilities();
+    let checked = runtime()?.block_on(async {
+        Ok::<_, crate::backend::BackendError>((backend.me().await?, backend.capabilities().await?))
+    });
+    match checked {
+        Ok((me, c)) => {
             println!("back-end:     reachable, logged in as {}", me.user.name);
             println!(
                 "extensions:   idempotency keys {}, conditional writes {}",

@@ -2,6 +2,8 @@
 //! makes it (a "take" already names the agent and the state it moves to), so
 //! that replaying it later, on any back-end, needs nothing but itself.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::case::{Case, EntryKind};
@@ -40,7 +42,8 @@ pub enum Action {
 }
 
 /// The case fields an action may set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CaseField {
     Assignee,
     Group,
@@ -136,6 +139,25 @@ impl Action {
         }
     }
 
+    /// The values, as the agent saw them, of the fields this action sets:
+    /// kept with the action to tell a real conflict from a harmless one.
+    pub fn seen_values(&self, seen: &Case) -> BTreeMap<CaseField, String> {
+        self.field_changes()
+            .into_iter()
+            .map(|(field, _)| (field, seen.field(field)))
+            .collect()
+    }
+
+    /// Whether someone else changed a field this action sets: the back-end's
+    /// copy differs from what the agent saw. Other changes to the case (a
+    /// note, another field, the agent's own earlier actions) are no conflict.
+    pub fn conflicts_with(&self, seen: &BTreeMap<CaseField, String>, theirs: &Case) -> bool {
+        self.field_changes().into_iter().any(|(field, _)| {
+            seen.get(&field)
+                .is_some_and(|value| *value != theirs.field(field))
+        })
+    }
+
     /// Whether `case` already shows everything this action sets (a field
     /// change whose outcome was unknown is then known to have landed).
     pub fn is_reflected_in(&self, case: &Case) -> bool {
@@ -195,6 +217,27 @@ mod tests {
             (case.assignee.as_deref(), case.group.as_deref()),
             (None, Some("g2"))
         );
+    }
+
+    #[test]
+    fn a_conflict_is_someone_else_changing_a_field_i_set() {
+        let seen = Case {
+            priority: 4,
+            summary: "x".into(),
+            ..Case::default()
+        };
+        let mine = Action::Priority { priority: 1 };
+        let values = mine.seen_values(&seen);
+        let mut theirs = seen.clone();
+        theirs.summary = "edited by a colleague".into();
+        theirs.version = "9".into();
+        assert!(
+            !mine.conflicts_with(&values, &theirs),
+            "another field changed: no conflict"
+        );
+        theirs.priority = 2;
+        assert!(mine.conflicts_with(&values, &theirs));
+        assert!(!Action::Comment { text: "x".into() }.conflicts_with(&values, &theirs));
     }
 
     #[test]

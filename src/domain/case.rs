@@ -84,6 +84,21 @@ pub struct Case {
     pub version: String,
 }
 
+impl Case {
+    /// A field an action may set, as text (empty when unset).
+    pub fn field(&self, field: super::CaseField) -> String {
+        use super::CaseField::*;
+        match field {
+            Assignee => self.assignee.clone().unwrap_or_default(),
+            Group => self.group.clone().unwrap_or_default(),
+            State => self.state.clone(),
+            ResolutionCode => self.resolution_code.clone(),
+            CloseNotes => self.close_notes.clone(),
+            Priority => self.priority.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Citizen {
     pub id: String,

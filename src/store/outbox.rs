@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::cases::{refresh_shown, write_shown};
 use super::{Store, StoreError, StoreResult};
-use crate::domain::{Action, Case, datetime};
+use std::collections::BTreeMap;
+
+use crate::domain::{Action, Case, CaseField, datetime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,14 +72,24 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
     /// On conflict: the back-end's copy of the case.
     pub theirs: Option<Case>,
+    /// For a done action: `sent`, or `read_back` when a read-back found it
+    /// already applied (its answer had been lost).
+    pub settled_by: Option<String>,
+    /// Sends made without an idempotency key.
+    pub keyless_sends: u32,
+    /// What the agent saw of the fields the action sets.
+    #[serde(skip)]
+    pub seen: BTreeMap<CaseField, String>,
 }
 
-const ENTRY_COLUMNS: &str = "seq, id, case_id, case_number, action, base_version, created_at, state, attempts, next_attempt_at, last_error, theirs";
+const ENTRY_COLUMNS: &str = "seq, id, case_id, case_number, action, base_version, created_at, state, attempts, \
+     next_attempt_at, last_error, theirs, settled_by, seen, keyless_sends";
 
 fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry, StoreError>> {
     let action: String = r.get(4)?;
     let state: String = r.get(7)?;
     let theirs: Option<String> = r.get(11)?;
+    let seen: String = r.get(13)?;
     let parsed = (|| {
         Ok(OutboxEntry {
             seq: r.get(0)?,
@@ -99,6 +111,10 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry,
                         .map_err(|e| StoreError::Corrupt(format!("outbox theirs: {e}")))
                 })
                 .transpose()?,
+            settled_by: r.get(12)?,
+            keyless_sends: r.get(14)?,
+            seen: serde_json::from_str(&seen)
+                .map_err(|e| StoreError::Corrupt(format!("outbox seen: {e}")))?,
         })
     })();
     Ok(parsed.map_err(|e: StoreError| e))
@@ -133,15 +149,6 @@ fn entry(conn: &rusqlite::Connection, id: &str) -> StoreResult<OutboxEntry> {
     )
     .optional()?
     .ok_or_else(|| StoreError::UnknownAction(id.to_string()))?
-}
-
-/// Whether `next` is the version right after `previous` (ServiceNow's
-/// sys_mod_count counts updates): then our write was the only change.
-fn follows(previous: &str, next: &str) -> bool {
-    match (previous.parse::<u64>(), next.parse::<u64>()) {
-        (Ok(p), Ok(n)) => n == p + 1,
-        _ => false,
-    }
 }
 
 fn set_state(
@@ -179,11 +186,13 @@ impl Store {
         let now = datetime::now();
         let action_json =
             serde_json::to_string(&action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let seen = serde_json::to_string(&action.seen_values(&shown))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO outbox (id, case_id, case_number, action, base_version, created_at, state, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-            params![id, shown.id, shown.number, action_json, shown.version, now, now],
+            "INSERT INTO outbox (id, case_id, case_number, action, base_version, seen, created_at, state, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            params![id, shown.id, shown.number, action_json, shown.version, seen, now, now],
         )?;
         audit(&tx, &id, &shown.number, "queued", &action.describe())?;
         refresh_shown(&tx, &shown.id)?;
@@ -231,38 +240,27 @@ impl Store {
 
     /// Commits "sending" before the request leaves, so a crash during the
     /// request is remembered as in doubt.
-    pub fn mark_sending(&mut self, id: &str) -> StoreResult<()> {
+    pub fn mark_sending(&mut self, id: &str, with_key: bool) -> StoreResult<()> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
-            params![id, datetime::now()],
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1,
+               keyless_sends = keyless_sends + ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, i64::from(!with_key), datetime::now()],
         )?;
         tx.commit()?;
         Ok(())
     }
 
-    /// The back-end applied the action and returned the case: one transaction
-    /// stores the case, marks the action done, and rebases the agent's later
-    /// actions on the case onto the new version when this write was the only
-    /// change.
-    pub fn mark_done(&mut self, id: &str, returned: &Case) -> StoreResult<()> {
+    /// The back-end applied the action and returned the case: one
+    /// transaction stores the case and marks the action done.
+    pub fn mark_done(&mut self, id: &str, returned: &Case, settled_by: &str) -> StoreResult<()> {
         let tx = self.conn.transaction()?;
         let done = entry(&tx, id)?;
-        let previous: Option<String> = tx
-            .query_row(
-                "SELECT version FROM cases WHERE id = ?",
-                [&done.case_id],
-                |r| r.get(0),
-            )
-            .optional()?;
         set_state(&tx, id, OutboxState::Done, None, None)?;
-        if let Some(previous) = previous.filter(|p| follows(p, &returned.version)) {
-            tx.execute(
-                "UPDATE outbox SET base_version = ?1
-                 WHERE case_id = ?2 AND seq > ?3 AND base_version = ?4 AND state IN ('pending', 'in_doubt')",
-                params![returned.version, done.case_id, done.seq, previous],
-            )?;
-        }
+        tx.execute(
+            "UPDATE outbox SET settled_by = ? WHERE id = ?",
+            params![settled_by, id],
+        )?;
         write_shown(&tx, returned)?;
         if let Some((kind, text)) = done.action.journal() {
             // Shown at once in the timeline; the next fetch of the case's
@@ -363,6 +361,20 @@ impl Store {
         Ok(())
     }
 
+    /// The case moved on, but nobody touched the fields this action sets:
+    /// keep the back-end's copy and send the action over its version.
+    pub fn rebase(&mut self, id: &str, theirs: &Case) -> StoreResult<()> {
+        let tx = self.conn.transaction()?;
+        let current = entry(&tx, id)?;
+        write_shown(&tx, theirs)?;
+        tx.execute(
+            "UPDATE outbox SET base_version = ?2, updated_at = ?3 WHERE id = ?1",
+            params![current.id, theirs.version, datetime::now()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The queue as the agent sees it, oldest first.
     pub fn queue(&self, include_finished: bool) -> StoreResult<Vec<OutboxEntry>> {
         let filter = if include_finished {
@@ -444,11 +456,16 @@ impl Store {
             )));
         }
         if keep_mine {
-            let theirs = current.theirs.as_ref().map(|c| c.version.clone());
+            // The agent has now seen theirs: the action applies over it.
+            let theirs = current.theirs.as_ref();
+            let seen = theirs
+                .map(|t| serde_json::to_string(&current.action.seen_values(t)))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.execute(
-                "UPDATE outbox SET state = 'pending', base_version = coalesce(?2, base_version), next_attempt_at = 0,
-                   theirs = NULL, updated_at = ?3 WHERE id = ?1",
-                params![current.id, theirs, datetime::now()],
+                "UPDATE outbox SET state = 'pending', base_version = coalesce(?2, base_version),
+                   seen = coalesce(?3, seen), next_attempt_at = 0, theirs = NULL, updated_at = ?4 WHERE id = ?1",
+                params![current.id, theirs.map(|t| t.version.clone()), seen, datetime::now()],
             )?;
         } else {
             set_state(&tx, &current.id, OutboxState::Dropped, None, None)?;
@@ -602,7 +619,7 @@ mod tests {
         let a = store
             .enqueue("CS1", Action::Comment { text: "x".into() })
             .unwrap();
-        store.mark_sending(&a.id).unwrap();
+        store.mark_sending(&a.id, true).unwrap();
         assert_eq!(store.recover_interrupted().unwrap(), 1);
         assert_eq!(store.action(&a.id).unwrap().state, OutboxState::InDoubt);
         store.mark_retry(&a.id, "still down", 0).unwrap();
@@ -614,32 +631,32 @@ mod tests {
     }
 
     #[test]
-    fn done_rebases_later_actions_only_when_ours_was_the_only_change() {
+    fn actions_remember_what_the_agent_saw_and_rebase_keeps_it() {
         let (_dir, mut store) = seeded();
         let a = store
-            .enqueue("CS1", Action::Comment { text: "x".into() })
+            .enqueue("CS1", Action::Priority { priority: 1 })
             .unwrap();
         let b = store
             .enqueue("CS1", Action::Priority { priority: 2 })
             .unwrap();
-        store.mark_done(&a.id, &case("1", "6")).unwrap();
         assert_eq!(
-            store.action(&b.id).unwrap().base_version.as_deref(),
-            Some("6")
+            a.seen.get(&CaseField::Priority).map(String::as_str),
+            Some("4")
         );
-        let c = store
-            .enqueue("CS1", Action::Comment { text: "y".into() })
-            .unwrap();
-        let d = store
-            .enqueue("CS1", Action::Priority { priority: 3 })
-            .unwrap();
-        store.mark_done(&b.id, &case("1", "7")).unwrap();
-        // Someone else wrote in between: 7 → 9 is not ours alone.
-        store.mark_done(&c.id, &case("1", "9")).unwrap();
         assert_eq!(
-            store.action(&d.id).unwrap().base_version.as_deref(),
-            Some("7"),
-            "the conflict will surface"
+            b.seen.get(&CaseField::Priority).map(String::as_str),
+            Some("1"),
+            "includes my own earlier action"
+        );
+        let mut theirs = case("1", "9");
+        theirs.summary = "a colleague's edit".into();
+        store.rebase(&a.id, &theirs).unwrap();
+        let a = store.action(&a.id).unwrap();
+        assert_eq!(a.base_version.as_deref(), Some("9"));
+        assert_eq!(
+            store.case("CS1").unwrap().priority,
+            2,
+            "my pending actions still show"
         );
     }
 

@@ -130,12 +130,19 @@ CREATE TABLE outbox (
   case_number TEXT NOT NULL,
   action TEXT NOT NULL,
   base_version TEXT,
+  -- The values the agent saw of the fields the action sets (JSON).
+  seen TEXT NOT NULL DEFAULT '{}',
   created_at TEXT NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'in_doubt', 'done', 'failed', 'conflict', 'dropped')),
   attempts INTEGER NOT NULL DEFAULT 0,
   next_attempt_at INTEGER NOT NULL DEFAULT 0,
   last_error TEXT,
   theirs TEXT,
+  -- How a done action was settled: sent, or found applied by a read-back.
+  settled_by TEXT,
+  -- Sends made without an idempotency key: an outcome left unknown by one
+  -- of them can only be settled by reading back, never by a replay.
+  keyless_sends INTEGER NOT NULL DEFAULT 0,
   updated_at TEXT NOT NULL
 );
 CREATE INDEX outbox_case ON outbox(case_id, state, seq);

@@ -16,6 +16,9 @@ use crate::store::{OutboxEntry, OutboxState, Store};
 /// How far around an action's creation time a read-back looks for its
 /// journal entry (clocks of workstation and back-end differ).
 const CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
+/// How many times in a row a field change follows the back-end's newer
+/// version before giving the case a rest.
+const MAX_REBASES: usize = 3;
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct PushReport {
@@ -81,10 +84,10 @@ async fn read_back(
     if entry.action.is_reflected_in(&case) {
         return Ok(ReadBack::Applied(case));
     }
-    match entry.base_version.as_deref() {
-        Some(base) if base != case.version => Ok(ReadBack::Conflict(case)),
-        _ => Ok(ReadBack::NotApplied),
+    if entry.action.conflicts_with(&entry.seen, &case) {
+        return Ok(ReadBack::Conflict(case));
     }
+    Ok(ReadBack::NotApplied)
 }
 
 /// Which waiting actions a push round takes.
@@ -129,10 +132,16 @@ async fn push_one(
     entry: &OutboxEntry,
     report: &mut PushReport,
 ) -> Result<bool, SyncError> {
-    if entry.state == OutboxState::InDoubt && !backend.capabilities().idempotency_keys {
+    let in_doubt = entry.state == OutboxState::InDoubt;
+    let keys = match backend.capabilities().await {
+        Ok(c) => c.idempotency_keys,
+        Err(e) => return settle_error(store, entry, e, report),
+    };
+    // A replay settles an unknown outcome only if every send carried the key.
+    if in_doubt && (!keys || entry.keyless_sends > 0) {
         match read_back(backend, store, entry).await {
             Ok(ReadBack::Applied(case)) => {
-                store.mark_done(&entry.id, &case)?;
+                store.mark_done(&entry.id, &case, "read_back")?;
                 report.found_applied += 1;
                 return Ok(true);
             }
@@ -150,21 +159,63 @@ async fn push_one(
             Err(e) => return settle_error(store, entry, e, report),
         }
     }
-    store.mark_sending(&entry.id)?;
-    let push = Push {
-        action_id: &entry.id,
-        case_id: &entry.case_id,
-        action: &entry.action,
-        base_version: entry.base_version.as_deref(),
-    };
-    match backend.push(&push).await {
-        Ok(case) => {
-            store.mark_done(&entry.id, &case)?;
-            report.applied += 1;
-            Ok(true)
+    // A field change is checked against the freshest copy held here: if
+    // someone else changed one of its fields since the agent saw it, that is
+    // a conflict; anything else they changed is not.
+    let mut base_version = entry.base_version.clone();
+    if entry.action.needs_base_version()
+        && let Some(current) = store.base_case(&entry.case_id)?
+    {
+        if in_doubt && entry.action.is_reflected_in(&current) {
+            // Already there: an earlier send whose answer was lost (or a
+            // colleague made the same change). Nothing to send.
+            store.mark_done(&entry.id, &current, "read_back")?;
+            report.found_applied += 1;
+            return Ok(true);
         }
-        Err(e) => settle_error(store, entry, e, report),
+        if entry.action.conflicts_with(&entry.seen, &current) {
+            store.mark_conflict(&entry.id, &current)?;
+            report.conflicts += 1;
+            return Ok(true);
+        }
+        base_version = Some(current.version);
     }
+    store.mark_sending(&entry.id, keys)?;
+    // The copy held here may be behind: a refusal for the version alone,
+    // with the fields untouched, is retried over the back-end's version.
+    for _ in 0..MAX_REBASES {
+        let push = Push {
+            action_id: &entry.id,
+            case_id: &entry.case_id,
+            action: &entry.action,
+            base_version: base_version.as_deref(),
+        };
+        match backend.push(&push).await {
+            Ok(case) => {
+                store.mark_done(&entry.id, &case, "sent")?;
+                report.applied += 1;
+                return Ok(true);
+            }
+            Err(BackendError::Conflict { theirs }) if entry.action.is_reflected_in(&theirs) => {
+                store.mark_done(&entry.id, &theirs, "read_back")?;
+                report.found_applied += 1;
+                return Ok(true);
+            }
+            Err(BackendError::Conflict { theirs })
+                if !entry.action.conflicts_with(&entry.seen, &theirs) =>
+            {
+                store.rebase(&entry.id, &theirs)?;
+                base_version = Some(theirs.version.clone());
+            }
+            Err(e) => return settle_error(store, entry, e, report),
+        }
+    }
+    store.mark_retry(
+        &entry.id,
+        "the case keeps changing on the back-end",
+        later(entry, None),
+    )?;
+    Ok(true)
 }
 
 fn settle_error(

@@ -1,8 +1,11 @@
 //! The local-first spine against a real `guichet serve`, through a fault-injecting proxy.
 mod agent;
+mod bad_input;
 #[path = "../support/client.rs"]
 mod client;
 mod conflicts;
+mod crash;
+mod faults;
 mod offline;
 mod proxy;
 mod proxy_selftest;

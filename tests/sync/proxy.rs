@@ -102,6 +102,8 @@ struct Shared {
     upstream: SocketAddr,
     default: Mutex<Fault>,
     scheduled: Mutex<VecDeque<Fault>>,
+    /// Faults for writes (PATCH, PUT, and POSTs to the Table API) only.
+    scheduled_writes: Mutex<VecDeque<Fault>>,
     down: AtomicBool,
     requests: AtomicU64,
     forwarded: AtomicU64,
@@ -122,6 +124,7 @@ impl FaultProxy {
             upstream,
             default: Mutex::new(Fault::Pass),
             scheduled: Mutex::new(VecDeque::new()),
+            scheduled_writes: Mutex::new(VecDeque::new()),
             down: AtomicBool::new(false),
             requests: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
@@ -155,6 +158,17 @@ impl FaultProxy {
             .extend(faults);
     }
 
+    /// Like [`schedule`](Self::schedule), but only Table API writes (PATCH,
+    /// PUT, POST under /api/) draw from this queue; they draw from it before
+    /// the general one.
+    pub fn schedule_writes(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.shared
+            .scheduled_writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(faults);
+    }
+
     pub fn stats(&self) -> Stats {
         let s = &self.shared;
         Stats {
@@ -183,7 +197,17 @@ impl Drop for FaultProxy {
 }
 
 impl Shared {
-    fn next_fault(&self) -> Fault {
+    fn next_fault(&self, write: bool) -> Fault {
+        if write {
+            let fault = self
+                .scheduled_writes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_front();
+            if let Some(fault) = fault {
+                return fault;
+            }
+        }
         let scheduled = self
             .scheduled
             .lock()
@@ -257,6 +281,8 @@ fn reset(stream: TcpStream) {
 struct Request {
     upstream_head: Vec<u8>,
     body: Vec<u8>,
+    /// A PATCH, PUT, or a POST under /api/ (not the token endpoint).
+    write: bool,
 }
 
 enum ReadError {
@@ -289,7 +315,7 @@ async fn handle(mut client: TcpStream, shared: &Shared) {
         Ok(Ok(request)) => request,
     };
     shared.requests.fetch_add(1, Ordering::SeqCst);
-    let fault = shared.next_fault();
+    let fault = shared.next_fault(request.write);
     if !matches!(fault, Fault::Pass) {
         shared.faults.fetch_add(1, Ordering::SeqCst);
     }
@@ -406,6 +432,12 @@ async fn read_request(client: &mut TcpStream, shared: &Shared) -> Result<Request
     let mut lines = text.split("\r\n");
     let request_line = lines.next().unwrap_or("");
     let parts: Vec<&str> = request_line.split(' ').collect();
+    let write = match parts.as_slice() {
+        [method, path, _] => {
+            matches!(*method, "PATCH" | "PUT") || (*method == "POST" && path.starts_with("/api/"))
+        }
+        _ => false,
+    };
     if parts.len() != 3 || !parts[2].starts_with("HTTP/1.") {
         return Err(ReadError::Refuse(
             400,
@@ -486,6 +518,7 @@ async fn read_request(client: &mut TcpStream, shared: &Shared) -> Result<Request
             &["connection", "keep-alive", "proxy-connection", "expect"],
         ),
         body,
+        write,
     })
 }
 

@@ -132,12 +132,20 @@ fn has_next(answer: &Answer) -> bool {
 }
 
 impl Backend for ServiceNow {
-    fn capabilities(&self) -> Capabilities {
+    async fn capabilities(&self) -> BackendResult<Capabilities> {
+        if self.capabilities.load(Ordering::Relaxed) & DETECTED == 0 {
+            // Any Table API answer says it; ask for the smallest one.
+            let params = [
+                ("sysparm_limit", "1".to_string()),
+                ("sysparm_fields", "sys_id".to_string()),
+            ];
+            self.get("sys_user_group", &params).await?;
+        }
         let bits = self.capabilities.load(Ordering::Relaxed);
-        Capabilities {
+        Ok(Capabilities {
             idempotency_keys: bits & IDEMPOTENCY != 0,
             conditional_writes: bits & CONDITIONAL != 0,
-        }
+        })
     }
 
     async fn me(&self) -> BackendResult<super::Me> {
@@ -331,7 +339,7 @@ impl Backend for ServiceNow {
     }
 
     async fn push(&self, push: &Push<'_>) -> BackendResult<Case> {
-        let capabilities = self.capabilities();
+        let capabilities = self.capabilities().await?;
         let check_version = push
             .action
             .needs_base_version()

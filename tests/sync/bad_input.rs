@@ -1,0 +1,103 @@
+//! A back-end gone wrong: malformed JSON, wrong types, missing fields, a
+//! huge body. Each gives a clear error; the store and the queue are left
+//! exactly as they were.
+
+use crate::agent::Agent;
+use crate::proxy::{Fault, FaultProxy};
+use crate::server::start;
+
+fn json_answer(body: &str) -> Fault {
+    Fault::Respond {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_answers_are_refused_and_nothing_is_lost() {
+    let server = start(40, &[]);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "demo");
+    agent.ok(&["sync"]);
+    let number = agent.numbers("open", 1).remove(0);
+    let before_cases = agent.numbers("all", 500);
+    let before_case = agent.json(&["--offline", "case", &number, "--json"])["case"].clone();
+
+    let huge = Fault::Respond {
+        status: 200,
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("Content-Length".into(), "200000000".into()),
+        ],
+        body: b"{\"result\": [".to_vec(),
+    };
+    let answers = [
+        (
+            json_answer("{\"result\": [ {\"sys_id\": "),
+            "not valid JSON",
+        ),
+        (
+            json_answer("{\"result\": [{\"sys_id\": \"a\", \"number\": [\"CS1\"]}]}"),
+            "'number' is a list",
+        ),
+        (
+            json_answer("{\"result\": [{\"number\": \"CS0009999\"}]}"),
+            "without 'sys_id'",
+        ),
+        (json_answer("{\"records\": []}"), "no 'result' list"),
+        (huge, "more than the"),
+    ];
+    for (fault, message) in answers {
+        // A new process asks for a token, then for the changed cases: that
+        // read gets the bad answer.
+        proxy.schedule([Fault::Pass, fault]);
+        let out = agent.run(&["sync"]);
+        assert_eq!(out.code, 1, "{message}: {out:?}");
+        assert!(
+            out.stderr.contains(message),
+            "expected '{message}' in: {}",
+            out.stderr
+        );
+        assert_eq!(
+            agent.numbers("all", 500),
+            before_cases,
+            "the store is untouched"
+        );
+    }
+    // And the next sync, with a sane back-end, works from the same point.
+    let fine = agent.json(&["sync", "--json"]);
+    assert_eq!(fine["report"]["pull"]["cases_changed"], 0, "{fine}");
+    let after = agent.json(&["--offline", "case", &number, "--json"]);
+    assert_eq!(after["case"]["number"], before_case["number"]);
+
+    // A write answered with garbage: applied or not, it is neither lost
+    // nor doubled. Requests: token, capabilities, the write.
+    agent.ok(&[
+        "--offline",
+        "comment",
+        &number,
+        "Un message qui ne doit pas se perdre",
+    ]);
+    proxy.schedule([Fault::Pass, Fault::Pass, json_answer("{\"result\": 42")]);
+    // The unreadable answer leaves the outcome unknown; the same sync's
+    // second round settles it (a replay of the same key), without a double.
+    agent.ok(&["sync"]);
+    assert!(agent.queue().is_empty());
+    let all = agent.json(&["--offline", "queue", "--all", "--json"]);
+    let sent = all.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (sent["state"].as_str(), sent["attempts"].as_u64()),
+        (Some("done"), Some(2)),
+        "{sent}"
+    );
+    let boss = server.client("superviseur");
+    let texts = crate::offline::journal_texts(&boss, &number).await;
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| *t == "Un message qui ne doit pas se perdre")
+            .count(),
+        1
+    );
+}

@@ -1,0 +1,95 @@
+//! Exactly once through a hostile network: connections reset after the
+//! server applied the request, 5xx bursts, 429 with Retry-After, delays and
+//! truncated answers, with and without the server's extensions.
+
+use std::time::Duration;
+
+use crate::agent::Agent;
+use crate::offline::journal_texts;
+use crate::proxy::{Fault, FaultProxy};
+use crate::server::start;
+
+fn hostile() -> Vec<Fault> {
+    vec![
+        Fault::ResetAfterUpstream,
+        Fault::Pass,
+        Fault::Status(502),
+        Fault::ResetAfterUpstream,
+        Fault::TooManyRequests {
+            retry_after_secs: 1,
+        },
+        Fault::TruncateBody,
+        Fault::Delay(Duration::from_millis(150)),
+        Fault::Status(503),
+        Fault::Pass,
+        Fault::ResetBeforeUpstream,
+        Fault::ResetAfterUpstream,
+        Fault::Status(500),
+        Fault::TruncateBody,
+    ]
+}
+
+/// Returns how many actions a read-back found already applied.
+async fn exactly_once_through_faults(extra: &[&str]) -> u64 {
+    let server = start(60, extra);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "demo");
+    agent.ok(&["sync"]);
+    let cases = agent.numbers("open", 10);
+    let mut expected = Vec::new();
+    for (i, number) in cases.iter().enumerate() {
+        for k in 0..3 {
+            let text = format!("Message {k} sur {number} ({i})");
+            agent.ok(&["--offline", "comment", number, &text]);
+            expected.push((number.clone(), text));
+        }
+        agent.ok(&["--offline", "priority", number, "2"]);
+    }
+
+    // Writes meet the hostile list in turn; every request (reads, tokens)
+    // meets a second copy of it too.
+    for _ in 0..3 {
+        proxy.schedule_writes(hostile());
+    }
+    proxy.schedule(hostile());
+    let mut rounds = 0;
+    while !agent.queue().is_empty() {
+        rounds += 1;
+        assert!(rounds < 80, "the queue never drained: {:?}", agent.queue());
+        let _ = agent.run(&["sync"]);
+    }
+    let all = agent.json(&["--offline", "queue", "--all", "--json"]);
+    let found_applied = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["settled_by"] == "read_back")
+        .count() as u64;
+    assert!(proxy.stats().faults >= 20, "{:?}", proxy.stats());
+
+    let boss = server.client("superviseur");
+    for number in &cases {
+        let texts = journal_texts(&boss, number).await;
+        for (_, text) in expected.iter().filter(|(n, _)| n == number) {
+            assert_eq!(
+                texts.iter().filter(|t| *t == text).count(),
+                1,
+                "{text} on {number}"
+            );
+        }
+        let case = boss.find_case(&format!("number={number}")).await;
+        assert_eq!(case["priority"], "2");
+    }
+    found_applied
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_idempotency_keys() {
+    exactly_once_through_faults(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_extensions_through_read_back() {
+    // Resets after the server applied a write: read back, not re-sent.
+    assert!(exactly_once_through_faults(&["--no-extensions"]).await > 0);
+}
