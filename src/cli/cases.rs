@@ -151,22 +151,29 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
                 })
             }))
             .collect();
-        print_json(&json!({
-            "case": line,
-            "description": case.description,
-            "resolution_code": case.resolution_code,
-            "close_notes": case.close_notes,
-            "opened": case.opened,
-            "channel": case.channel,
-            "version": case.version,
-            "citizen": citizen.as_ref().map(|c| json!({
-                "name": c.name(), "email": c.email, "phone": c.phone,
-                "street": c.street, "city": c.city, "zip": c.zip,
-            })),
-            "timeline": entries,
-            "queue": queued.iter().map(super::output::queue_json).collect::<Vec<_>>(),
-            "stale": stale,
-        }));
+        // The case's list fields at the top level, then the details.
+        let mut out = serde_json::to_value(&line).unwrap_or_default();
+        if let Some(map) = out.as_object_mut() {
+            let details = json!({
+                "description": case.description,
+                "resolution_code": case.resolution_code,
+                "close_notes": case.close_notes,
+                "opened": case.opened,
+                "channel": case.channel,
+                "version": case.version,
+                "citizen_details": citizen.as_ref().map(|c| json!({
+                    "name": c.name(), "email": c.email, "phone": c.phone,
+                    "street": c.street, "city": c.city, "zip": c.zip,
+                })),
+                "timeline": entries,
+                "queue": queued.iter().map(super::output::queue_json).collect::<Vec<_>>(),
+                "stale": stale,
+            });
+            if let Some(details) = details.as_object() {
+                map.extend(details.clone());
+            }
+        }
+        print_json(&out);
         return Ok(());
     }
     if let Some(reason) = &stale {

@@ -5,6 +5,7 @@ pub mod action;
 pub mod case;
 pub mod datetime;
 pub mod search;
+pub mod text;
 
 pub use action::{Action, CaseField};
 pub use case::{Case, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User};

@@ -4,24 +4,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, StoreResult};
 use crate::backend::Directory;
+pub use crate::domain::text::fold;
 use crate::domain::{Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User};
-
-/// Lower case without accents, for matching what agents type.
-pub fn fold(text: &str) -> String {
-    text.to_lowercase()
-        .chars()
-        .map(|c| match c {
-            'à' | 'â' | 'ä' | 'á' => 'a',
-            'ç' => 'c',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' | 'í' => 'i',
-            'ô' | 'ö' | 'ó' => 'o',
-            'ù' | 'û' | 'ü' | 'ú' => 'u',
-            '’' => '\'',
-            c => c,
-        })
-        .collect()
-}
 
 impl Store {
     pub fn save_directory(&mut self, directory: &Directory) -> StoreResult<()> {

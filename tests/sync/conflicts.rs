@@ -8,7 +8,7 @@ use crate::offline::journal_texts;
 use crate::server::start;
 
 fn priority_of(agent: &Agent, number: &str) -> u64 {
-    agent.json(&["--offline", "case", number, "--json"])["case"]["priority"]
+    agent.json(&["--offline", "case", number, "--json"])["priority"]
         .as_u64()
         .unwrap()
 }

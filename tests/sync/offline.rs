@@ -51,8 +51,8 @@ async fn a_day_offline_then_one_sync_applies_everything_once() {
     );
     // Locally, every change already shows.
     let local = agent.json(&["--offline", "case", &cases[1], "--json"]);
-    assert_eq!(local["case"]["priority"], 3);
-    assert_eq!(local["case"]["pending"], 4);
+    assert_eq!(local["priority"], 3);
+    assert_eq!(local["pending"], 4);
     let sync_down = agent.run(&["sync"]).expect(1);
     assert!(
         sync_down.stderr.contains("200 action(s) stay queued"),

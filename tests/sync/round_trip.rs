@@ -104,8 +104,8 @@ async fn every_action_is_applied_on_the_server() {
 
     // The local store shows what the server holds, offline.
     let shown = agent.json(&["--offline", "case", &new, "--json"]);
-    assert_eq!(shown["case"]["state"], "6");
-    assert_eq!(shown["case"]["state_label"], "Resolved");
+    assert_eq!(shown["state"], "6");
+    assert_eq!(shown["state_label"], "Resolved");
     assert!(
         shown["timeline"]
             .as_array()
@@ -166,6 +166,21 @@ async fn an_incremental_sync_fetches_only_what_changed() {
     );
     for case in some.rows() {
         let local = agent.json(&["--offline", "case", s(&case["number"]), "--json"]);
-        assert_eq!(local["case"]["priority"], 1);
+        assert_eq!(local["priority"], 1);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_is_renewed_without_the_agent() {
+    use guichet::backend::Backend;
+    use guichet::backend::servicenow::{ServiceNow, Settings};
+    let server = start(10, &["--token-ttl", "1"]);
+    let backend = ServiceNow::new(Settings::new(&server.url, "demo", "demo")).unwrap();
+    assert_eq!(backend.me().await.unwrap().user.user_name, "demo");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        backend.me().await.unwrap().groups.len(),
+        4,
+        "renewed and still authorised"
+    );
 }

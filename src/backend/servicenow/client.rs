@@ -40,6 +40,7 @@ impl Settings {
 struct Token {
     access: String,
     expires: Instant,
+    refresh: Option<String>,
 }
 
 /// How requests authenticate: OAuth when the instance offers the password
@@ -143,14 +144,30 @@ impl Client {
     /// The current authentication, obtaining an OAuth token when possible.
     async fn authentication(&self) -> Result<Auth, BackendError> {
         let current = self.auth.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        match current {
+        let refresh = match current {
             Auth::Bearer(token) if token.expires > Instant::now() + Duration::from_secs(30) => {
                 return Ok(Auth::Bearer(token));
             }
             Auth::Basic => return Ok(Auth::Basic),
-            _ => {}
-        }
-        let next = self.password_grant().await?;
+            Auth::Bearer(token) => token.refresh,
+            Auth::Unknown => None,
+        };
+        // An expiring session is renewed with the refresh token; the password
+        // grant is the fallback when that is refused.
+        let renewed = match refresh {
+            Some(refresh) => self
+                .grant(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                ])
+                .await
+                .ok(),
+            None => None,
+        };
+        let next = match renewed {
+            Some(auth @ Auth::Bearer(_)) => auth,
+            _ => self.password_grant().await?,
+        };
         *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = next.clone();
         Ok(next)
     }
@@ -158,13 +175,17 @@ impl Client {
     /// `POST /oauth_token.do` with the password grant. An instance without
     /// OAuth for us answers 4xx: then HTTP Basic it is.
     async fn password_grant(&self) -> Result<Auth, BackendError> {
-        let form = [
+        self.grant(&[
             ("grant_type", "password"),
-            ("client_id", "guichet"),
-            ("client_secret", ""),
             ("username", self.settings.user.as_str()),
             ("password", self.settings.password.as_str()),
-        ];
+        ])
+        .await
+    }
+
+    async fn grant(&self, fields: &[(&str, &str)]) -> Result<Auth, BackendError> {
+        let mut form = vec![("client_id", "guichet"), ("client_secret", "")];
+        form.extend_from_slice(fields);
         let url = format!("{}/oauth_token.do", self.settings.url);
         let response = request_result(self.http.post(url).form(&form).send().await, Effect::Read)?;
         let status = response.status();
@@ -186,6 +207,7 @@ impl Client {
         Ok(Auth::Bearer(Token {
             access: access.to_string(),
             expires: Instant::now() + Duration::from_secs(expires_in),
+            refresh: body["refresh_token"].as_str().map(str::to_string),
         }))
     }
 }

@@ -482,31 +482,14 @@ impl<'c> Generator<'c> {
     }
 }
 
-/// Lower-case ASCII for demo e-mail addresses: accents dropped, anything
-/// else that is not a letter or digit removed.
+/// Lower-case ASCII for demo e-mail addresses: accents dropped, ligatures
+/// spelt out, anything else that is not a letter or digit removed.
 fn ascii_fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.to_lowercase().chars() {
-        let folded = match c {
-            'à' | 'â' | 'ä' | 'á' | 'ã' => "a",
-            'ç' => "c",
-            'é' | 'è' | 'ê' | 'ë' => "e",
-            'î' | 'ï' | 'í' => "i",
-            'ô' | 'ö' | 'ó' => "o",
-            'ù' | 'û' | 'ü' | 'ú' => "u",
-            'ÿ' => "y",
-            'œ' => "oe",
-            'æ' => "ae",
-            'ñ' => "n",
-            c if c.is_ascii_alphanumeric() => {
-                out.push(c);
-                continue;
-            }
-            _ => "",
-        };
-        out.push_str(folded);
-    }
-    out
+    let spelt = text.replace(['œ', 'Œ'], "oe").replace(['æ', 'Æ'], "ae");
+    crate::domain::text::fold(&spelt)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect()
 }
 
 #[cfg(test)]
