@@ -233,7 +233,8 @@ impl Store {
         self.fuzzy(&sql, &search.words, limit)
     }
 
-    /// Fuzzy fallback over number, citizen, procedure and summary.
+    /// Fuzzy fallback over number, citizen, procedure and summary: scores
+    /// a light projection of every candidate, then loads the best in full.
     fn fuzzy(&self, sql: &Sql, words: &[String], limit: usize) -> StoreResult<Vec<SearchHit>> {
         let procedures: std::collections::HashMap<String, String> = self
             .choices(ChoiceList::Procedure)?
@@ -243,28 +244,44 @@ impl Store {
         let pattern = Pattern::parse(&words.join(" "), CaseMatching::Ignore, Normalization::Smart);
         let mut matcher = Matcher::new(Config::DEFAULT);
         let mut buffer = Vec::new();
-        let mut hits: Vec<SearchHit> = Vec::new();
-        for row in self.select(sql, None, None)? {
-            let haystack = format!(
-                "{} {} {} {}",
-                row.case.number,
-                row.citizen_name,
-                procedures
-                    .get(&row.case.procedure)
-                    .map_or("", String::as_str),
-                row.case.summary
-            );
+        let filter = if sql.conditions.is_empty() {
+            "1".to_string()
+        } else {
+            sql.conditions.join(" AND ")
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT c.id, c.number, coalesce(p.name, ''), c.procedure, c.summary
+             FROM cases c LEFT JOIN citizens p ON p.id = c.citizen WHERE {filter}"
+        ))?;
+        let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
+        let mut scored: Vec<(u32, String, String)> = Vec::new();
+        let mut haystack = String::new();
+        while let Some(row) = rows.next()? {
+            let number: String = row.get(1)?;
+            let procedure: String = row.get(3)?;
+            haystack.clear();
+            for part in [
+                number.as_str(),
+                row.get_ref(2)?.as_str().unwrap_or(""),
+                procedures.get(&procedure).map_or("", String::as_str),
+                row.get_ref(4)?.as_str().unwrap_or(""),
+            ] {
+                haystack.push_str(part);
+                haystack.push(' ');
+            }
             if let Some(score) = pattern.score(Utf32Str::new(&haystack, &mut buffer), &mut matcher)
             {
+                scored.push((score, number, row.get(0)?));
+            }
+        }
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.truncate(limit);
+        let mut hits = Vec::with_capacity(scored.len());
+        for (score, _, id) in scored {
+            if let Some(row) = self.case_row(&id)? {
                 hits.push(SearchHit { row, score });
             }
         }
-        hits.sort_by(|a, b| {
-            b.score
-                .cmp(&a.score)
-                .then(a.row.case.number.cmp(&b.row.case.number))
-        });
-        hits.truncate(limit);
         Ok(hits)
     }
 }
@@ -272,5 +289,201 @@ impl Store {
 impl From<crate::domain::search::SearchError> for StoreError {
     fn from(e: crate::domain::search::SearchError) -> Self {
         StoreError::Invalid(e.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::backend::Directory;
+    use crate::domain::search::{Search, View};
+    use crate::domain::{Case, Choice, ChoiceList, Citizen, Group, Stage, User};
+    use crate::store::{Store, test_store};
+
+    fn choice(list: ChoiceList, value: &str, en: &str, fr: &str, stage: Option<Stage>) -> Choice {
+        Choice {
+            list,
+            value: value.into(),
+            label_en: en.into(),
+            label_fr: fr.into(),
+            sequence: 0,
+            stage,
+        }
+    }
+
+    fn seeded() -> (tempfile::TempDir, Store) {
+        let (dir, mut store) = test_store();
+        store
+            .save_choices(&[
+                choice(ChoiceList::State, "1", "New", "Nouveau", Some(Stage::New)),
+                choice(ChoiceList::State, "10", "Open", "Ouvert", Some(Stage::Open)),
+                choice(
+                    ChoiceList::State,
+                    "3",
+                    "Closed",
+                    "Clos",
+                    Some(Stage::Closed),
+                ),
+                choice(
+                    ChoiceList::Procedure,
+                    "passeport",
+                    "Passport",
+                    "Passeport",
+                    None,
+                ),
+                choice(
+                    ChoiceList::Procedure,
+                    "rsa",
+                    "Active solidarity income",
+                    "Revenu de solidarité active",
+                    None,
+                ),
+            ])
+            .unwrap();
+        store
+            .save_directory(&Directory {
+                users: vec![User {
+                    id: "u1".into(),
+                    user_name: "demo".into(),
+                    name: "Camille Démo".into(),
+                    email: String::new(),
+                    active: true,
+                }],
+                groups: vec![
+                    Group {
+                        id: "g1".into(),
+                        name: "État civil".into(),
+                    },
+                    Group {
+                        id: "g2".into(),
+                        name: "Titres".into(),
+                    },
+                ],
+                memberships: vec![("u1".into(), "g1".into())],
+            })
+            .unwrap();
+        store.set_meta("me", "u1").unwrap();
+        store
+            .save_citizens(&[Citizen {
+                id: "p1".into(),
+                first_name: "José".into(),
+                last_name: "Lefèvre".into(),
+                ..Citizen::default()
+            }])
+            .unwrap();
+        let case = |id: &str,
+                    state: &str,
+                    priority: u8,
+                    procedure: &str,
+                    assignee: Option<&str>,
+                    group: &str,
+                    due: &str| Case {
+            id: id.into(),
+            number: format!("CS000{id}"),
+            summary: format!("Demande {procedure}"),
+            description: "Pièces justificatives reçues au guichet".into(),
+            state: state.into(),
+            priority,
+            procedure: procedure.into(),
+            citizen: (id == "1").then(|| "p1".to_string()),
+            assignee: assignee.map(str::to_string),
+            group: Some(group.into()),
+            due: due.into(),
+            version: "0".into(),
+            ..Case::default()
+        };
+        store
+            .save_cases(&[
+                case(
+                    "1",
+                    "10",
+                    1,
+                    "passeport",
+                    Some("u1"),
+                    "g1",
+                    "2020-01-01 00:00:00",
+                ),
+                case("2", "1", 3, "rsa", None, "g2", "2099-01-01 00:00:00"),
+                case("3", "3", 2, "passeport", Some("u1"), "g1", ""),
+            ])
+            .unwrap();
+        (dir, store)
+    }
+
+    fn numbers(store: &Store, search: Search) -> Vec<String> {
+        store
+            .search(&search, 50)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.row.case.number)
+            .collect()
+    }
+
+    #[test]
+    fn words_ignore_accents_and_filters_combine() {
+        let (_dir, store) = seeded();
+        assert_eq!(numbers(&store, Search::parse("jose").unwrap()), ["CS0001"]);
+        assert_eq!(
+            numbers(&store, Search::parse("lefevre passeport").unwrap()),
+            ["CS0001"]
+        );
+        assert_eq!(
+            numbers(&store, Search::parse("justificatives").unwrap()).len(),
+            3,
+            "description words too"
+        );
+        assert_eq!(
+            numbers(&store, Search::parse("state:open prio:1").unwrap()),
+            ["CS0001"]
+        );
+        assert_eq!(
+            numbers(&store, Search::parse("assignee:none").unwrap()),
+            ["CS0002"]
+        );
+        assert_eq!(
+            numbers(&store, Search::parse("due:overdue").unwrap()),
+            ["CS0001"]
+        );
+        assert_eq!(
+            numbers(&store, Search::parse("group:etat procedure:passe").unwrap()),
+            ["CS0001", "CS0003"]
+        );
+        assert_eq!(
+            numbers(&store, Search::parse("procedure:solidarite").unwrap()),
+            ["CS0002"]
+        );
+        assert!(
+            store
+                .search(&Search::parse("state:nowhere").unwrap(), 5)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn views_and_the_fuzzy_fallback() {
+        let (_dir, store) = seeded();
+        assert_eq!(
+            numbers(&store, Search::default().with(View::Mine.filters())),
+            ["CS0001"],
+            "closed ones are not 'mine' work"
+        );
+        assert_eq!(
+            numbers(&store, Search::default().with(View::Team.filters())),
+            ["CS0001"]
+        );
+        assert_eq!(
+            numbers(&store, Search::default().with(View::Open.filters())),
+            ["CS0001", "CS0002"]
+        );
+        let fuzzy = store
+            .search(&Search::parse("pasport").unwrap(), 50)
+            .unwrap();
+        assert!(
+            !fuzzy.is_empty()
+                && fuzzy
+                    .iter()
+                    .all(|h| h.row.case.procedure == "passeport" && h.score > 0),
+            "a typo still finds"
+        );
+        assert!(numbers(&store, Search::parse("zzzqqq").unwrap()).is_empty());
     }
 }

@@ -117,6 +117,15 @@ impl Agent {
             .expect("spawn guichet")
     }
 
+    /// The profile's local store file.
+    pub fn store_path(&self) -> std::path::PathBuf {
+        self.home
+            .path()
+            .join("data")
+            .join("profiles")
+            .join(format!("{}.db", self.profile))
+    }
+
     /// Points the profile at another URL (e.g. through a proxy).
     pub fn retarget(&self, url: &str) {
         let path = self.home.path().join("config.toml");

@@ -1,0 +1,158 @@
+//! Local-first spine benchmark, against a real `guichet serve` (release
+//! build), through the test proxy to count bytes on the wire:
+//! full sync, idle sync, replay rate of queued actions, local search.
+//! Times of local queries are reported with their ratio to a baseline
+//! query measured in the same run.
+//!
+//!   cargo bench --bench sync
+//!   GUICHET_BENCH_CASES=100000 GUICHET_BENCH_ACTIONS=10000 cargo bench --bench sync
+
+#[path = "../sync/agent.rs"]
+mod agent;
+#[path = "../sync/proxy.rs"]
+#[allow(dead_code)]
+mod proxy;
+#[path = "../support/server.rs"]
+mod server;
+
+use std::time::{Duration, Instant};
+
+use guichet::domain::Action;
+use guichet::domain::search::{Search, View};
+use guichet::store::Store;
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let cases = env_number("GUICHET_BENCH_CASES", 100_000);
+    let actions = env_number("GUICHET_BENCH_ACTIONS", 10_000);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let started = Instant::now();
+    let server = server::start(cases as u32, &[]);
+    println!(
+        "server seeded with {cases} cases in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let proxy = runtime.block_on(proxy::FaultProxy::start(server.address()));
+    let agent = agent::Agent::login(&proxy.url, "superviseur");
+
+    let before = proxy.stats();
+    let started = Instant::now();
+    let report = agent.json(&["sync", "--json"]);
+    let full = started.elapsed();
+    let after = proxy.stats();
+    println!(
+        "full sync: {} cases in {:.1} s, {} requests, {:.1} MiB on the wire",
+        report["report"]["pull"]["cases_changed"],
+        full.as_secs_f64(),
+        after.requests - before.requests,
+        (after.bytes_to_client - before.bytes_to_client) as f64 / 1048576.0
+    );
+
+    let before = proxy.stats();
+    let started = Instant::now();
+    agent.ok(&["sync"]);
+    let idle = started.elapsed();
+    let after = proxy.stats();
+    println!(
+        "idle sync: {:.3} s, {} requests (one is the new process's token), {} bytes on the wire",
+        idle.as_secs_f64(),
+        after.requests - before.requests,
+        after.bytes_to_client - before.bytes_to_client
+    );
+
+    // Queue the actions straight into the agent's store, as the console does.
+    let numbers = agent.numbers("open", (actions / 5).max(1));
+    let store_path = agent.store_path();
+    let mut store = Store::open(&store_path).expect("store");
+    let started = Instant::now();
+    for i in 0..actions {
+        let number = &numbers[i % numbers.len()];
+        let action = if i % 5 == 4 {
+            Action::Priority {
+                priority: (i % 4) as u8 + 1,
+            }
+        } else {
+            Action::Comment {
+                text: format!("Message {i} pour {number}"),
+            }
+        };
+        store.enqueue(number, action).expect("enqueue");
+    }
+    let queued = started.elapsed();
+    drop(store);
+    println!(
+        "queued {actions} actions in {:.1} s ({:.0} per second, each committed with fsync)",
+        queued.as_secs_f64(),
+        actions as f64 / queued.as_secs_f64()
+    );
+    agent.retarget(&server.url);
+    let started = Instant::now();
+    let report = agent.json(&["sync", "--json"]);
+    let replay = started.elapsed();
+    println!(
+        "replayed {} actions in {:.1} s ({:.0} per second), {} waiting",
+        report["report"]["push"]["applied"],
+        replay.as_secs_f64(),
+        report["report"]["push"]["applied"].as_f64().unwrap_or(0.0) / replay.as_secs_f64(),
+        report["waiting"]
+    );
+
+    let store = Store::open(&store_path).expect("store");
+    let queries: [(&str, Search); 5] = [
+        (
+            "baseline: open cases, first 50",
+            Search::default().with(View::Open.filters()),
+        ),
+        (
+            "word 'martin' (full-text)",
+            Search::parse("martin").expect("query"),
+        ),
+        (
+            "state:awaiting_info prio:1,2 due:<7d",
+            Search::parse("state:awaiting_info prio:1,2 due:<7d").expect("query"),
+        ),
+        (
+            "'passepirt' (typo: fuzzy fallback)",
+            Search::parse("passepirt").expect("query"),
+        ),
+        (
+            "group:titres assignee:none 'carte'",
+            Search::parse("group:titres assignee:none carte").expect("query"),
+        ),
+    ];
+    println!(
+        "local search over {} cases (median of 15, ratio to the baseline):",
+        store.case_count().unwrap_or(0)
+    );
+    let mut baseline = None;
+    for (name, search) in queries {
+        let mut times = Vec::new();
+        let mut found = 0;
+        for _ in 0..15 {
+            let started = Instant::now();
+            found = store.search(&search, 50).expect("search").len();
+            times.push(started.elapsed());
+        }
+        let m = median(times);
+        let base = *baseline.get_or_insert(m);
+        println!(
+            "  {name:<40} {:>8.2} ms  x{:.1}  ({found} found)",
+            m.as_secs_f64() * 1e3,
+            m.as_secs_f64() / base.as_secs_f64()
+        );
+    }
+}
