@@ -92,6 +92,12 @@ impl Store {
         Ok(())
     }
 
+    /// Updates the query planner's statistics where they are stale.
+    pub fn optimize(&self) -> StoreResult<()> {
+        self.conn.execute_batch("PRAGMA optimize = 0x10002;")?;
+        Ok(())
+    }
+
     /// The agent's own user id, learnt at login or first sync.
     pub fn me(&self) -> StoreResult<Option<String>> {
         self.meta("me")

@@ -46,6 +46,9 @@ CREATE INDEX cases_assignee ON cases(assignee, state);
 CREATE INDEX cases_group ON cases(grp, state);
 CREATE INDEX cases_state ON cases(state, due);
 CREATE INDEX cases_due ON cases(due);
+-- The lists' order (cases with a deadline first, soonest first): an index on
+-- the same expressions lets a page of 50 be read without sorting them all.
+CREATE INDEX cases_urgency ON cases(due = '', due, priority, number);
 CREATE INDEX cases_updated ON cases(updated);
 CREATE INDEX cases_citizen ON cases(citizen);
 

@@ -158,16 +158,19 @@ impl Store {
             conditions.join(" AND ")
         };
         let limit = limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
+        // Two steps: pick the page on the cases table alone (the order has an
+        // index), then join names and queue marks for those rows only.
+        const ORDER: &str = "ORDER BY c.due = '', c.due, c.priority, c.number";
         let query = format!(
             "SELECT {CASE_COLUMNS}, coalesce(p.name, ''), coalesce(u.name, ''), coalesce(u.user_name, ''), coalesce(g.name, ''),
                (SELECT count(*) FROM outbox o WHERE o.case_id = c.id AND o.state IN {FOLDED_STATES}),
                EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = c.id AND o.state IN ('conflict', 'failed'))
-             FROM cases c
+             FROM (SELECT c.row FROM cases c WHERE {filter} {ORDER}{limit}) AS page
+             JOIN cases c ON c.row = page.row
              LEFT JOIN citizens p ON p.id = c.citizen
              LEFT JOIN users u ON u.id = c.assignee
              LEFT JOIN groups g ON g.id = c.grp
-             WHERE {filter}
-             ORDER BY c.due = '', c.due, c.priority, c.number{limit}"
+             {ORDER}"
         );
         let mut stmt = self.conn.prepare_cached(&query)?;
         let rows = stmt.query_map(params_from_iter(params.iter()), |r| {

@@ -148,6 +148,11 @@ pub async fn pull(
         report.forgotten = store.forget_cases(&gone)?;
         store.set_meta("reconciled_at", &now.to_string())?;
     }
+    if report.cases_changed > 1000 {
+        // After a large pull, refresh the query planner's statistics so
+        // that the list and search indexes are used.
+        store.optimize()?;
+    }
     store.set_meta("pulled_at", &datetime::now())?;
     Ok(report)
 }

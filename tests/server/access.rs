@@ -4,17 +4,6 @@ use serde_json::json;
 
 use crate::common::*;
 
-async fn group_id(client: &Client, name: &str) -> String {
-    let reply = client
-        .list(
-            "/api/now/table/sys_user_group",
-            &[("sysparm_query", &format!("name={name}"))],
-        )
-        .await
-        .expect(200);
-    s(&reply.rows()[0]["sys_id"]).to_string()
-}
-
 #[tokio::test]
 async fn agents_read_only_their_groups_and_supervisors_read_all() {
     let server = start(200, &[]);
@@ -22,7 +11,7 @@ async fn agents_read_only_their_groups_and_supervisors_read_all() {
     let accueil = server.client("accueil");
     let all = boss.all_cases("number,assignment_group").await;
     assert_eq!(all.len(), 200);
-    let accueil_group = group_id(&accueil, "Accueil").await;
+    let accueil_group = accueil.group_id("Accueil").await;
     let theirs: Vec<_> = all
         .iter()
         .filter(|c| s(&c["assignment_group"]["value"]) == accueil_group)
@@ -42,7 +31,7 @@ async fn another_groups_case_is_404_to_read_and_403_to_write() {
     let server = start(100, &[]);
     let accueil = server.client("accueil");
     let boss = server.client("superviseur");
-    let titres = group_id(&boss, "Titres").await;
+    let titres = boss.group_id("Titres").await;
     let case = boss
         .find_case(&format!("assignment_group={titres}^state=10"))
         .await;

@@ -155,6 +155,32 @@ impl Client {
             .unwrap_or_else(|| panic!("no case matches {query}"))
     }
 
+    /// The sys_id of the first record of `table` matching `query`.
+    pub async fn id_where(&self, table: &str, query: &str) -> String {
+        let path = format!("/api/now/table/{table}");
+        let reply = self
+            .list(&path, &[("sysparm_query", query)])
+            .await
+            .expect(200);
+        let row = reply
+            .rows()
+            .first()
+            .unwrap_or_else(|| panic!("nothing in {table} matches {query}"));
+        s(&row["sys_id"]).to_string()
+    }
+
+    /// A group's sys_id by name.
+    pub async fn group_id(&self, name: &str) -> String {
+        self.id_where("sys_user_group", &format!("name={name}"))
+            .await
+    }
+
+    /// A user's sys_id by user name.
+    pub async fn user_id(&self, user_name: &str) -> String {
+        self.id_where("sys_user", &format!("user_name={user_name}"))
+            .await
+    }
+
     /// Journal entries of a case, oldest first.
     pub async fn journal(&self, case_sys_id: &str) -> Vec<Value> {
         let query = format!("element_id={case_sys_id}^ORDERBYsys_created_on");

@@ -161,6 +161,26 @@ impl Agent {
             .collect()
     }
 
+    /// Queues, offline, `comments` distinct comments then a priority change
+    /// on each case; returns the (case, text) of every comment.
+    pub fn queue_work(
+        &self,
+        cases: &[String],
+        comments: usize,
+        priority: &str,
+    ) -> Vec<(String, String)> {
+        let mut expected = Vec::new();
+        for (i, number) in cases.iter().enumerate() {
+            for k in 0..comments {
+                let text = format!("Réponse {k} au dossier {number} ({i})");
+                self.ok(&["--offline", "comment", number, &text]);
+                expected.push((number.clone(), text));
+            }
+            self.ok(&["--offline", "priority", number, priority]);
+        }
+        expected
+    }
+
     pub fn queue(&self) -> Vec<Value> {
         self.json(&["--offline", "queue", "--json"])
             .as_array()

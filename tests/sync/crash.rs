@@ -51,15 +51,7 @@ async fn killed_at_random_points(extra: &[&str]) {
     let agent = Agent::login(&proxy.url, "demo");
     agent.ok(&["sync"]);
     let cases = agent.numbers("open", 12);
-    let mut expected = Vec::new();
-    for (i, number) in cases.iter().enumerate() {
-        for k in 0..4 {
-            let text = format!("Réponse {k} au dossier {number} ({i})");
-            agent.ok(&["--offline", "comment", number, &text]);
-            expected.push((number.clone(), text));
-        }
-        agent.ok(&["--offline", "priority", number, "1"]);
-    }
+    let expected = agent.queue_work(&cases, 4, "1");
     // Slow every answer down so that kills land inside the replay.
     proxy.set_default(Fault::Delay(Duration::from_millis(25)));
     let mut dice = Dice::new();

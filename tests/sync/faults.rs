@@ -36,15 +36,7 @@ async fn exactly_once_through_faults(extra: &[&str]) -> u64 {
     let agent = Agent::login(&proxy.url, "demo");
     agent.ok(&["sync"]);
     let cases = agent.numbers("open", 10);
-    let mut expected = Vec::new();
-    for (i, number) in cases.iter().enumerate() {
-        for k in 0..3 {
-            let text = format!("Message {k} sur {number} ({i})");
-            agent.ok(&["--offline", "comment", number, &text]);
-            expected.push((number.clone(), text));
-        }
-        agent.ok(&["--offline", "priority", number, "2"]);
-    }
+    let expected = agent.queue_work(&cases, 3, "2");
 
     // Writes meet the hostile list in turn; every request (reads, tokens)
     // meets a second copy of it too.

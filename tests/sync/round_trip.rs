@@ -8,17 +8,6 @@ use crate::client::{CASES, Client, s};
 use crate::proxy::FaultProxy;
 use crate::server::start;
 
-async fn user_id(boss: &Client, name: &str) -> String {
-    let users = boss
-        .list(
-            "/api/now/table/sys_user",
-            &[("sysparm_query", &format!("user_name={name}"))],
-        )
-        .await
-        .expect(200);
-    s(&users.rows()[0]["sys_id"]).to_string()
-}
-
 async fn case_by_number(boss: &Client, number: &str) -> serde_json::Value {
     boss.find_case(&format!("number={number}")).await
 }
@@ -37,7 +26,7 @@ async fn every_action_is_applied_on_the_server() {
 
     let new = s(&boss.find_case("state=1").await["number"]).to_string();
     assert!(agent.ok(&["take", &new]).starts_with("applied"));
-    let demo = user_id(&boss, "demo").await;
+    let demo = boss.user_id("demo").await;
     let case = case_by_number(&boss, &new).await;
     assert_eq!(s(&case["assigned_to"]["value"]), demo);
     assert_eq!(s(&case["state"]), "10", "taking a new case opens it");
@@ -99,7 +88,7 @@ async fn every_action_is_applied_on_the_server() {
     let case = case_by_number(&boss, &other).await;
     assert_eq!(
         s(&case["assigned_to"]["value"]),
-        user_id(&boss, "accueil").await
+        boss.user_id("accueil").await
     );
 
     // The local store shows what the server holds, offline.

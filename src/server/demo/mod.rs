@@ -392,16 +392,17 @@ impl<'c> Generator<'c> {
                 AWAITING_INFO => self.rng.random_range(2..5),
                 _ => self.rng.random_range(2..6),
             };
+            // Entries spread between opening and "now", in order, each in its
+            // own slice of that span, so no two cases pile up on one second.
+            let span = (self.now - opened).whole_seconds().max(60);
+            let slice = span / (i64::from(entries) + 1);
             let mut at = opened;
             let mut last_comment = None;
-            for _ in 0..entries {
-                at +=
-                    Duration::minutes(self.rng.random_range(
-                        20..(age_days.max(1) * 24 * 60 / entries.max(1) as i64).max(21),
-                    ));
-                if at > self.now {
-                    at = self.now;
-                }
+            for e in 0..entries {
+                at = opened
+                    + Duration::seconds(
+                        slice * (i64::from(e) + 1) - self.rng.random_range(0..slice.max(2) / 2),
+                    );
                 let kind = self.rng.random_range(0..3);
                 let (element, value, by) = match (kind, assignee) {
                     (0, _) => (
