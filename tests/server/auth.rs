@@ -44,7 +44,7 @@ async fn every_endpoint_needs_credentials() {
 
 #[tokio::test]
 async fn oauth_password_grant_refresh_and_expiry() {
-    let server = start(10, &["--token-ttl", "1"]);
+    let server = start(10, &["--token-ttl", "2"]);
     let (status, body) = token(
         &server,
         &[
@@ -58,13 +58,13 @@ async fn oauth_password_grant_refresh_and_expiry() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["expires_in"], 1);
+    assert_eq!(body["expires_in"], 2);
     let access = body["access_token"].as_str().unwrap().to_string();
     let refresh = body["refresh_token"].as_str().unwrap().to_string();
     let bearer = server.client("titres").with_auth(Auth::Bearer(access));
     bearer.get(CASES).await.expect(200);
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let expired = bearer.get(CASES).await.expect(401);
     assert!(expired.detail().contains("expired"), "{}", expired.body);
 
