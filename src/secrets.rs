@@ -74,7 +74,24 @@ pub fn password(profile: &str, user: &str) -> Result<Option<String>, SecretError
 pub fn forget_password(profile: &str, user: &str) -> Result<(), SecretError> {
     available()?;
     vault::forget(&account(profile, user));
+    vault::forget(&session_account(profile, user));
     Ok(())
+}
+
+fn session_account(profile: &str, user: &str) -> String {
+    format!("{profile}:{user}:session")
+}
+
+/// Keeps a back-end session token (a secret too) for the next command.
+pub fn save_session(profile: &str, user: &str, session: &str) -> Result<(), SecretError> {
+    available()?;
+    vault::set(&session_account(profile, user), session).map_err(SecretError::Keyring)
+}
+
+/// A session token kept by an earlier command, if any.
+pub fn session(profile: &str, user: &str) -> Option<String> {
+    available().ok()?;
+    vault::get(&session_account(profile, user)).ok().flatten()
 }
 
 #[cfg(target_os = "linux")]

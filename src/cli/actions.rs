@@ -166,7 +166,7 @@ fn run(session: &mut Session, number: &str, action: Action) -> Outcome {
     }
     let pushed = match session.backend() {
         Ok(backend) => runtime()?
-            .block_on(push::push(&backend, &mut session.store, push::Round::Due))
+            .block_on(push::push(&*backend, &mut session.store, push::Round::Due))
             .map(|_| ())
             .map_err(Failure::from),
         Err(e) => Err(e),

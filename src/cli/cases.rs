@@ -115,7 +115,7 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
     if !session.offline {
         let refreshed = session.backend().and_then(|backend| {
             runtime()?
-                .block_on(pull::refresh_case(&backend, &mut session.store, &local.id))
+                .block_on(pull::refresh_case(&*backend, &mut session.store, &local.id))
                 .map_err(Failure::from)
         });
         if let Err(e) = refreshed {

@@ -93,6 +93,13 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
         Ok::<_, crate::sync::SyncError>(me)
     })?;
     secrets::save_password(&name, &profile.user, &password)?;
+    if let Some(session) = backend
+        .session()
+        .and_then(|s| serde_json::to_string(&s).ok())
+    {
+        // The next command reuses this session instead of asking again.
+        let _ = secrets::save_session(&name, &profile.user, &session);
+    }
     config.profiles.insert(name.clone(), profile);
     if config.default_profile.is_none() {
         config.default_profile = Some(name.clone());

@@ -24,7 +24,7 @@ pub fn sync(global: &Global, args: SyncArgs) -> Outcome {
     let backend = session.backend()?;
     let started = std::time::Instant::now();
     let result = runtime()?.block_on(sync_once(
-        &backend,
+        &*backend,
         &mut session.store,
         Round::Now,
         args.reconcile,

@@ -32,6 +32,13 @@ impl Output {
     }
 }
 
+impl Drop for Agent {
+    /// Logs out, so that test runs leave no secrets in the kernel keyring.
+    fn drop(&mut self) {
+        let _ = self.command(&["logout"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    }
+}
+
 impl Agent {
     /// Logs `user` (password "demo") in to the back-end at `url`.
     pub fn login(url: &str, user: &str) -> Agent {

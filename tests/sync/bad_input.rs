@@ -49,9 +49,9 @@ async fn bad_answers_are_refused_and_nothing_is_lost() {
         (huge, "more than the"),
     ];
     for (fault, message) in answers {
-        // A new process asks for a token, then for the changed cases: that
-        // read gets the bad answer.
-        proxy.schedule([Fault::Pass, fault]);
+        // The session is kept between commands, so the first request is the
+        // read of changed cases: it gets the bad answer.
+        proxy.schedule([fault]);
         let out = agent.run(&["sync"]);
         assert_eq!(out.code, 1, "{message}: {out:?}");
         assert!(
@@ -72,14 +72,14 @@ async fn bad_answers_are_refused_and_nothing_is_lost() {
     assert_eq!(after["number"], before_case["number"]);
 
     // A write answered with garbage: applied or not, it is neither lost
-    // nor doubled. Requests: token, capabilities, the write.
+    // nor doubled. Requests: capabilities, the write.
     agent.ok(&[
         "--offline",
         "comment",
         &number,
         "Un message qui ne doit pas se perdre",
     ]);
-    proxy.schedule([Fault::Pass, Fault::Pass, json_answer("{\"result\": 42")]);
+    proxy.schedule([Fault::Pass, json_answer("{\"result\": 42")]);
     // The unreadable answer leaves the outcome unknown; the same sync's
     // second round settles it (a replay of the same key), without a double.
     agent.ok(&["sync"]);

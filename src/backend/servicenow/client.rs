@@ -22,6 +22,24 @@ pub struct Settings {
     pub password: String,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// An OAuth session kept from an earlier process, reused while valid.
+    pub session: Option<SavedSession>,
+}
+
+/// An OAuth session in a form that outlives the process (kept in the
+/// keyring by the CLI, so that each command does not ask for a new token).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedSession {
+    pub access: String,
+    /// Epoch seconds.
+    pub expires: u64,
+    pub refresh: Option<String>,
+}
+
+fn epoch_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Settings {
@@ -32,6 +50,7 @@ impl Settings {
             password: password.to_string(),
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
+            session: None,
         }
     }
 }
@@ -84,11 +103,36 @@ impl Client {
             .user_agent(concat!("guichet/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| BackendError::Protocol(format!("cannot build the HTTP client: {e}")))?;
+        let auth = match &settings.session {
+            Some(saved) => Auth::Bearer(Token {
+                access: saved.access.clone(),
+                expires: Instant::now()
+                    + Duration::from_secs(saved.expires.saturating_sub(epoch_now())),
+                refresh: saved.refresh.clone(),
+            }),
+            None => Auth::Unknown,
+        };
         Ok(Client {
             http,
             settings,
-            auth: Mutex::new(Auth::Unknown),
+            auth: Mutex::new(auth),
         })
+    }
+
+    /// The current OAuth session, to keep for the next process.
+    pub fn session(&self) -> Option<SavedSession> {
+        match &*self.auth.lock().unwrap_or_else(|p| p.into_inner()) {
+            Auth::Bearer(token) => Some(SavedSession {
+                access: token.access.clone(),
+                expires: epoch_now()
+                    + token
+                        .expires
+                        .saturating_duration_since(Instant::now())
+                        .as_secs(),
+                refresh: token.refresh.clone(),
+            }),
+            _ => None,
+        }
     }
 
     pub fn user(&self) -> &str {

@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use client::{Answer, Client, Effect, error_detail};
-pub use client::{MAX_BODY_BYTES, Settings};
+pub use client::{MAX_BODY_BYTES, SavedSession, Settings};
 
 use super::{
     Backend, BackendError, BackendResult, Capabilities, ChangedCases, Directory, Me, Push,
@@ -47,6 +47,11 @@ impl ServiceNow {
             client: Client::new(settings)?,
             capabilities: AtomicU8::new(0),
         })
+    }
+
+    /// The OAuth session in use, if any, to keep for the next process.
+    pub fn session(&self) -> Option<SavedSession> {
+        self.client.session()
     }
 
     fn note_capabilities(&self, answer: &Answer) {
