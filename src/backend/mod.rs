@@ -49,6 +49,9 @@ pub struct ChangedCases {
     pub cases: Vec<Case>,
     /// Whether more changes wait after this page.
     pub more: bool,
+    /// Records of the page that could not be read (skipped so that one bad
+    /// record does not stop every later pull).
+    pub unreadable: usize,
 }
 
 /// An action to push, with what the back-end needs to apply it once.

@@ -164,10 +164,18 @@ fn run(session: &mut Session, number: &str, action: Action) -> Outcome {
         println!("queued: {} {what} (offline)", queued.case_number);
         return Ok(());
     }
+    // Another process syncing this store will send it; do not race it.
+    let Some(_lock) = session.store.lock_sync(false)? else {
+        println!(
+            "queued: {} {what} (a sync is running and will send it)",
+            queued.case_number
+        );
+        return Ok(());
+    };
+    session.store.recover_interrupted()?;
     let pushed = match session.backend() {
         Ok(backend) => runtime()?
             .block_on(push::push(&*backend, &mut session.store, push::Round::Due))
-            .map(|_| ())
             .map_err(Failure::from),
         Err(e) => Err(e),
     };
@@ -201,8 +209,9 @@ fn run(session: &mut Session, number: &str, action: Action) -> Outcome {
         (_, result) => {
             let reason = match result {
                 Err(failure) => failure.message,
-                Ok(()) => now
-                    .last_error
+                Ok(report) => report
+                    .away
+                    .or(now.last_error)
                     .unwrap_or_else(|| "waiting for earlier actions on this case".into()),
             };
             println!("queued: {} {what} ({reason})", now.case_number);

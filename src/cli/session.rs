@@ -113,9 +113,7 @@ impl Session {
         let paths = Paths::discover()?;
         let config = Config::load(&paths.config_file)?;
         let (name, profile) = config.profile(global.profile.as_deref())?;
-        let mut store = Store::open(&paths.store(&name))?;
-        // A send interrupted by a crash or a kill has an unknown outcome.
-        store.recover_interrupted()?;
+        let store = Store::open(&paths.store(&name))?;
         Ok(Session {
             name,
             profile,

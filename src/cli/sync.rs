@@ -22,6 +22,10 @@ pub fn sync(global: &Global, args: SyncArgs) -> Outcome {
     }
     let mut session = Session::open(global)?;
     let backend = session.backend()?;
+    // One process at a time talks to the back-end for this store; a send
+    // interrupted by a crash or a kill is then known to be in doubt.
+    let _lock = session.store.lock_sync(true)?;
+    session.store.recover_interrupted()?;
     let started = std::time::Instant::now();
     let result = runtime()?.block_on(sync_once(
         &*backend,

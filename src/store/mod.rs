@@ -46,6 +46,11 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// Held while a process talks to the back-end for a store: one at a time,
+/// so that a second process never mistakes the first one's request in
+/// flight for an interrupted one. Released when dropped (or at exit).
+pub struct SyncLock(#[allow(dead_code)] std::fs::File);
+
 impl Store {
     /// Opens (creating if needed) the store at `path`. WAL with
     /// synchronous=FULL: an action the console called "queued" is on disk
@@ -90,6 +95,29 @@ impl Store {
             [key, value],
         )?;
         Ok(())
+    }
+
+    /// Takes the store's sync lock: waits for it, or with `wait` false
+    /// returns None when another process holds it.
+    pub fn lock_sync(&self, wait: bool) -> StoreResult<Option<SyncLock>> {
+        let path = self.path.with_extension("lock");
+        let io =
+            |e: std::io::Error| StoreError::Invalid(format!("cannot lock {}: {e}", path.display()));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        if wait {
+            file.lock().map_err(io)?;
+            return Ok(Some(SyncLock(file)));
+        }
+        match file.try_lock() {
+            Ok(()) => Ok(Some(SyncLock(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
     }
 
     /// Updates the query planner's statistics where they are stale.

@@ -2,7 +2,7 @@
 //! "queued", replayed in order per case, leaving only when the back-end
 //! acknowledged them or the agent dropped them.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::cases::{refresh_shown, write_shown};
@@ -77,13 +77,17 @@ pub struct OutboxEntry {
     pub settled_by: Option<String>,
     /// Sends made without an idempotency key.
     pub keyless_sends: u32,
+    /// A send's outcome is unknown: settle it before sending again.
+    pub doubtful: bool,
+    /// When the action first left (local clock).
+    pub first_sent_at: Option<String>,
     /// What the agent saw of the fields the action sets.
     #[serde(skip)]
     pub seen: BTreeMap<CaseField, String>,
 }
 
 const ENTRY_COLUMNS: &str = "seq, id, case_id, case_number, action, base_version, created_at, state, attempts, \
-     next_attempt_at, last_error, theirs, settled_by, seen, keyless_sends";
+     next_attempt_at, last_error, theirs, settled_by, seen, keyless_sends, doubtful, first_sent_at";
 
 fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry, StoreError>> {
     let action: String = r.get(4)?;
@@ -113,6 +117,8 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry,
                 .transpose()?,
             settled_by: r.get(12)?,
             keyless_sends: r.get(14)?,
+            doubtful: r.get(15)?,
+            first_sent_at: r.get(16)?,
             seen: serde_json::from_str(&seen)
                 .map_err(|e| StoreError::Corrupt(format!("outbox seen: {e}")))?,
         })
@@ -188,7 +194,9 @@ impl Store {
             serde_json::to_string(&action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let seen = serde_json::to_string(&action.seen_values(&shown))
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO outbox (id, case_id, case_number, action, base_version, seen, created_at, state, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -205,7 +213,7 @@ impl Store {
     /// unknown outcome: it becomes in_doubt, never silently re-sent.
     pub fn recover_interrupted(&mut self) -> StoreResult<usize> {
         Ok(self.conn.execute(
-            "UPDATE outbox SET state = 'in_doubt', updated_at = ?1 WHERE state = 'sending'",
+            "UPDATE outbox SET state = 'in_doubt', doubtful = 1, updated_at = ?1 WHERE state = 'sending'",
             [datetime::now()],
         )?)
     }
@@ -239,29 +247,58 @@ impl Store {
     }
 
     /// Commits "sending" before the request leaves, so a crash during the
-    /// request is remembered as in doubt.
-    pub fn mark_sending(&mut self, id: &str, with_key: bool) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
+    /// request is remembered as in doubt. False when the action is no longer
+    /// waiting (the agent dropped it meanwhile): then it must not be sent.
+    pub fn mark_sending(&mut self, id: &str, with_key: bool) -> StoreResult<bool> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = datetime::now();
+        let changed = tx.execute(
             "UPDATE outbox SET state = 'sending', attempts = attempts + 1,
-               keyless_sends = keyless_sends + ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, i64::from(!with_key), datetime::now()],
+               keyless_sends = keyless_sends + ?2, first_sent_at = coalesce(first_sent_at, ?3), updated_at = ?3
+             WHERE id = ?1 AND state IN ('pending', 'in_doubt')",
+            params![id, i64::from(!with_key), now],
         )?;
         tx.commit()?;
+        Ok(changed == 1)
+    }
+
+    /// A read-back found that the action did not land: it may be sent again.
+    pub fn clear_doubt(&mut self, id: &str) -> StoreResult<()> {
+        self.conn
+            .execute("UPDATE outbox SET doubtful = 0 WHERE id = ?", [id])?;
         Ok(())
     }
 
     /// The back-end applied the action and returned the case: one
     /// transaction stores the case and marks the action done.
     pub fn mark_done(&mut self, id: &str, returned: &Case, settled_by: &str) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let done = entry(&tx, id)?;
         set_state(&tx, id, OutboxState::Done, None, None)?;
         tx.execute(
-            "UPDATE outbox SET settled_by = ? WHERE id = ?",
+            "UPDATE outbox SET settled_by = ?, doubtful = 0 WHERE id = ?",
             params![settled_by, id],
         )?;
-        write_shown(&tx, returned)?;
+        // A replayed answer carries the case as it was at the first send; a
+        // newer copy pulled since is kept.
+        let held: Option<String> = tx
+            .query_row(
+                "SELECT version FROM cases WHERE id = ?",
+                [&done.case_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let newer_held = matches!(
+            (held.as_deref().map(str::parse::<u64>), returned.version.parse::<u64>()),
+            (Some(Ok(held)), Ok(returned)) if held > returned
+        );
+        if !newer_held {
+            write_shown(&tx, returned)?;
+        }
         if let Some((kind, text)) = done.action.journal() {
             // Shown at once in the timeline; the next fetch of the case's
             // timeline replaces it with the back-end's own entry.
@@ -295,7 +332,9 @@ impl Store {
         error: &str,
         next_attempt_at: i64,
     ) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         set_state(
             &tx,
             id,
@@ -303,16 +342,19 @@ impl Store {
             Some(error),
             Some(next_attempt_at),
         )?;
+        tx.execute("UPDATE outbox SET doubtful = 1 WHERE id = ?", [id])?;
         tx.commit()?;
         Ok(())
     }
 
     /// Not applied (never sent, or refused for a passing reason): try later.
     pub fn mark_retry(&mut self, id: &str, error: &str, next_attempt_at: i64) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current = entry(&tx, id)?;
         // An action whose outcome is unknown stays so until read back.
-        let state = if current.state == OutboxState::InDoubt {
+        let state = if current.doubtful {
             OutboxState::InDoubt
         } else {
             OutboxState::Pending
@@ -324,7 +366,9 @@ impl Store {
 
     /// Refused for good: waits for the agent; the case shows the back-end's copy.
     pub fn mark_failed(&mut self, id: &str, error: &str) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let failed = entry(&tx, id)?;
         set_state(&tx, id, OutboxState::Failed, Some(error), None)?;
         audit(&tx, id, &failed.case_number, "failed", error)?;
@@ -336,7 +380,9 @@ impl Store {
     /// The case changed since the agent saw it: keep both copies, apply
     /// nothing, and let the agent choose.
     pub fn mark_conflict(&mut self, id: &str, theirs: &Case) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let conflicted = entry(&tx, id)?;
         let theirs_json =
             serde_json::to_string(theirs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -364,7 +410,9 @@ impl Store {
     /// The case moved on, but nobody touched the fields this action sets:
     /// keep the back-end's copy and send the action over its version.
     pub fn rebase(&mut self, id: &str, theirs: &Case) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current = entry(&tx, id)?;
         write_shown(&tx, theirs)?;
         tx.execute(
@@ -391,7 +439,9 @@ impl Store {
 
     /// The agent asks to try a failed action again.
     pub fn retry(&mut self, id: &str) -> StoreResult<OutboxEntry> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current = entry(&tx, id)?;
         if current.state != OutboxState::Failed {
             return Err(StoreError::Invalid(format!(
@@ -400,7 +450,14 @@ impl Store {
                 current.state.as_str()
             )));
         }
-        set_state(&tx, &current.id, OutboxState::Pending, None, Some(0))?;
+        // A refused action whose earlier send may have landed is read back
+        // before it is sent again.
+        let state = if current.doubtful {
+            OutboxState::InDoubt
+        } else {
+            OutboxState::Pending
+        };
+        set_state(&tx, &current.id, state, None, Some(0))?;
         audit(
             &tx,
             &current.id,
@@ -416,7 +473,9 @@ impl Store {
 
     /// The agent drops an action: the only way queued work leaves unapplied.
     pub fn drop_action(&mut self, id: &str) -> StoreResult<OutboxEntry> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current = entry(&tx, id)?;
         if matches!(
             current.state,
@@ -446,7 +505,9 @@ impl Store {
     /// back-end's version the agent has now seen. Theirs: keep the
     /// back-end's copy and drop the action.
     pub fn resolve_conflict(&mut self, id: &str, keep_mine: bool) -> StoreResult<OutboxEntry> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current = entry(&tx, id)?;
         if current.state != OutboxState::Conflict {
             return Err(StoreError::Invalid(format!(
@@ -482,13 +543,15 @@ impl Store {
         Ok(updated)
     }
 
-    /// How many of the agent's done actions on `case_id` appended this same
-    /// journal text after `since`, other than `except` (for read-back).
+    /// How many of the agent's done actions on the same case appended this
+    /// same journal text, sent after `since`, other than `except` (read-back).
     pub fn done_twins(&self, except: &OutboxEntry, since: &str) -> StoreResult<usize> {
         let action = serde_json::to_string(&except.action)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // By when they were sent, the same clock as the window searched.
         let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE case_id = ? AND action = ? AND state = 'done' AND id != ? AND created_at >= ?",
+            "SELECT count(*) FROM outbox WHERE case_id = ? AND action = ? AND state = 'done' AND id != ?
+               AND first_sent_at >= ?",
             params![except.case_id, action, except.id, since],
             |r| r.get(0),
         )?;

@@ -146,6 +146,11 @@ CREATE TABLE outbox (
   -- Sends made without an idempotency key: an outcome left unknown by one
   -- of them can only be settled by reading back, never by a replay.
   keyless_sends INTEGER NOT NULL DEFAULT 0,
+  -- Set when a send's outcome became unknown; cleared only when a read-back
+  -- or a definite answer settles it. Decides read-back over re-send.
+  doubtful INTEGER NOT NULL DEFAULT 0,
+  -- When the action first left (local clock): read-backs count from here.
+  first_sent_at TEXT,
   updated_at TEXT NOT NULL
 );
 CREATE INDEX outbox_case ON outbox(case_id, state, seq);

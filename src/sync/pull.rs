@@ -1,7 +1,7 @@
 //! Pulling the back-end's changes into the local store: incremental by
-//! update-time watermark, in keyset pages, with a small overlap so that a
-//! change committed late in the same second is not missed (the overlap's
-//! repeats are dropped by version).
+//! update-time watermark, in keyset pages, starting a little before the
+//! watermark so that a change committed after a later one is not missed
+//! (the overlap's repeats are dropped by version).
 
 use std::time::Duration;
 
@@ -14,8 +14,11 @@ use crate::store::Store;
 
 /// Cases per page.
 pub const PAGE: usize = 500;
-/// How far back each pull starts before the watermark.
-pub const OVERLAP: Duration = Duration::from_secs(2);
+/// How far back each pull starts before the watermark. ServiceNow stamps
+/// `sys_updated_on` before business rules run and the transaction commits,
+/// so a change may become visible seconds after its stamp; repeats in the
+/// overlap are dropped by version.
+pub const OVERLAP: Duration = Duration::from_secs(30);
 /// How often the directory and choice lists are refreshed.
 const REFERENCE_EVERY: Duration = Duration::from_secs(3600);
 /// How often the full list of visible ids is compared, to forget cases that
@@ -31,6 +34,8 @@ pub struct PullReport {
     pub citizens: usize,
     pub timelines: usize,
     pub forgotten: usize,
+    /// Records the back-end sent that could not be read, and were skipped.
+    pub unreadable: usize,
     pub reference_refreshed: bool,
 }
 
@@ -86,6 +91,7 @@ pub async fn pull(
         let page = backend.changed_cases(cursor.as_ref(), PAGE).await?;
         report.pages += 1;
         report.cases_received += page.cases.len();
+        report.unreadable += page.unreadable;
         let Some(last) = page.cases.last() else {
             break;
         };
@@ -140,12 +146,16 @@ pub async fn pull(
     if force_reconcile || stale(since_epoch(store.meta("reconciled_at")?), RECONCILE_EVERY) {
         let visible: std::collections::HashSet<String> =
             backend.visible_case_ids().await?.into_iter().collect();
-        let gone: Vec<String> = store
-            .case_ids()?
-            .into_iter()
-            .filter(|id| !visible.contains(id))
-            .collect();
-        report.forgotten = store.forget_cases(&gone)?;
+        // An empty answer is more likely a back-end gone wrong than every case
+        // gone at once: forget nothing then.
+        if !visible.is_empty() {
+            let gone: Vec<String> = store
+                .case_ids()?
+                .into_iter()
+                .filter(|id| !visible.contains(id))
+                .collect();
+            report.forgotten = store.forget_cases(&gone)?;
+        }
         store.set_meta("reconciled_at", &now.to_string())?;
     }
     if report.cases_changed > 1000 {

@@ -1,9 +1,10 @@
 //! Pushing the outbox: per case, oldest first; each action marked "sending"
 //! (committed) before its request leaves; outcomes classified; actions whose
 //! outcome is unknown are settled by the back-end's replay of the same
-//! idempotency key or, where the back-end has none, by reading back what it
+//! idempotency key or, where that cannot be trusted, by reading back what it
 //! holds, never by a blind re-send.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -13,12 +14,18 @@ use crate::backend::{Backend, BackendError, Push};
 use crate::domain::datetime;
 use crate::store::{OutboxEntry, OutboxState, Store};
 
-/// How far around an action's creation time a read-back looks for its
-/// journal entry (clocks of workstation and back-end differ).
+/// How far around an action's first send a read-back looks for its journal
+/// entry (the clocks of workstation and back-end differ).
 const CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 /// How many times in a row a field change follows the back-end's newer
 /// version before giving the case a rest.
 const MAX_REBASES: usize = 3;
+/// Replays of an idempotency key are trusted this long after the first
+/// send; the reference back-end keeps keys 48 hours, others may keep less.
+const KEY_TRUST: Duration = Duration::from_secs(24 * 3600);
+/// Failures in a row, on different cases, after which the back-end is
+/// taken to be away and the round stops.
+const AWAY_AFTER: usize = 3;
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct PushReport {
@@ -29,6 +36,17 @@ pub struct PushReport {
     pub failed: usize,
     /// Left for later (network down, rate limited, outcome unknown).
     pub deferred: usize,
+    /// Why the round stopped early, when the back-end looked away.
+    pub away: Option<String>,
+}
+
+/// Which waiting actions a push round takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// Those whose backoff has passed (background sync, after an action).
+    Due,
+    /// All of them now: the agent asked for a sync.
+    Now,
 }
 
 fn now_ms() -> i64 {
@@ -36,7 +54,8 @@ fn now_ms() -> i64 {
 }
 
 fn later(entry: &OutboxEntry, retry_after: Option<Duration>) -> i64 {
-    now_ms() + backoff::delay(entry.attempts, retry_after).as_millis() as i64
+    let wait = backoff::delay(entry.attempts, retry_after).min(Duration::from_secs(24 * 3600));
+    now_ms().saturating_add(wait.as_millis() as i64)
 }
 
 /// What a read-back found for an action whose outcome was unknown.
@@ -51,20 +70,22 @@ async fn read_back(
     backend: &impl Backend,
     store: &Store,
     entry: &OutboxEntry,
-) -> Result<ReadBack, BackendError> {
+) -> Result<ReadBack, SyncError> {
     let Some(case) = backend.case(&entry.case_id).await? else {
         return Ok(ReadBack::Gone);
     };
     if let Some((kind, text)) = entry.action.journal() {
-        // Count my entries with this exact text since shortly before the
-        // action was made, and the twins of it I already know were applied:
-        // more entries than twins means this one landed.
-        let me = store
-            .meta("me_user_name")
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let since = datetime::parse(&entry.created_at)
+        // Count my entries with this exact text from shortly before the first
+        // send, and my other actions with the same text sent since: more
+        // entries than those twins means this one landed.
+        let me = store.meta("me_user_name")?.unwrap_or_default();
+        if me.is_empty() {
+            return Err(SyncError::Store(crate::store::StoreError::Invalid(
+                "who you are is not known: sync once to learn it".into(),
+            )));
+        }
+        let sent = entry.first_sent_at.as_deref().unwrap_or(&entry.created_at);
+        let since = datetime::parse(sent)
             .map(|at| datetime::format(at - CLOCK_SKEW))
             .unwrap_or_default();
         let entries = backend
@@ -74,7 +95,7 @@ async fn read_back(
             .iter()
             .filter(|e| e.kind == kind && e.text == text && e.author == me && e.at >= since)
             .count();
-        let twins = store.done_twins(entry, &since).unwrap_or(0);
+        let twins = store.done_twins(entry, &since)?;
         return Ok(if landed > twins {
             ReadBack::Applied(case)
         } else {
@@ -90,73 +111,115 @@ async fn read_back(
     Ok(ReadBack::NotApplied)
 }
 
-/// Which waiting actions a push round takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Round {
-    /// Those whose backoff has passed (background sync, after an action).
-    Due,
-    /// All of them now: the agent asked for a sync.
-    Now,
+/// Whether a replay of the action's key can be trusted to settle an
+/// unknown outcome: every send carried the key, recently enough.
+fn replay_settles(entry: &OutboxEntry, keys: bool) -> bool {
+    let recent = entry
+        .first_sent_at
+        .as_deref()
+        .and_then(datetime::parse)
+        .is_some_and(|at| OffsetDateTime::now_utc() - at < KEY_TRUST);
+    keys && entry.keyless_sends == 0 && recent
 }
 
-/// Pushes waiting actions. Stops early when the back-end is unreachable or
-/// refuses the credentials (the queue stays intact).
+/// How one action's push ended, for the round.
+enum Step {
+    /// Settled (applied, refused, in conflict): go on.
+    Settled,
+    /// Not settled, for a reason of its own case: go on with other cases.
+    Deferred,
+    /// The back-end is away or asks us to wait: stop the round.
+    Stop,
+}
+
+/// Pushes waiting actions. A case that keeps failing is left for later
+/// without holding up the others; the round stops when the back-end looks
+/// away, or refuses the credentials (the queue stays intact).
 pub async fn push(
     backend: &impl Backend,
     store: &mut Store,
     round: Round,
 ) -> Result<PushReport, SyncError> {
     let mut report = PushReport::default();
+    let mut tried: HashSet<String> = HashSet::new();
+    let mut failures_in_a_row = 0;
+    if store.ready(i64::MAX)?.is_empty() {
+        return Ok(report);
+    }
+    let keys = match backend.capabilities().await {
+        Ok(c) => c.idempotency_keys,
+        Err(BackendError::Auth(message)) => return Err(SyncError::LoginNeeded(message)),
+        Err(e) => {
+            // Nothing was sent: the back-end is away; every action waits.
+            report.deferred = store.ready(i64::MAX)?.len();
+            report.away = Some(e.to_string());
+            return Ok(report);
+        }
+    };
     loop {
         let cutoff = match round {
             Round::Due => now_ms(),
             Round::Now => i64::MAX,
         };
-        let ready = store.ready(cutoff)?;
+        let ready: Vec<OutboxEntry> = store
+            .ready(cutoff)?
+            .into_iter()
+            .filter(|e| !tried.contains(&e.id))
+            .collect();
         if ready.is_empty() {
+            report.deferred = store.ready(i64::MAX)?.len();
             return Ok(report);
         }
         for entry in ready {
-            if !push_one(backend, store, &entry, &mut report).await? {
-                report.deferred += store.ready(i64::MAX)?.len();
-                return Ok(report);
+            tried.insert(entry.id.clone());
+            match push_one(backend, store, &entry, keys, &mut report).await? {
+                Step::Settled => failures_in_a_row = 0,
+                Step::Deferred => {
+                    failures_in_a_row += 1;
+                    if failures_in_a_row >= AWAY_AFTER {
+                        report.deferred = store.ready(i64::MAX)?.len();
+                        report.away = Some("several cases failed in a row".into());
+                        return Ok(report);
+                    }
+                }
+                Step::Stop => {
+                    report.deferred = store.ready(i64::MAX)?.len();
+                    report.away = Some("the back-end asked to wait".into());
+                    return Ok(report);
+                }
             }
         }
     }
 }
 
-/// Pushes one action; false when the round should stop (back-end away).
 async fn push_one(
     backend: &impl Backend,
     store: &mut Store,
     entry: &OutboxEntry,
+    keys: bool,
     report: &mut PushReport,
-) -> Result<bool, SyncError> {
-    let in_doubt = entry.state == OutboxState::InDoubt;
-    let keys = match backend.capabilities().await {
-        Ok(c) => c.idempotency_keys,
-        Err(e) => return settle_error(store, entry, e, report),
-    };
-    // A replay settles an unknown outcome only if every send carried the key.
-    if in_doubt && (!keys || entry.keyless_sends > 0) {
+) -> Result<Step, SyncError> {
+    let in_doubt = entry.doubtful || entry.state == OutboxState::InDoubt;
+    if in_doubt && !replay_settles(entry, keys) {
         match read_back(backend, store, entry).await {
             Ok(ReadBack::Applied(case)) => {
                 store.mark_done(&entry.id, &case, "read_back")?;
                 report.found_applied += 1;
-                return Ok(true);
+                return Ok(Step::Settled);
             }
             Ok(ReadBack::Conflict(theirs)) => {
                 store.mark_conflict(&entry.id, &theirs)?;
                 report.conflicts += 1;
-                return Ok(true);
+                return Ok(Step::Settled);
             }
             Ok(ReadBack::Gone) => {
                 store.mark_failed(&entry.id, "the case is gone or out of your reach")?;
                 report.failed += 1;
-                return Ok(true);
+                return Ok(Step::Settled);
             }
-            Ok(ReadBack::NotApplied) => {}
-            Err(e) => return settle_error(store, entry, e, report),
+            Ok(ReadBack::NotApplied) => store.clear_doubt(&entry.id)?,
+            Err(SyncError::Backend(e)) => return settle_error(store, entry, e, report),
+            Err(e) => return Err(e),
         }
     }
     // A field change is checked against the freshest copy held here: if
@@ -171,16 +234,19 @@ async fn push_one(
             // colleague made the same change). Nothing to send.
             store.mark_done(&entry.id, &current, "read_back")?;
             report.found_applied += 1;
-            return Ok(true);
+            return Ok(Step::Settled);
         }
         if entry.action.conflicts_with(&entry.seen, &current) {
             store.mark_conflict(&entry.id, &current)?;
             report.conflicts += 1;
-            return Ok(true);
+            return Ok(Step::Settled);
         }
         base_version = Some(current.version);
     }
-    store.mark_sending(&entry.id, keys)?;
+    if !store.mark_sending(&entry.id, keys)? {
+        // Dropped or settled elsewhere meanwhile: not ours to send.
+        return Ok(Step::Settled);
+    }
     // The copy held here may be behind: a refusal for the version alone,
     // with the fields untouched, is retried over the back-end's version.
     for _ in 0..MAX_REBASES {
@@ -194,12 +260,12 @@ async fn push_one(
             Ok(case) => {
                 store.mark_done(&entry.id, &case, "sent")?;
                 report.applied += 1;
-                return Ok(true);
+                return Ok(Step::Settled);
             }
             Err(BackendError::Conflict { theirs }) if entry.action.is_reflected_in(&theirs) => {
                 store.mark_done(&entry.id, &theirs, "read_back")?;
                 report.found_applied += 1;
-                return Ok(true);
+                return Ok(Step::Settled);
             }
             Err(BackendError::Conflict { theirs })
                 if !entry.action.conflicts_with(&entry.seen, &theirs) =>
@@ -215,7 +281,7 @@ async fn push_one(
         "the case keeps changing on the back-end",
         later(entry, None),
     )?;
-    Ok(true)
+    Ok(Step::Deferred)
 }
 
 fn settle_error(
@@ -223,16 +289,21 @@ fn settle_error(
     entry: &OutboxEntry,
     error: BackendError,
     report: &mut PushReport,
-) -> Result<bool, SyncError> {
+) -> Result<Step, SyncError> {
     let message = error.to_string();
     match error {
         BackendError::Transient { retry_after, .. } => {
             store.mark_retry(&entry.id, &message, later(entry, retry_after))?;
-            Ok(false)
+            // Asked to wait: everyone waits. Otherwise only this case does.
+            Ok(if retry_after.is_some() {
+                Step::Stop
+            } else {
+                Step::Deferred
+            })
         }
         BackendError::InDoubt(_) | BackendError::Protocol(_) => {
             store.mark_in_doubt(&entry.id, &message, later(entry, None))?;
-            Ok(false)
+            Ok(Step::Deferred)
         }
         BackendError::Auth(_) => {
             // Not the action's fault: it waits, untouched, for a new login.
@@ -242,17 +313,17 @@ fn settle_error(
         BackendError::Conflict { theirs } => {
             store.mark_conflict(&entry.id, &theirs)?;
             report.conflicts += 1;
-            Ok(true)
+            Ok(Step::Settled)
         }
         BackendError::Rejected(reason) => {
             store.mark_failed(&entry.id, &reason)?;
             report.failed += 1;
-            Ok(true)
+            Ok(Step::Settled)
         }
         BackendError::NotFound => {
             store.mark_failed(&entry.id, "the case is gone or out of your reach")?;
             report.failed += 1;
-            Ok(true)
+            Ok(Step::Settled)
         }
     }
 }

@@ -35,7 +35,11 @@ impl Output {
 impl Drop for Agent {
     /// Logs out, so that test runs leave no secrets in the kernel keyring.
     fn drop(&mut self) {
-        let _ = self.command(&["logout"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = self
+            .command(&["logout"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 

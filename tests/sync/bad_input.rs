@@ -101,3 +101,29 @@ async fn bad_answers_are_refused_and_nothing_is_lost() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirected_write_is_refused_not_taken_for_applied() {
+    let server = start(20, &[]);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "demo");
+    agent.ok(&["sync"]);
+    let number = agent.numbers("open", 1).remove(0);
+    proxy.schedule_writes([Fault::Respond {
+        status: 303,
+        headers: vec![(
+            "Location".into(),
+            format!("{}/api/now/table/sn_customerservice_case", proxy.url),
+        )],
+        body: Vec::new(),
+    }]);
+    let out = agent.run(&["comment", &number, "Redirigé ?"]).expect(1);
+    assert!(out.stderr.contains("redirects"), "{}", out.stderr);
+    assert_eq!(agent.queue()[0]["state"], "failed");
+    let boss = server.client("superviseur");
+    assert!(
+        !crate::offline::journal_texts(&boss, &number)
+            .await
+            .contains(&"Redirigé ?".to_string())
+    );
+}

@@ -98,3 +98,64 @@ async fn with_idempotency_keys() {
 async fn without_extensions() {
     killed_at_random_points(&["--no-extensions"]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_made_during_a_sync_waits_for_it_and_lands_once() {
+    let server = start(40, &["--no-extensions"]);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "demo");
+    agent.ok(&["sync"]);
+    let cases = agent.numbers("open", 8);
+    let expected = agent.queue_work(&cases, 2, "3");
+    proxy.set_default(Fault::Delay(Duration::from_millis(60)));
+    let mut running = agent.spawn(&["sync"]);
+    std::thread::sleep(Duration::from_millis(400));
+    // A second process must not touch what the first has in flight.
+    let out = agent
+        .run(&["comment", &cases[0], "Pendant la synchronisation"])
+        .expect(0);
+    assert!(out.stdout.contains("a sync is running"), "{}", out.stdout);
+    let _ = running.wait();
+    proxy.set_default(Fault::Pass);
+    agent.ok(&["sync"]);
+    assert!(agent.queue().is_empty());
+    let boss = server.client("superviseur");
+    for number in &cases {
+        let texts = journal_texts(&boss, number).await;
+        for (_, text) in expected.iter().filter(|(n, _)| n == number) {
+            assert_eq!(texts.iter().filter(|t| *t == text).count(), 1, "{text}");
+        }
+    }
+    let texts = journal_texts(&boss, &cases[0]).await;
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| *t == "Pendant la synchronisation")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_identical_comments_both_land_when_one_answer_is_lost() {
+    let server = start(20, &["--no-extensions"]);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "demo");
+    agent.ok(&["sync"]);
+    let number = agent.numbers("open", 1).remove(0);
+    agent.ok(&["--offline", "comment", &number, "Bien reçu, merci."]);
+    agent.ok(&["--offline", "comment", &number, "Bien reçu, merci."]);
+    // The first lands; the second never reaches the server, and its
+    // outcome is unknown: the read-back must not count the first twice.
+    proxy.schedule_writes([Fault::Pass, Fault::ResetBeforeUpstream]);
+    let _ = agent.run(&["sync"]);
+    agent.ok(&["sync"]);
+    assert!(agent.queue().is_empty());
+    let boss = server.client("superviseur");
+    let texts = journal_texts(&boss, &number).await;
+    assert_eq!(
+        texts.iter().filter(|t| *t == "Bien reçu, merci.").count(),
+        2,
+        "{texts:?}"
+    );
+}

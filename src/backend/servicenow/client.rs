@@ -36,6 +36,13 @@ pub struct SavedSession {
     pub refresh: Option<String>,
 }
 
+/// `now + wait`, capped at a year (a back-end's number must not overflow the clock).
+fn later(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait.min(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 fn epoch_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -100,14 +107,18 @@ impl Client {
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .gzip(true)
+            // A redirect would turn a PATCH into a GET (303) or re-send it
+            // on its own (307/308), and may drop credentials: never follow.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("guichet/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| BackendError::Protocol(format!("cannot build the HTTP client: {e}")))?;
         let auth = match &settings.session {
             Some(saved) => Auth::Bearer(Token {
                 access: saved.access.clone(),
-                expires: Instant::now()
-                    + Duration::from_secs(saved.expires.saturating_sub(epoch_now())),
+                expires: later(Duration::from_secs(
+                    saved.expires.saturating_sub(epoch_now()),
+                )),
                 refresh: saved.refresh.clone(),
             }),
             None => Auth::Unknown,
@@ -250,7 +261,7 @@ impl Client {
         };
         Ok(Auth::Bearer(Token {
             access: access.to_string(),
-            expires: Instant::now() + Duration::from_secs(expires_in),
+            expires: later(Duration::from_secs(expires_in)),
             refresh: body["refresh_token"].as_str().map(str::to_string),
         }))
     }
@@ -296,8 +307,10 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
+    // Waits are capped at a day: a back-end's number must not stall us for ever.
+    const DAY: u64 = 24 * 3600;
     if let Some(secs) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs.min(DAY)));
     }
     let reset = header("x-ratelimit-reset")
         .or_else(|| header("ratelimit-reset"))?
@@ -307,11 +320,12 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     // Small values are delays, large ones epochs (the drafts allow both).
-    Some(Duration::from_secs(if reset > 1_000_000_000 {
+    let wait = if reset > 1_000_000_000 {
         reset.saturating_sub(now)
     } else {
         reset
-    }))
+    };
+    Some(Duration::from_secs(wait.min(DAY)))
 }
 
 fn transient_status(status: StatusCode, headers: &HeaderMap) -> BackendError {
@@ -339,14 +353,26 @@ pub fn error_detail(body: &Value, status: StatusCode) -> String {
 async fn read_answer(response: Response, effect: Effect) -> Result<Answer, BackendError> {
     let status = response.status();
     let headers = response.headers().clone();
-    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
         return Err(transient_status(status, &headers));
     }
+    if status.is_redirection() {
+        let to = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("elsewhere");
+        return Err(BackendError::Rejected(format!(
+            "the back-end redirects to {to}: check the profile's URL (https, host)"
+        )));
+    }
     if status == StatusCode::CONFLICT {
-        // Our reference back-end: the same Idempotency-Key is still in flight.
-        return Err(BackendError::Transient {
-            message: "the same action is still being processed".into(),
-            retry_after: Some(Duration::from_secs(1)),
+        // Our reference back-end: the same Idempotency-Key is still in
+        // flight, so that earlier send's outcome is not known yet.
+        return Err(match effect {
+            Effect::Write => {
+                BackendError::InDoubt("the same action is still being processed".into())
+            }
+            Effect::Read => transient_status(status, &headers),
         });
     }
     if status.is_server_error() {

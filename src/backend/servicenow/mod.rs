@@ -88,10 +88,14 @@ impl ServiceNow {
         self.note_capabilities(&answer);
         match answer.status {
             s if s.is_success() => Ok(answer),
-            StatusCode::NOT_FOUND => Ok(Answer {
-                body: json!({"result": []}),
-                ..answer
-            }),
+            // The v1 API's "nothing matches"; any other 404 (a proxy, a
+            // wrong URL) must not read as an empty table.
+            StatusCode::NOT_FOUND if answer.body["error"]["message"] == "No Record found" => {
+                Ok(Answer {
+                    body: json!({"result": []}),
+                    ..answer
+                })
+            }
             s => Err(BackendError::Rejected(error_detail(&answer.body, s))),
         }
     }
@@ -253,12 +257,25 @@ impl Backend for ServiceNow {
         ];
         let answer = self.get(wire::CASE_TABLE, &params).await?;
         let rows = wire::result_rows(&answer.body)?;
-        let cases = rows
-            .iter()
-            .map(wire::case)
-            .collect::<BackendResult<Vec<_>>>()?;
+        let mut cases = Vec::with_capacity(rows.len());
+        let mut first_error = None;
+        for row in rows {
+            match wire::case(row) {
+                Ok(case) => cases.push(case),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        // A page of nothing but unreadable records is a back-end gone wrong:
+        // say so. A few bad records among good ones are skipped, so that one
+        // of them does not stop every later pull.
+        if let (true, Some(e)) = (cases.is_empty(), first_error) {
+            return Err(e);
+        }
         Ok(ChangedCases {
-            more: has_next(&answer) || cases.len() == limit,
+            more: has_next(&answer) || rows.len() == limit,
+            unreadable: rows.len() - cases.len(),
             cases,
         })
     }
@@ -284,7 +301,9 @@ impl Backend for ServiceNow {
                 }
             }
             match ids.last() {
-                Some(last) if rows.len() == 10_000 || has_next(&answer) => after = last.clone(),
+                Some(last) if !rows.is_empty() && (rows.len() == 10_000 || has_next(&answer)) => {
+                    after = last.clone()
+                }
                 _ => return Ok(ids),
             }
         }
