@@ -131,6 +131,10 @@ pub trait Backend: Send + Sync {
 
     fn case(&self, id: &str) -> impl Future<Output = BackendResult<Option<Case>>> + Send;
 
+    /// These cases, as far as the agent can see them (for cases that came
+    /// into reach without changing, e.g. when the agent joined a group).
+    fn cases(&self, ids: &[String]) -> impl Future<Output = BackendResult<Vec<Case>>> + Send;
+
     fn citizens(&self, ids: &[String]) -> impl Future<Output = BackendResult<Vec<Citizen>>> + Send;
 
     /// Timeline entries of these cases, oldest first.

@@ -149,12 +149,28 @@ pub async fn pull(
         // An empty answer is more likely a back-end gone wrong than every case
         // gone at once: forget nothing then.
         if !visible.is_empty() {
-            let gone: Vec<String> = store
-                .case_ids()?
-                .into_iter()
-                .filter(|id| !visible.contains(id))
+            let local: std::collections::HashSet<String> = store.case_ids()?.into_iter().collect();
+            let gone: Vec<String> = local
+                .iter()
+                .filter(|id| !visible.contains(*id))
+                .cloned()
                 .collect();
             report.forgotten = store.forget_cases(&gone)?;
+            // Cases that came into reach without changing (a new group, a
+            // case moved to ours) are not in any "changed since" page.
+            let arrived: Vec<String> = visible
+                .iter()
+                .filter(|id| !local.contains(*id))
+                .cloned()
+                .collect();
+            if !arrived.is_empty() {
+                let cases = backend.cases(&arrived).await?;
+                report.cases_changed += store.save_cases(&cases)?;
+                let missing = store.missing_citizens()?;
+                if !missing.is_empty() {
+                    store.save_citizens(&backend.citizens(&missing).await?)?;
+                }
+            }
         }
         store.set_meta("reconciled_at", &now.to_string())?;
     }

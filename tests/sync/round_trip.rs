@@ -173,3 +173,37 @@ async fn an_expired_session_is_renewed_without_the_agent() {
         "renewed and still authorised"
     );
 }
+
+#[tokio::test]
+async fn cases_that_come_into_reach_without_changing_are_pulled() {
+    let server = start(120, &[]);
+    let boss = server.client("superviseur");
+    let agent = Agent::login(&server.url, "accueil");
+    agent.ok(&["sync"]);
+    let before = agent.numbers("all", 500).len();
+    // The agent joins Titres: its cases did not change, but are now in reach.
+    let user = boss.user_id("accueil").await;
+    let group = boss.group_id("Titres").await;
+    boss.post(
+        "/api/now/table/sys_user_grmember",
+        json!({"user": user, "group": group}),
+    )
+    .await
+    .expect(201);
+    let titres = boss
+        .list(
+            CASES,
+            &[
+                ("sysparm_query", &format!("assignment_group={group}")),
+                ("sysparm_limit", "500"),
+            ],
+        )
+        .await
+        .expect(200);
+    let report = agent.json(&["sync", "--reconcile", "--json"]);
+    assert_eq!(
+        agent.numbers("all", 500).len(),
+        before + titres.rows().len(),
+        "{report}"
+    );
+}

@@ -327,6 +327,20 @@ impl Backend for ServiceNow {
         }
     }
 
+    async fn cases(&self, ids: &[String]) -> BackendResult<Vec<Case>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let query = Query::all_of([condition("sys_id", Operator::In, chunk.join(","))]);
+            for row in self
+                .all_rows(wire::CASE_TABLE, &query, wire::CASE_FIELDS)
+                .await?
+            {
+                out.push(wire::case(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
     async fn citizens(&self, ids: &[String]) -> BackendResult<Vec<Citizen>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(IDS_PER_QUERY) {
