@@ -68,7 +68,7 @@ fn main() {
     let idle = started.elapsed();
     let after = proxy.stats();
     println!(
-        "idle sync: {:.3} s, {} requests (one is the new process's token), {} bytes on the wire",
+        "idle sync: {:.3} s, {} requests, {} bytes on the wire",
         idle.as_secs_f64(),
         after.requests - before.requests,
         after.bytes_to_client - before.bytes_to_client
