@@ -119,7 +119,7 @@ impl Store {
     /// Stores cases as the back-end sent them; returns how many changed.
     /// A case already held at the same version is skipped (pages overlap).
     pub fn save_cases(&mut self, cases: &[Case]) -> StoreResult<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let mut changed = 0;
         for case in cases {
             if let Some(base) = base_of(&tx, &case.id)?
@@ -138,7 +138,7 @@ impl Store {
     /// reach). Queued actions on them stay in the outbox: pushing them will
     /// say why they cannot apply, and the agent decides.
     pub fn forget_cases(&mut self, ids: &[String]) -> StoreResult<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let mut gone = 0;
         for id in ids {
             gone += tx.execute("DELETE FROM cases WHERE id = ?", [id])?;

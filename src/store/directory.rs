@@ -9,7 +9,7 @@ use crate::domain::{Choice, ChoiceList, Citizen, EntryKind, Group, Stage, Timeli
 
 impl Store {
     pub fn save_directory(&mut self, directory: &Directory) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         tx.execute_batch("DELETE FROM users; DELETE FROM groups; DELETE FROM members;")?;
         for u in &directory.users {
             tx.execute(
@@ -34,7 +34,7 @@ impl Store {
     }
 
     pub fn save_choices(&mut self, choices: &[Choice]) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         tx.execute("DELETE FROM choices", [])?;
         for c in choices {
             tx.execute(
@@ -204,7 +204,7 @@ impl Store {
     }
 
     pub fn save_citizens(&mut self, citizens: &[Citizen]) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         for c in citizens {
             tx.prepare_cached(
                 "INSERT INTO citizens (id, first_name, last_name, name, email, phone, street, city, zip)
@@ -255,7 +255,7 @@ impl Store {
         case_ids: &[String],
         entries: &[TimelineEntry],
     ) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         for id in case_ids {
             tx.execute("DELETE FROM timeline WHERE case_id = ?", [id])?;
         }

@@ -78,6 +78,14 @@ impl Store {
         })
     }
 
+    /// A write transaction holding the write lock from its start
+    /// (IMMEDIATE): a read-then-write never fails half way because another
+    /// process wrote in between.
+    fn write(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -2,7 +2,7 @@
 //! "queued", replayed in order per case, leaving only when the back-end
 //! acknowledged them or the agent dropped them.
 
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::cases::{refresh_shown, write_shown};
@@ -194,9 +194,7 @@ impl Store {
             serde_json::to_string(&action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let seen = serde_json::to_string(&action.seen_values(&shown))
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         tx.execute(
             "INSERT INTO outbox (id, case_id, case_number, action, base_version, seen, created_at, state, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -250,9 +248,7 @@ impl Store {
     /// request is remembered as in doubt. False when the action is no longer
     /// waiting (the agent dropped it meanwhile): then it must not be sent.
     pub fn mark_sending(&mut self, id: &str, with_key: bool) -> StoreResult<bool> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let now = datetime::now();
         let changed = tx.execute(
             "UPDATE outbox SET state = 'sending', attempts = attempts + 1,
@@ -274,9 +270,7 @@ impl Store {
     /// The back-end applied the action and returned the case: one
     /// transaction stores the case and marks the action done.
     pub fn mark_done(&mut self, id: &str, returned: &Case, settled_by: &str) -> StoreResult<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let done = entry(&tx, id)?;
         set_state(&tx, id, OutboxState::Done, None, None)?;
         tx.execute(
@@ -332,9 +326,7 @@ impl Store {
         error: &str,
         next_attempt_at: i64,
     ) -> StoreResult<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         set_state(
             &tx,
             id,
@@ -349,9 +341,7 @@ impl Store {
 
     /// Not applied (never sent, or refused for a passing reason): try later.
     pub fn mark_retry(&mut self, id: &str, error: &str, next_attempt_at: i64) -> StoreResult<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let current = entry(&tx, id)?;
         // An action whose outcome is unknown stays so until read back.
         let state = if current.doubtful {
@@ -366,9 +356,7 @@ impl Store {
 
     /// Refused for good: waits for the agent; the case shows the back-end's copy.
     pub fn mark_failed(&mut self, id: &str, error: &str) -> StoreResult<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let failed = entry(&tx, id)?;
         set_state(&tx, id, OutboxState::Failed, Some(error), None)?;
         audit(&tx, id, &failed.case_number, "failed", error)?;
@@ -380,9 +368,7 @@ impl Store {
     /// The case changed since the agent saw it: keep both copies, apply
     /// nothing, and let the agent choose.
     pub fn mark_conflict(&mut self, id: &str, theirs: &Case) -> StoreResult<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let conflicted = entry(&tx, id)?;
         let theirs_json =
             serde_json::to_string(theirs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -410,9 +396,7 @@ impl Store {
     /// The case moved on, but nobody touched the fields this action sets:
     /// keep the back-end's copy and send the action over its version.
     pub fn rebase(&mut self, id: &str, theirs: &Case) -> StoreResult<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let current = entry(&tx, id)?;
         write_shown(&tx, theirs)?;
         tx.execute(
@@ -439,9 +423,7 @@ impl Store {
 
     /// The agent asks to try a failed action again.
     pub fn retry(&mut self, id: &str) -> StoreResult<OutboxEntry> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let current = entry(&tx, id)?;
         if current.state != OutboxState::Failed {
             return Err(StoreError::Invalid(format!(
@@ -473,9 +455,7 @@ impl Store {
 
     /// The agent drops an action: the only way queued work leaves unapplied.
     pub fn drop_action(&mut self, id: &str) -> StoreResult<OutboxEntry> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let current = entry(&tx, id)?;
         if matches!(
             current.state,
@@ -505,9 +485,7 @@ impl Store {
     /// back-end's version the agent has now seen. Theirs: keep the
     /// back-end's copy and drop the action.
     pub fn resolve_conflict(&mut self, id: &str, keep_mine: bool) -> StoreResult<OutboxEntry> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let current = entry(&tx, id)?;
         if current.state != OutboxState::Conflict {
             return Err(StoreError::Invalid(format!(
