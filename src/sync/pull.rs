@@ -135,12 +135,27 @@ pub async fn pull(
 
     // Timelines of the agent's own cases follow every change; other cases'
     // timelines are fetched when the agent opens them online.
+    // The list is kept until fetched: the watermark has already moved past
+    // these cases, so a failed fetch must be retried by the next pull.
     let me = store.me()?.unwrap_or_default();
-    let mine: Vec<String> = store.cases_assigned_among(&changed_ids, &me)?;
+    let mut mine: Vec<String> = store
+        .meta("timelines_due")?
+        .and_then(|due| serde_json::from_str(&due).ok())
+        .unwrap_or_default();
+    for id in store.cases_assigned_among(&changed_ids, &me)? {
+        if !mine.contains(&id) {
+            mine.push(id);
+        }
+    }
     if !mine.is_empty() {
+        store.set_meta(
+            "timelines_due",
+            &serde_json::to_string(&mine).unwrap_or_default(),
+        )?;
         let entries = backend.timeline(&mine).await?;
         report.timelines = mine.len();
         store.save_timeline(&mine, &entries)?;
+        store.set_meta("timelines_due", "[]")?;
     }
 
     if force_reconcile || stale(since_epoch(store.meta("reconciled_at")?), RECONCILE_EVERY) {
