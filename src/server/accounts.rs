@@ -165,6 +165,11 @@ pub fn set_password(
     if changed == 0 {
         return Err(AccountError::UnknownAgent(user_name.to_string()));
     }
+    // Sessions opened with the old password end with it.
+    conn.execute(
+        "DELETE FROM oauth_token WHERE user = (SELECT sys_id FROM sys_user WHERE user_name = ?)",
+        [user_name],
+    )?;
     Ok(())
 }
 

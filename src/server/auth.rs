@@ -62,22 +62,57 @@ fn epoch_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Passwords verified recently, by digest of user and password.
+/// Passwords verified recently: the digest of user and password, mapped to
+/// the stored hash they matched. Only the verdict is cached: roles and the
+/// active flag are read again on every request, and a changed password (a
+/// new hash) is verified afresh.
 #[derive(Default)]
-pub struct VerifiedCache(Mutex<HashMap<String, (Agent, Instant)>>);
+pub struct VerifiedCache(Mutex<HashMap<String, (String, Instant)>>);
 
 impl VerifiedCache {
-    fn get(&self, key: &str) -> Option<Agent> {
+    fn matches(&self, key: &str, hash: &str) -> bool {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.get(key)
-            .filter(|(_, at)| at.elapsed() < VERIFIED_FOR)
-            .map(|(a, _)| a.clone())
+            .is_some_and(|(h, at)| h == hash && at.elapsed() < VERIFIED_FOR)
     }
-    fn put(&self, key: String, agent: Agent) {
+    fn put(&self, key: String, hash: String) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, (_, at)| at.elapsed() < VERIFIED_FOR);
-        map.insert(key, (agent, Instant::now()));
+        map.insert(key, (hash, Instant::now()));
     }
+}
+
+/// Failed logins per user name, to slow down guessing: past the allowance
+/// in a window, logins for that name are refused outright for the rest of it.
+#[derive(Default)]
+pub struct Failures(Mutex<HashMap<String, (u32, Instant)>>);
+
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+const FAILURES_ALLOWED: u32 = 10;
+
+impl Failures {
+    fn blocked(&self, user: &str) -> bool {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(user)
+            .is_some_and(|(n, since)| *n >= FAILURES_ALLOWED && since.elapsed() < FAILURE_WINDOW)
+    }
+    fn record(&self, user: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+        let entry = map.entry(user.to_string()).or_insert((0, Instant::now()));
+        entry.0 += 1;
+    }
+}
+
+/// Argon2 is slow and memory-hungry on purpose: at most two checks run at
+/// once, on the blocking pool, never holding a database connection.
+static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// A hash to verify against when the user does not exist, so that the time
+/// taken does not tell which user names exist.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password"))
 }
 
 struct Account {
@@ -121,29 +156,50 @@ async fn check_password(
     user: String,
     password: String,
 ) -> Result<Option<Agent>, ApiError> {
-    let key = digest(&format!("{user}\0{password}"));
-    if let Some(agent) = app.verified.get(&key) {
-        return Ok(Some(agent));
+    if app.failures.blocked(&user) {
+        return Err(ApiError::unauthenticated(
+            "too many failed logins for this user: wait a minute",
+        )
+        .with_header(
+            axum::http::header::RETRY_AFTER,
+            FAILURE_WINDOW.as_secs().to_string(),
+        ));
     }
+    let key = digest(&format!("{user}\0{password}"));
     let demo_mode = app.options.demo.is_some();
+    let name = user.clone();
     let found = app
         .db
-        .read(move |conn| {
-            let Some(account) = account(conn, "user_name", &user, demo_mode)? else {
-                return Ok(None);
-            };
-            let ok = account.usable
-                && account
-                    .password_hash
-                    .as_deref()
-                    .is_some_and(|hash| verify_password(hash, &password));
-            Ok(ok.then_some(account.agent))
-        })
+        .read(move |conn| Ok(account(conn, "user_name", &name, demo_mode)?))
         .await?;
-    if let Some(agent) = &found {
-        app.verified.put(key, agent.clone());
+    let hash = found
+        .as_ref()
+        .filter(|a| a.usable)
+        .and_then(|a| a.password_hash.clone())
+        .unwrap_or_default();
+    let verified = if !hash.is_empty() && app.verified.matches(&key, &hash) {
+        true
+    } else {
+        let _permit = VERIFYING
+            .acquire()
+            .await
+            .map_err(|_| ApiError::internal("password checks are shut down"))?;
+        let against = if hash.is_empty() {
+            decoy_hash().to_string()
+        } else {
+            hash.clone()
+        };
+        let ok = tokio::task::spawn_blocking(move || verify_password(&against, &password))
+            .await
+            .map_err(|e| ApiError::internal(format!("password check failed: {e}")))?;
+        ok && !hash.is_empty()
+    };
+    if !verified {
+        app.failures.record(&user);
+        return Ok(None);
     }
-    Ok(found)
+    app.verified.put(key, hash);
+    Ok(found.map(|a| a.agent))
 }
 
 /// The agent a request authenticates as, from `Authorization`.

@@ -60,7 +60,20 @@ impl ApiError {
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
-        ApiError::internal(format!("database: {e}"))
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "Operation Failed",
+                "the record conflicts with an existing one (a unique value is already taken)",
+            );
+        }
+        // The cause goes to the server's log, not to the client.
+        eprintln!("guichet serve: database error: {e}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal server error",
+            "a database error occurred",
+        )
     }
 }
 

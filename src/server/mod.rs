@@ -53,6 +53,7 @@ pub struct AppState {
     db: Arc<Db>,
     options: ServeOptions,
     verified: auth::VerifiedCache,
+    failures: auth::Failures,
     in_flight: idempotency::InFlight,
     rate_limiter: Option<rate_limit::RateLimiter>,
 }
@@ -129,6 +130,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
         db: Arc::clone(&db),
         options,
         verified: auth::VerifiedCache::default(),
+        failures: auth::Failures::default(),
         in_flight: idempotency::InFlight::default(),
     });
     tokio::spawn(purge_expired(Arc::clone(&db)));

@@ -58,7 +58,8 @@ impl ListParams {
         Ok(ListParams {
             query,
             limit: number("sysparm_limit", MAX_LIMIT)?.clamp(1, MAX_LIMIT),
-            offset: number("sysparm_offset", 0)?,
+            // SQLite counts in i64: a larger offset is simply past the end.
+            offset: number("sysparm_offset", 0)?.min(i64::MAX as usize / 2),
             no_count: flag("sysparm_no_count"),
             suppress_pagination_header: flag("sysparm_suppress_pagination_header"),
             render: Render {

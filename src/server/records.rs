@@ -167,7 +167,7 @@ impl Labels {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                     ))
                 })?;
                 for row in rows {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::AppState;
-use super::access::{Agent, read_scope};
+use super::access::{Agent, check_table_write, read_scope};
 use super::auth;
 use super::error::ApiError;
 use super::idempotency::{self, Stored};
@@ -305,6 +305,18 @@ async fn update(
     .await
 }
 
+/// A header whose value is unreadable (not visible ASCII) is refused rather
+/// than ignored: ignoring If-Match or Idempotency-Key would write unprotected.
+fn protective_header(headers: &HeaderMap, name: &str) -> Result<Option<String>, ApiError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .map(|v| Some(v.to_string()))
+            .map_err(|_| ApiError::bad_request(format!("the {name} header is not readable text"))),
+    }
+}
+
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -372,7 +384,7 @@ async fn write(
     let table = table_named(&table)?;
     check_write_headers(&headers)?;
     let extensions = app.options.extensions;
-    let key = header_text(&headers, "idempotency-key").filter(|_| extensions);
+    let key = protective_header(&headers, "idempotency-key")?.filter(|_| extensions);
     // Claimed before the body is read: a slow upload is "in flight" too.
     let _claim = match &key {
         Some(key) => Some(app.in_flight.claim(&agent.sys_id, key)?),
@@ -382,7 +394,7 @@ async fn write(
     let json: Json = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))?;
     let fingerprint = idempotency::fingerprint(method.as_str(), uri.path(), &bytes);
-    let if_match = header_text(&headers, "if-match").filter(|_| extensions);
+    let if_match = protective_header(&headers, "if-match")?.filter(|_| extensions);
     let base = base_url(&headers);
     let params = ListParams::parse(raw.as_deref().unwrap_or(""), base.clone())?;
     let creating = sys_id.is_none();
@@ -517,6 +529,8 @@ async fn delete(
             if !agent.supervisor {
                 return Err(ApiError::forbidden("only a supervisor may delete records"));
             }
+            // The journal is an audit trail: not even a supervisor erases it.
+            check_table_write(table, &agent)?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(
                 &format!("DELETE FROM \"{}\" WHERE sys_id = ?", table.name),

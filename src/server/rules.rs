@@ -164,6 +164,13 @@ fn case(
             .insert("number", Value::Text(next_number(conn)?));
     }
 
+    for required in ["state", "priority"] {
+        if changes.fields.get(required) == Some(&Value::Null) {
+            return Err(ApiError::bad_request(format!(
+                "case {number}: {required} cannot be emptied"
+            )));
+        }
+    }
     let new_state = as_int(&merged(existing, changes, "state")).unwrap_or(NEW);
     if let Some(from) = old_state {
         if !allowed(from, new_state) {
@@ -186,7 +193,9 @@ fn case(
             state_name(new_state)
         )));
     }
-    if new_state == RESOLVED && old_state != Some(RESOLVED) {
+    // A resolved or closed case keeps its resolution: it is checked whenever
+    // the case ends there, not only when it arrives.
+    if matches!(new_state, RESOLVED | CLOSED) {
         let code = merged_text(existing, changes, "resolution_code");
         let notes = merged_text(existing, changes, "close_notes");
         if code.trim().is_empty() || notes.trim().is_empty() {

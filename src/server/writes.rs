@@ -13,7 +13,7 @@ use super::access::{Agent, check_table_write, read_scope};
 use super::error::ApiError;
 use super::records::{Record, load_one};
 use super::rules;
-use super::tables::{Field, Kind, Table, Write};
+use super::tables::{Field, Kind, Table, Write, static_table};
 use crate::domain::datetime;
 
 /// What a write sets: column values, and journal entries to append.
@@ -28,6 +28,7 @@ pub struct Changes {
 pub fn parse_body(
     conn: &Connection,
     table: &'static Table,
+    agent: &Agent,
     body: &Json,
 ) -> Result<Changes, ApiError> {
     let Json::Object(object) = body else {
@@ -55,7 +56,7 @@ pub fn parse_body(
             }
             continue;
         }
-        let typed = typed(conn, table, field, &raw)?;
+        let typed = typed(conn, table, agent, field, &raw)?;
         changes.fields.insert(field.name, typed);
     }
     Ok(changes)
@@ -83,7 +84,13 @@ fn wire_string(field: &Field, value: &Json) -> Result<String, ApiError> {
     }
 }
 
-fn typed(conn: &Connection, table: &Table, field: &Field, raw: &str) -> Result<Value, ApiError> {
+fn typed(
+    conn: &Connection,
+    table: &Table,
+    agent: &Agent,
+    field: &Field,
+    raw: &str,
+) -> Result<Value, ApiError> {
     if raw.is_empty() {
         return Ok(Value::Null);
     }
@@ -114,14 +121,23 @@ fn typed(conn: &Connection, table: &Table, field: &Field, raw: &str) -> Result<V
             Value::Text(raw.to_string())
         }
         Kind::Reference(target) => {
+            // Only a record the agent may read can be referenced: pointing a
+            // case at another group's citizen would open that citizen to them.
+            // Missing and out of reach answer alike.
+            let scope = read_scope(static_table(target), agent);
+            let mut params = vec![Value::Text(raw.to_string())];
+            params.extend(scope.params);
             let exists: bool = conn.query_row(
-                &format!("SELECT EXISTS (SELECT 1 FROM \"{target}\" WHERE sys_id = ?)"),
-                [raw],
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM \"{target}\" WHERE sys_id = ? AND ({}))",
+                    scope.text
+                ),
+                params_from_iter(params.iter()),
                 |r| r.get(0),
             )?;
             if !exists {
                 return Err(ApiError::bad_request(format!(
-                    "field '{}' refers to {target} '{raw}', which does not exist",
+                    "field '{}' refers to {target} '{raw}', which does not exist or is out of your reach",
                     field.name
                 )));
             }
@@ -219,7 +235,7 @@ pub fn apply(
         }
         None => None,
     };
-    let mut changes = parse_body(conn, table, body)?;
+    let mut changes = parse_body(conn, table, agent, body)?;
     if let Some(existing) = &existing {
         // Setting a field to the value it has is no change (as in ServiceNow,
         // a no-op update does not bump sys_mod_count).

@@ -163,3 +163,77 @@ async fn deleting_is_for_supervisors_and_takes_the_journal() {
     boss.get(&path).await.expect(404);
     assert!(boss.journal(&id).await.is_empty());
 }
+
+#[tokio::test]
+async fn an_agent_cannot_reach_another_groups_citizen_through_a_reference() {
+    let server = start(120, &[]);
+    let boss = server.client("superviseur");
+    let titres = server.client("titres");
+    let accueil_group = boss.group_id("Accueil").await;
+    let titres_group = boss.group_id("Titres").await;
+    // A citizen known only to Accueil cases.
+    let accueil_cases = boss
+        .list(
+            CASES,
+            &[
+                (
+                    "sysparm_query",
+                    &format!("assignment_group={accueil_group}"),
+                ),
+                ("sysparm_limit", "200"),
+            ],
+        )
+        .await
+        .expect(200);
+    let mut outsider = None;
+    for case in accueil_cases.rows() {
+        let citizen = s(&case["consumer"]["value"]).to_string();
+        let elsewhere = boss
+            .list(
+                CASES,
+                &[(
+                    "sysparm_query",
+                    &format!("consumer={citizen}^assignment_group!={accueil_group}"),
+                )],
+            )
+            .await
+            .expect(200);
+        if elsewhere.rows().is_empty() {
+            outsider = Some(citizen);
+            break;
+        }
+    }
+    let outsider = outsider.expect("a citizen with Accueil cases only");
+    let mine = boss
+        .find_case(&format!("assignment_group={titres_group}^state=10"))
+        .await;
+    let refused = titres
+        .patch(
+            &format!("{CASES}/{}", s(&mine["sys_id"])),
+            json!({"consumer": outsider}),
+        )
+        .await
+        .expect(400);
+    assert!(
+        refused.detail().contains("out of your reach"),
+        "{}",
+        refused.body
+    );
+    titres
+        .get(&format!("/api/now/table/csm_consumer/{outsider}"))
+        .await
+        .expect(404);
+}
+
+#[tokio::test]
+async fn the_journal_cannot_be_deleted_even_by_a_supervisor() {
+    let server = start(20, &[]);
+    let boss = server.client("superviseur");
+    let case = boss.find_case("state=10^sys_mod_count>1").await;
+    let entry = boss.journal(s(&case["sys_id"])).await.remove(0);
+    let path = format!("/api/now/table/sys_journal_field/{}", s(&entry["sys_id"]));
+    boss.send(boss.request(reqwest::Method::DELETE, &path))
+        .await
+        .expect(403);
+    boss.get(&path).await.expect(200);
+}

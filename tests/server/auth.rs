@@ -161,3 +161,23 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     // The limit is per user.
     server.client("accueil").get(CASES).await.expect(200);
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_user_name_out_for_a_while() {
+    let server = start(10, &[]);
+    let guess = server
+        .client("titres")
+        .with_auth(Auth::Basic("titres".into(), "guess".into()));
+    for _ in 0..10 {
+        guess.get(CASES).await.expect(401);
+    }
+    let locked = server.client("titres").get(CASES).await.expect(401);
+    assert!(
+        locked.detail().contains("too many failed logins"),
+        "{}",
+        locked.body
+    );
+    assert!(locked.header("retry-after").is_some());
+    // Other users are not affected.
+    server.client("accueil").get(CASES).await.expect(200);
+}

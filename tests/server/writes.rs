@@ -323,3 +323,52 @@ async fn no_response_body_when_asked() {
     let after = client.get(&path).await.expect(200);
     assert_eq!(s(&after.result()["priority"]), "2");
 }
+
+#[tokio::test]
+async fn state_cannot_be_emptied_and_a_closed_case_keeps_its_resolution() {
+    let server = start(40, &[]);
+    let client = server.client("superviseur");
+    let open = client.find_case("state=10").await;
+    let path = format!("{CASES}/{}", s(&open["sys_id"]));
+    let refused = client.patch(&path, json!({"state": ""})).await.expect(400);
+    assert!(
+        refused.detail().contains("cannot be emptied"),
+        "{}",
+        refused.body
+    );
+    client
+        .patch(
+            &path,
+            json!({"state": "6", "resolution_code": "granted", "close_notes": "Remis."}),
+        )
+        .await
+        .expect(200);
+    let refused = client
+        .patch(&path, json!({"state": "3", "close_notes": ""}))
+        .await
+        .expect(400);
+    assert!(refused.detail().contains("close_notes"), "{}", refused.body);
+}
+
+#[tokio::test]
+async fn an_unreadable_if_match_is_refused_not_ignored() {
+    let server = start(10, &[]);
+    let client = server.client("demo");
+    let case = client.find_case("state=10").await;
+    let path = format!("{CASES}/{}", s(&case["sys_id"]));
+    let value = reqwest::header::HeaderValue::from_bytes(b"\"\xff\"").unwrap();
+    let reply = client
+        .send(
+            client
+                .request(Method::PATCH, &path)
+                .header("If-Match", value)
+                .json(&json!({"priority": "1"})),
+        )
+        .await
+        .expect(400);
+    assert!(
+        reply.detail().contains("If-Match") || reply.detail().contains("if-match"),
+        "{}",
+        reply.body
+    );
+}
