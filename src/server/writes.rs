@@ -16,6 +16,10 @@ use super::rules;
 use super::tables::{Field, Kind, Table, Write, static_table};
 use crate::domain::datetime;
 
+/// The longest value a field takes: a long letter to a citizen fits many
+/// times over, while a page of records stays a reasonable size to send.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+
 /// What a write sets: column values, and journal entries to append.
 #[derive(Debug, Default)]
 pub struct Changes {
@@ -50,6 +54,12 @@ pub fn parse_body(
             )));
         }
         let raw = wire_string(field, value)?;
+        if raw.len() > MAX_FIELD_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "field '{name}' is longer than {} KiB",
+                MAX_FIELD_BYTES / 1024
+            )));
+        }
         if field.kind == Kind::Journal {
             if !raw.trim().is_empty() {
                 changes.journal.push((field.name, raw));

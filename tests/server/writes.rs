@@ -249,7 +249,9 @@ async fn bad_bodies_get_clear_errors_and_change_nothing() {
     let client = server.client("demo");
     let case = client.find_case("state=10").await;
     let path = format!("{CASES}/{}", s(&case["sys_id"]));
-    let cases: [(&str, &str); 6] = [
+    let long = format!("{{\"description\": \"{}\"}}", "x".repeat(70 * 1024));
+    let cases: [(&str, &str); 7] = [
+        (long.as_str(), "longer than 64 KiB"),
         ("{\"state\": ", "not valid JSON"),
         ("[1, 2]", "JSON object"),
         ("{\"state\": \"open\"}", "not a number"),
@@ -263,11 +265,12 @@ async fn bad_bodies_get_clear_errors_and_change_nothing() {
                 client
                     .request(Method::PATCH, &path)
                     .header("Content-Type", "application/json")
-                    .body(body),
+                    .body(body.to_string()),
             )
             .await
             .expect(400);
-        assert!(reply.detail().contains(message), "{body}: {}", reply.body);
+        let shown: String = body.chars().take(40).collect();
+        assert!(reply.detail().contains(message), "{shown}: {}", reply.body);
     }
     let reply = client
         .send(
