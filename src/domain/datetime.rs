@@ -21,6 +21,13 @@ pub fn parse(text: &str) -> Option<OffsetDateTime> {
         .map(|p| p.assume_utc())
 }
 
+/// Seconds since the Unix epoch (0 if the clock is set before it).
+pub fn epoch_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 pub fn now() -> String {
     format(OffsetDateTime::now_utc())
 }

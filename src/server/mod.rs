@@ -24,7 +24,7 @@ mod writes;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tower_http::compression::CompressionLayer;
 
@@ -80,10 +80,9 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// Epoch seconds as SQLite stores them.
 pub(crate) fn epoch_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    crate::domain::datetime::epoch_seconds() as i64
 }
 
 /// Opens (creating if needed) the database, seeds the demo when asked, then

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::{StatusCode, header};
 
@@ -33,9 +32,7 @@ impl RateLimiter {
 
     /// Counts a request by `user`; Err(429) once the window's quota is spent.
     pub fn check(&self, user: &str) -> Result<Allowance, ApiError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = crate::domain::datetime::epoch_seconds();
         let window = now - now % WINDOW_SECS;
         let reset_epoch = window + WINDOW_SECS;
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());

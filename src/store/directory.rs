@@ -195,14 +195,6 @@ impl Store {
             })
     }
 
-    pub fn my_groups(&self, me: &str) -> StoreResult<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT grp FROM members WHERE user = ?")?;
-        let rows = stmt.query_map([me], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     pub fn save_citizens(&mut self, citizens: &[Citizen]) -> StoreResult<()> {
         let tx = self.write()?;
         for c in citizens {

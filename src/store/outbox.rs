@@ -231,15 +231,6 @@ impl Store {
         rows.map(|r| r?).collect()
     }
 
-    /// Epoch ms of the next due retry among waiting actions, if any.
-    pub fn next_due(&self) -> StoreResult<Option<i64>> {
-        Ok(self.conn.query_row(
-            "SELECT min(next_attempt_at) FROM outbox WHERE state IN ('pending', 'in_doubt')",
-            [],
-            |r| r.get(0),
-        )?)
-    }
-
     pub fn action(&self, id: &str) -> StoreResult<OutboxEntry> {
         entry(&self.conn, id)
     }

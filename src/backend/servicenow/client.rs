@@ -2,7 +2,7 @@
 //! bounded reads, and the classification of every failure for the outbox.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -43,11 +43,7 @@ fn later(wait: Duration) -> Instant {
         .unwrap_or(now)
 }
 
-fn epoch_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+use crate::domain::datetime::epoch_seconds as epoch_now;
 
 impl Settings {
     pub fn new(url: &str, user: &str, password: &str) -> Settings {
@@ -316,9 +312,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .or_else(|| header("ratelimit-reset"))?
         .parse::<u64>()
         .ok()?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = epoch_now();
     // Small values are delays, large ones epochs (the drafts allow both).
     let wait = if reset > 1_000_000_000 {
         reset.saturating_sub(now)
