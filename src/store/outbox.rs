@@ -646,6 +646,20 @@ mod tests {
     }
 
     #[test]
+    fn an_action_dropped_before_its_send_is_not_sent() {
+        let (_dir, mut store) = seeded();
+        let a = store
+            .enqueue("CS1", Action::Comment { text: "x".into() })
+            .unwrap();
+        store.drop_action(&a.id).unwrap();
+        assert!(
+            !store.mark_sending(&a.id, true).unwrap(),
+            "the pusher must skip it"
+        );
+        assert_eq!(store.action(&a.id).unwrap().state, OutboxState::Dropped);
+    }
+
+    #[test]
     fn a_crash_while_sending_leaves_the_action_in_doubt() {
         let (_dir, mut store) = seeded();
         let a = store

@@ -83,6 +83,29 @@ impl Agent {
         agent
     }
 
+    /// Logs in again on the same profile (after a logout).
+    pub fn relogin(&self) {
+        let mut child = self
+            .command(&["login", "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run guichet login");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"demo\n")
+            .expect("password");
+        let out = child.wait_with_output().expect("login");
+        assert!(
+            out.status.success(),
+            "login failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_guichet"));
         command

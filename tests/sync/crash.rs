@@ -87,6 +87,17 @@ async fn killed_at_random_points(extra: &[&str]) {
         "no action lost"
     );
     assert!(all.as_array().unwrap().iter().all(|e| e["state"] == "done"));
+    // The kills did land inside sends: some outcomes had to be settled.
+    let settled_after_a_kill = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["attempts"].as_u64() > Some(1) || e["settled_by"] == "read_back")
+        .count();
+    assert!(
+        settled_after_a_kill > 0,
+        "no kill interrupted a send: the test proved nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

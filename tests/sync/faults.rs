@@ -58,6 +58,14 @@ async fn exactly_once_through_faults(extra: &[&str]) -> u64 {
         .filter(|e| e["settled_by"] == "read_back")
         .count() as u64;
     assert!(proxy.stats().faults >= 20, "{:?}", proxy.stats());
+    // Writes were hit: some actions needed more than one send or a read-back.
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["attempts"].as_u64() > Some(1) || e["settled_by"] == "read_back"),
+        "no write met a fault"
+    );
 
     let boss = server.client("superviseur");
     for number in &cases {

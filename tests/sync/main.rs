@@ -9,6 +9,7 @@ mod faults;
 mod offline;
 mod proxy;
 mod proxy_selftest;
+mod queue;
 mod round_trip;
 #[path = "../support/server.rs"]
 mod server;
