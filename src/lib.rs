@@ -1,11 +1,15 @@
 //! Guichet: a keyboard-driven, offline-first console for public-service
 //! caseworkers, and the ServiceNow-compatible reference back-end it ships with.
 
+pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod encoded_query;
+pub mod i18n;
+pub mod logging;
 pub mod secrets;
 pub mod server;
 pub mod store;

@@ -4,10 +4,11 @@
 
 use clap::Args;
 
-use super::session::{Failure, Global, Outcome, Session, code, runtime, text_argument};
-use crate::domain::{Action, ChoiceList, Stage};
-use crate::store::OutboxState;
-use crate::sync::push;
+use super::session::{Failure, Global, Outcome, Session, code, text_argument};
+use crate::app::compose;
+use crate::app::submit::{self, Waiting};
+use crate::app::{Remote, Submitted};
+use crate::domain::{Action, Stage};
 
 #[derive(Debug, Args)]
 pub struct TakeArgs {
@@ -57,165 +58,89 @@ pub struct PriorityArgs {
 
 pub fn take(global: &Global, args: TakeArgs) -> Outcome {
     let mut session = Session::open(global)?;
-    let me = session.store.me()?.ok_or_else(|| {
-        Failure::new(
-            code::LOGIN,
-            "who you are is not known yet: run `guichet sync` once online",
-        )
-    })?;
     let case = session.store.case(&args.number)?;
-    let state = match session.store.stage_of_state(&case.state)? {
-        Some(Stage::New) => session.store.state_of_stage(Stage::Open)?,
-        _ => None,
-    };
-    run(&mut session, &args.number, Action::Take { user: me, state })
+    let action = compose::take(&session.store, &case, session.lang())?;
+    run(&mut session, &args.number, action)
 }
 
 pub fn assign(global: &Global, args: AssignArgs) -> Outcome {
     let mut session = Session::open(global)?;
-    let user = args
-        .to
-        .as_deref()
-        .map(|u| session.store.find_user(u))
-        .transpose()?;
-    let group = args
-        .group
-        .as_deref()
-        .map(|g| session.store.find_group(g))
-        .transpose()?;
-    let action = Action::Assign {
-        user: user.map(|u| u.id),
-        group: group.map(|g| g.id),
-    };
+    let action = compose::assign_named(
+        &session.store,
+        args.to.as_deref(),
+        args.group.as_deref(),
+        session.lang(),
+    )?;
     run(&mut session, &args.number, action)
 }
 
 pub fn state(global: &Global, args: StateArgs) -> Outcome {
     let mut session = Session::open(global)?;
+    let lang = session.lang();
+    let case = session.store.case(&args.number)?;
     let choice = session.store.resolve_state(&args.state)?;
-    let resolution_code = match &args.code {
-        Some(typed) => Some(resolution(&session, typed)?),
-        None => None,
-    };
+    let resolution_code = args
+        .code
+        .as_deref()
+        .map(|typed| compose::resolution_code(&session.store, typed, lang))
+        .transpose()?;
     if choice.stage == Some(Stage::Resolved)
         && (resolution_code.is_none() || args.notes.as_deref().is_none_or(|n| n.trim().is_empty()))
     {
         return Err(Failure::usage("resolving needs --code and --notes"));
     }
-    let action = Action::SetState {
-        state: choice.value,
+    let action = compose::set_state(
+        &session.store,
+        &case,
+        &choice,
         resolution_code,
-        close_notes: args.notes,
-    };
+        args.notes,
+        lang,
+    )?;
     run(&mut session, &args.number, action)
-}
-
-fn resolution(session: &Session, typed: &str) -> Result<String, Failure> {
-    let codes = session.store.choices(ChoiceList::Resolution)?;
-    if codes.is_empty() {
-        return Ok(typed.to_string());
-    }
-    let wanted = typed.to_lowercase();
-    codes
-        .iter()
-        .find(|c| {
-            c.value == typed
-                || c.label_en.to_lowercase() == wanted
-                || c.label_fr.to_lowercase() == wanted
-        })
-        .map(|c| c.value.clone())
-        .ok_or_else(|| {
-            let known: Vec<&str> = codes.iter().map(|c| c.value.as_str()).collect();
-            Failure::usage(format!(
-                "unknown resolution code '{typed}'; known: {}",
-                known.join(", ")
-            ))
-        })
 }
 
 pub fn comment(global: &Global, args: TextArgs) -> Outcome {
     let mut session = Session::open(global)?;
-    let text = text_argument(&args.text)?;
-    run(&mut session, &args.number, Action::Comment { text })
+    let action = compose::comment(&text_argument(&args.text)?, session.lang())?;
+    run(&mut session, &args.number, action)
 }
 
 pub fn note(global: &Global, args: TextArgs) -> Outcome {
     let mut session = Session::open(global)?;
-    let text = text_argument(&args.text)?;
-    run(&mut session, &args.number, Action::WorkNote { text })
+    let action = compose::note(&text_argument(&args.text)?, session.lang())?;
+    run(&mut session, &args.number, action)
 }
 
 pub fn priority(global: &Global, args: PriorityArgs) -> Outcome {
     let mut session = Session::open(global)?;
-    run(
-        &mut session,
-        &args.number,
-        Action::Priority {
-            priority: args.priority,
-        },
-    )
+    let action = compose::priority(args.priority, session.lang())?;
+    run(&mut session, &args.number, action)
 }
 
-/// Queues the action, then tries to send it (and anything else due).
+/// Queues the action, then tries to send it (and anything else due); says
+/// what became of it, with an exit code scripts can rely on.
 fn run(session: &mut Session, number: &str, action: Action) -> Outcome {
-    let queued = session.store.enqueue(number, action)?;
-    let what = queued.action.describe();
-    if session.offline {
-        println!("queued: {} {what} (offline)", queued.case_number);
-        return Ok(());
+    let lang = session.lang();
+    let offline = session.offline;
+    let (name, profile) = (&session.name, &session.profile);
+    let submitted = submit::submit(
+        &mut session.store,
+        || Remote::connect(name, profile),
+        number,
+        action,
+        offline,
+    )?;
+    let message = submitted.message(lang);
+    match submitted {
+        Submitted::Applied { .. } => println!("{message}"),
+        Submitted::Queued {
+            why: Waiting::Login(_),
+            ..
+        } => return Err(Failure::new(code::LOGIN, message)),
+        Submitted::Queued { .. } => println!("{message}"),
+        Submitted::Conflict { .. } => return Err(Failure::new(code::CONFLICT, message)),
+        Submitted::Refused { .. } => return Err(Failure::new(code::ERROR, message)),
     }
-    // Another process syncing this store will send it; do not race it.
-    let Some(_lock) = session.store.lock_sync(false)? else {
-        println!(
-            "queued: {} {what} (a sync is running and will send it)",
-            queued.case_number
-        );
-        return Ok(());
-    };
-    session.store.recover_interrupted()?;
-    let pushed = match session.backend() {
-        Ok(backend) => runtime()?
-            .block_on(push::push(&*backend, &mut session.store, push::Round::Due))
-            .map_err(Failure::from),
-        Err(e) => Err(e),
-    };
-    let now = session.store.action(&queued.id)?;
-    match (now.state, pushed) {
-        (OutboxState::Done, _) => {
-            println!("applied: {} {what}", now.case_number);
-            Ok(())
-        }
-        (OutboxState::Conflict, _) => Err(Failure::new(
-            code::CONFLICT,
-            format!(
-                "conflict: {} changed on the back-end since you saw it; your action waits (guichet queue resolve {} --mine|--theirs)",
-                now.case_number, now.seq
-            ),
-        )),
-        (OutboxState::Failed, _) => Err(Failure::new(
-            code::ERROR,
-            format!(
-                "refused: {} {what}: {} (guichet queue retry {} or drop {})",
-                now.case_number,
-                now.last_error.unwrap_or_default(),
-                now.seq,
-                now.seq
-            ),
-        )),
-        (_, Err(failure)) if failure.code == code::LOGIN => Err(Failure::new(
-            code::LOGIN,
-            format!("queued: {} {what}; {}", now.case_number, failure.message),
-        )),
-        (_, result) => {
-            let reason = match result {
-                Err(failure) => failure.message,
-                Ok(report) => report
-                    .away
-                    .or(now.last_error)
-                    .unwrap_or_else(|| "waiting for earlier actions on this case".into()),
-            };
-            println!("queued: {} {what} ({reason})", now.case_number);
-            Ok(())
-        }
-    }
+    Ok(())
 }

@@ -3,8 +3,9 @@
 use clap::Args;
 use serde_json::json;
 
-use super::output::{CaseLine, case_line, cell, csv_field, print_json};
+use super::output::{cell, csv_field, print_json};
 use super::session::{Failure, Global, Outcome, Session, runtime};
+use crate::app::view::{CaseLine, case_line};
 use crate::domain::search::{Search, View};
 use crate::domain::{ChoiceList, EntryKind};
 use crate::store::OutboxState;
@@ -40,10 +41,10 @@ pub fn cases(global: &Global, args: CasesArgs) -> Outcome {
         Search::parse(args.query.as_deref().unwrap_or("")).map_err(|e| Failure::usage(e.0))?;
     let search = search.with(args.view.filters());
     let hits = session.store.search(&search, args.limit)?;
-    let french = session.french();
+    let lang = session.lang();
     let lines: Vec<CaseLine> = hits
         .iter()
-        .map(|hit| case_line(&session.store, &hit.row, french))
+        .map(|hit| case_line(&session.store, &hit.row, lang))
         .collect::<Result<_, _>>()?;
     if args.json {
         print_json(&lines);
@@ -124,7 +125,8 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
     }
     let store = &session.store;
     let case = store.case(&local.id).unwrap_or(local);
-    let french = session.french();
+    let lang = session.lang();
+    let french = lang.is_french();
     let citizen = case
         .citizen
         .as_deref()
@@ -139,7 +141,7 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
         .collect();
     let line = store
         .case_row(&case.id)?
-        .map(|row| case_line(store, &row, french))
+        .map(|row| case_line(store, &row, lang))
         .transpose()?;
     if args.json {
         let entries: Vec<_> = timeline

@@ -5,6 +5,8 @@
 mod accounts;
 mod actions;
 mod cases;
+mod console;
+mod demo;
 mod output;
 mod profiles;
 mod queue;
@@ -28,12 +30,18 @@ use session::{Global, finish};
 struct Cli {
     #[command(flatten)]
     global: Global,
+    /// Plain ASCII borders in the console, for terminals without box drawing.
+    #[arg(long)]
+    ascii: bool,
+    /// Without a command: open the console on the profile.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Try Guichet: a demo back-end in this process, a throwaway login, the console.
+    Demo(demo::DemoArgs),
     /// Check credentials with a back-end and keep them in the keyring.
     Login(profiles::LoginArgs),
     /// Forget the password (queued actions are kept).
@@ -81,7 +89,11 @@ pub fn main() -> ExitCode {
         }
     };
     let global = &cli.global;
-    match cli.command {
+    let Some(command) = cli.command else {
+        return finish(console::open(global, cli.ascii));
+    };
+    match command {
+        Command::Demo(args) => finish(demo::run(global, args)),
         Command::Login(args) => finish(profiles::login(global, args)),
         Command::Logout(args) => finish(profiles::logout(global, args)),
         Command::Profiles => finish(profiles::profiles(global)),

@@ -3,51 +3,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::domain::ChoiceList;
-use crate::store::{CaseRow, OutboxEntry, Store, StoreResult};
-
-/// One case as `guichet cases --json` prints it (documented in the README).
-#[derive(Debug, Serialize)]
-pub struct CaseLine {
-    pub number: String,
-    pub state: String,
-    pub state_label: String,
-    pub stage: Option<&'static str>,
-    pub priority: u8,
-    pub citizen: String,
-    pub procedure: String,
-    pub procedure_label: String,
-    pub summary: String,
-    pub assignee: String,
-    pub group: String,
-    pub due: String,
-    pub updated: String,
-    /// Actions of mine on the case not yet applied.
-    pub pending: u32,
-    /// An action of mine on it waits for my decision (conflict or refusal).
-    pub attention: bool,
-}
-
-pub fn case_line(store: &Store, row: &CaseRow, french: bool) -> StoreResult<CaseLine> {
-    let case = &row.case;
-    Ok(CaseLine {
-        number: case.number.clone(),
-        state: case.state.clone(),
-        state_label: store.label(ChoiceList::State, &case.state, french)?,
-        stage: store.stage_of_state(&case.state)?.map(|s| s.as_str()),
-        priority: case.priority,
-        citizen: row.citizen_name.clone(),
-        procedure: case.procedure.clone(),
-        procedure_label: store.label(ChoiceList::Procedure, &case.procedure, french)?,
-        summary: case.summary.clone(),
-        assignee: row.assignee_user_name.clone(),
-        group: row.group_name.clone(),
-        due: case.due.clone(),
-        updated: case.updated.clone(),
-        pending: row.pending,
-        attention: row.conflict,
-    })
-}
+use crate::store::OutboxEntry;
 
 /// `guichet queue --json` items.
 pub fn queue_json(entry: &OutboxEntry) -> serde_json::Value {

@@ -4,7 +4,8 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use super::session::{Failure, Global, Outcome, backend_for, code, runtime};
+use super::session::{Failure, Global, Outcome, code, runtime};
+use crate::app::Remote;
 use crate::backend::Backend;
 use crate::config::{Config, Paths, Profile, check_name};
 use crate::secrets;
@@ -207,7 +208,7 @@ pub fn doctor(global: &Global) -> Outcome {
     if global.offline || password.is_none() {
         return Ok(());
     }
-    let backend = backend_for(&name, &profile)?;
+    let backend = Remote::connect(&name, &profile)?;
     let checked = runtime()?.block_on(async {
         Ok::<_, crate::backend::BackendError>((backend.me().await?, backend.capabilities().await?))
     });

@@ -3,9 +3,10 @@
 
 use std::process::ExitCode;
 
-use crate::backend::servicenow::{SavedSession, ServiceNow, Settings};
-use crate::config::{Config, ConfigError, Paths, Profile};
-use crate::secrets::{self, SecretError};
+use crate::app::{AppError, Remote, Workspace};
+use crate::config::{ConfigError, Profile};
+use crate::i18n::Lang;
+use crate::secrets::SecretError;
 use crate::store::{Store, StoreError};
 use crate::sync::SyncError;
 
@@ -78,6 +79,20 @@ impl From<SecretError> for Failure {
     }
 }
 
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Store(e) => e.into(),
+            AppError::Config(e) => e.into(),
+            AppError::Sync(e) => e.into(),
+            AppError::Secret(e) => e.into(),
+            AppError::Invalid(message) => Failure::usage(message),
+            AppError::Login(message) => Failure::new(code::LOGIN, message),
+            AppError::System(message) => Failure::new(code::ERROR, message),
+        }
+    }
+}
+
 pub type Outcome = Result<(), Failure>;
 
 pub fn finish(outcome: Outcome) -> ExitCode {
@@ -110,10 +125,12 @@ pub struct Session {
 
 impl Session {
     pub fn open(global: &Global) -> Result<Session, Failure> {
-        let paths = Paths::discover()?;
-        let config = Config::load(&paths.config_file)?;
-        let (name, profile) = config.profile(global.profile.as_deref())?;
-        let store = Store::open(&paths.store(&name))?;
+        let Workspace {
+            name,
+            profile,
+            store,
+            ..
+        } = Workspace::open(global.profile.as_deref())?;
         Ok(Session {
             name,
             profile,
@@ -122,90 +139,20 @@ impl Session {
         })
     }
 
-    /// Whether labels should be French.
-    pub fn french(&self) -> bool {
-        match &self.profile.language {
-            Some(language) => language.starts_with("fr"),
-            None => std::env::var("LANG").is_ok_and(|l| l.starts_with("fr")),
-        }
+    /// The language of labels and messages.
+    pub fn lang(&self) -> Lang {
+        Lang::choose(self.profile.language.as_deref())
     }
 
     /// The back-end, with the password from the keyring.
     pub fn backend(&self) -> Result<Remote, Failure> {
-        backend_for(&self.name, &self.profile)
+        Ok(Remote::connect(&self.name, &self.profile)?)
     }
-}
-
-/// The back-end of a profile. When dropped, it keeps its OAuth session in
-/// the keyring, so that the next command reuses it instead of asking for a
-/// new token: one round trip less per command on a slow rural link.
-pub struct Remote {
-    backend: ServiceNow,
-    profile: String,
-    user: String,
-    loaded: Option<String>,
-}
-
-impl std::ops::Deref for Remote {
-    type Target = ServiceNow;
-    fn deref(&self) -> &ServiceNow {
-        &self.backend
-    }
-}
-
-impl Drop for Remote {
-    fn drop(&mut self) {
-        let Some(session) = self.backend.session() else {
-            return;
-        };
-        if self.loaded.as_deref() == Some(session.access.as_str()) {
-            return;
-        }
-        if let Ok(text) = serde_json::to_string(&session) {
-            // Losing it only costs a token request next time.
-            let _ = secrets::save_session(&self.profile, &self.user, &text);
-        }
-    }
-}
-
-pub fn backend_for(name: &str, profile: &Profile) -> Result<Remote, Failure> {
-    if profile.backend != "servicenow" {
-        return Err(Failure::usage(format!(
-            "profile {name}: back-end '{}' is not supported yet (only servicenow)",
-            profile.backend
-        )));
-    }
-    let password = secrets::password(name, &profile.user)?.ok_or_else(|| {
-        Failure::new(
-            code::LOGIN,
-            format!(
-                "no password for profile {name}: log in again with `guichet login --profile {name}`"
-            ),
-        )
-    })?;
-    let mut settings = Settings::new(&profile.url, &profile.user, &password);
-    settings.session =
-        secrets::session(name, &profile.user).and_then(|text| serde_json::from_str(&text).ok());
-    let loaded = settings
-        .session
-        .as_ref()
-        .map(|s: &SavedSession| s.access.clone());
-    let backend =
-        ServiceNow::new(settings).map_err(|e| Failure::new(code::ERROR, e.to_string()))?;
-    Ok(Remote {
-        backend,
-        profile: name.to_string(),
-        user: profile.user.clone(),
-        loaded,
-    })
 }
 
 /// A runtime for the network part of a command.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(code::ERROR, format!("cannot start the async runtime: {e}")))
+    Ok(crate::app::workspace::runtime()?)
 }
 
 /// Reads text given as an argument, or from stdin when it is `-`.

@@ -51,6 +51,21 @@ impl Stage {
     pub fn parse(text: &str) -> Option<Stage> {
         Stage::ALL.into_iter().find(|s| s.as_str() == text)
     }
+
+    /// The case flow: New → Open → Awaiting info ↔ Open → Resolved →
+    /// Closed, cancelled from any open stage, a resolved case reopenable.
+    /// The reference back-end enforces the same flow; offering only these
+    /// moves spares the agent a refusal hours later, after a sync.
+    pub fn can_move_to(self, to: Stage) -> bool {
+        use Stage::*;
+        matches!(
+            (self, to),
+            (New, Open | AwaitingInfo | Resolved | Cancelled)
+                | (Open, AwaitingInfo | Resolved | Cancelled)
+                | (AwaitingInfo, Open | Resolved | Cancelled)
+                | (Resolved, Closed | Open)
+        )
+    }
 }
 
 /// A case as stored locally and shown to the agent.
@@ -213,4 +228,20 @@ pub struct Choice {
     pub sequence: i64,
     /// For states: the stage this state means.
     pub stage: Option<Stage>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stage;
+
+    #[test]
+    fn the_flow_never_leaves_a_final_stage() {
+        for from in Stage::ALL.into_iter().filter(|s| s.is_final()) {
+            assert!(Stage::ALL.into_iter().all(|to| !from.can_move_to(to)));
+        }
+        assert!(Stage::New.can_move_to(Stage::Open));
+        assert!(Stage::Resolved.can_move_to(Stage::Open));
+        assert!(!Stage::Open.can_move_to(Stage::Closed));
+        assert!(!Stage::Open.can_move_to(Stage::Open));
+    }
 }

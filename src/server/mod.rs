@@ -89,6 +89,46 @@ pub(crate) fn epoch_now() -> i64 {
 /// serves until SIGINT or SIGTERM. The first line on stdout is
 /// `listening on http://ADDR`, with the real port when port 0 was asked.
 pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
+    let running = start(options).await?;
+    if let Some(report) = &running.seeded {
+        eprintln!("{report}");
+    }
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{}", running.addr)?;
+        out.flush()?;
+    }
+    shutdown_signal().await;
+    running.stop().await?;
+    eprintln!("guichet serve: stopped");
+    Ok(())
+}
+
+/// A server started in this process (by `serve`, or by `guichet demo`
+/// beside the console), until `stop`.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// What demo seeding did, when it was asked.
+    pub seeded: Option<String>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, and waits for it.
+    pub async fn stop(self) -> Result<(), ServeError> {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(result) => Ok(result?),
+            Err(e) => Err(ServeError::Io(std::io::Error::other(e.to_string()))),
+        }
+    }
+}
+
+/// Opens the database (seeding the demo when asked), binds, and serves in
+/// a task of the current runtime.
+pub async fn start(options: ServeOptions) -> Result<Running, ServeError> {
     if options.demo.is_some() && !options.addr.ip().is_loopback() {
         return Err(ServeError::DemoNotOnLoopback(options.addr));
     }
@@ -96,6 +136,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
         path: options.db.clone(),
         source,
     };
+    let mut seeded = None;
     if let Some(cases) = options.demo {
         // Seeded on a connection of its own, before the pool opens, so that
         // the bulk load may leave WAL mode while it runs.
@@ -103,12 +144,15 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
         let date = options
             .demo_date
             .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
-        match demo::seed(&mut conn, cases, date).map_err(ServeError::Seed)? {
-            Some(report) => eprintln!("{report}"),
-            None => eprintln!(
-                "the database already holds data: demo seeding skipped, agents' changes kept"
-            ),
-        }
+        seeded = Some(
+            match demo::seed(&mut conn, cases, date).map_err(ServeError::Seed)? {
+                Some(report) => report.to_string(),
+                None => {
+                    "the database already holds data: demo seeding skipped, agents' changes kept"
+                        .to_string()
+                }
+            },
+        );
     }
     let db = Db::open(&options.db).map_err(database_error)?;
     let listener = tokio::net::TcpListener::bind(options.addr)
@@ -117,13 +161,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
             addr: options.addr,
             source,
         })?;
-    let local = listener.local_addr()?;
-    {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{local}")?;
-        out.flush()?;
-    }
+    let addr = listener.local_addr()?;
     let app = Arc::new(AppState {
         rate_limiter: options.rate_limit.map(rate_limit::RateLimiter::new),
         db: Arc::clone(&db),
@@ -132,13 +170,24 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
         failures: auth::Failures::default(),
         in_flight: idempotency::InFlight::default(),
     });
-    tokio::spawn(purge_expired(Arc::clone(&db)));
+    let purge = tokio::spawn(purge_expired(Arc::clone(&db)));
     let router = routes::router(app).layer(CompressionLayer::new().gzip(true));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    eprintln!("guichet serve: stopped");
-    Ok(())
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+        purge.abort();
+        result
+    });
+    Ok(Running {
+        addr,
+        seeded,
+        stop,
+        task,
+    })
 }
 
 /// Hourly: forget idempotency keys past their keeping time and dead tokens.

@@ -171,12 +171,11 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// A group by name, accents and case ignored, or by id.
-    pub fn find_group(&self, typed: &str) -> StoreResult<Group> {
+    pub fn groups(&self) -> StoreResult<Vec<Group>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, name FROM groups ORDER BY name")?;
-        let groups: Vec<Group> = stmt
+        let groups = stmt
             .query_map([], |r| {
                 Ok(Group {
                     id: r.get(0)?,
@@ -184,6 +183,12 @@ impl Store {
                 })
             })?
             .collect::<Result<_, _>>()?;
+        Ok(groups)
+    }
+
+    /// A group by name, accents and case ignored, or by id.
+    pub fn find_group(&self, typed: &str) -> StoreResult<Group> {
+        let groups = self.groups()?;
         let wanted = fold(typed);
         groups
             .iter()

@@ -11,6 +11,7 @@ mod directory;
 mod outbox;
 mod schema;
 mod search;
+mod stats;
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,8 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use cases::CaseRow;
 pub use outbox::{OutboxEntry, OutboxState};
-pub use search::SearchHit;
+pub use search::{Page, SearchHit, Sort};
+pub use stats::Stats;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -37,6 +39,17 @@ pub enum StoreError {
     UnknownAction(String),
     #[error("{0}")]
     Invalid(String),
+}
+
+impl StoreError {
+    /// The query was stopped on purpose (a newer one replaced it).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sql(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::OperationInterrupted
+        )
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -84,6 +97,12 @@ impl Store {
     fn write(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
         self.conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    }
+
+    /// A handle that stops this connection's running query from another
+    /// thread (the console cancels a search a newer keystroke replaced).
+    pub fn interrupt_handle(&self) -> rusqlite::InterruptHandle {
+        self.conn.get_interrupt_handle()
     }
 
     pub fn path(&self) -> &Path {

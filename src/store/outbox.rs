@@ -412,6 +412,31 @@ impl Store {
         rows.map(|r| r?).collect()
     }
 
+    /// The unfinished actions on one case, oldest first (outbox_case index).
+    pub fn queue_of_case(&self, case_id: &str) -> StoreResult<Vec<OutboxEntry>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM outbox WHERE case_id = ? AND state NOT IN ('done', 'dropped') ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map([case_id], entry_from_row)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// How many unfinished actions are in each state (the status bar's count).
+    pub fn queue_counts(&self) -> StoreResult<Vec<(OutboxState, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT state, count(*) FROM outbox WHERE state NOT IN ('done', 'dropped') GROUP BY state",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (state, n) = row?;
+            let state = OutboxState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("outbox state '{state}'")))?;
+            out.push((state, n.max(0) as u64));
+        }
+        Ok(out)
+    }
+
     /// The agent asks to try a failed action again.
     pub fn retry(&mut self, id: &str) -> StoreResult<OutboxEntry> {
         let tx = self.write()?;

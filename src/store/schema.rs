@@ -3,17 +3,28 @@
 
 use rusqlite::Connection;
 
-const VERSION: i64 = 1;
+/// Each step takes the store from the version before it to its own; a store
+/// is brought up step by step, each step in one transaction.
+const STEPS: [&str; 2] = [SCHEMA, V2_SORT_INDEXES];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if current >= VERSION {
-        return Ok(());
+    for (done, step) in STEPS.iter().enumerate() {
+        let version = done as i64 + 1;
+        if current >= version {
+            continue;
+        }
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {step} PRAGMA user_version = {version}; COMMIT;"
+        ))?;
     }
-    conn.execute_batch(&format!(
-        "BEGIN; {SCHEMA} PRAGMA user_version = {VERSION}; COMMIT;"
-    ))
+    Ok(())
 }
+
+/// The console sorts lists by column: each order walks an index.
+const V2_SORT_INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS cases_priority ON cases(priority, due = '', due, number);
+"#;
 
 const SCHEMA: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;

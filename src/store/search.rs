@@ -22,6 +22,64 @@ pub struct SearchHit {
     pub score: u32,
 }
 
+/// The orders a list can be read in; each walks an index of its own, so a
+/// page deep in 100,000 cases costs no sort of them all.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Cases with a deadline first, soonest first, then by priority.
+    #[default]
+    Urgency,
+    Number,
+    Priority,
+    State,
+    Updated,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 5] = [
+        Sort::Urgency,
+        Sort::Number,
+        Sort::Priority,
+        Sort::State,
+        Sort::Updated,
+    ];
+
+    fn order(self, descending: bool) -> &'static str {
+        match (self, descending) {
+            (Sort::Urgency, false) => "ORDER BY c.due = '', c.due, c.priority, c.number",
+            (Sort::Urgency, true) => {
+                "ORDER BY c.due = '' DESC, c.due DESC, c.priority DESC, c.number DESC"
+            }
+            (Sort::Number, false) => "ORDER BY c.number",
+            (Sort::Number, true) => "ORDER BY c.number DESC",
+            (Sort::Priority, false) => "ORDER BY c.priority, c.due = '', c.due, c.number",
+            (Sort::Priority, true) => {
+                "ORDER BY c.priority DESC, c.due = '' DESC, c.due DESC, c.number DESC"
+            }
+            (Sort::State, false) => "ORDER BY c.state, c.due, c.number",
+            (Sort::State, true) => "ORDER BY c.state DESC, c.due DESC, c.number DESC",
+            (Sort::Updated, false) => "ORDER BY c.updated, c.number",
+            (Sort::Updated, true) => "ORDER BY c.updated DESC, c.number DESC",
+        }
+    }
+}
+
+/// One window of a list: the rows asked for and how many match in all.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub hits: Vec<SearchHit>,
+    pub total: u64,
+    /// The words matched nothing exactly: these are the closest cases.
+    pub fuzzy: bool,
+}
+
+/// How many cases the fuzzy fallback ranks at most: beyond the first
+/// hundreds, a typo's matches are noise nobody scrolls to.
+const FUZZY_KEEP: usize = 500;
+
 struct Sql {
     conditions: Vec<String>,
     params: Vec<Value>,
@@ -149,6 +207,10 @@ impl Store {
         extra: Option<(&str, Value)>,
         limit: Option<usize>,
     ) -> StoreResult<Vec<CaseRow>> {
+        self.select_window(sql, extra, Sort::Urgency.order(false), 0, limit)
+    }
+
+    fn where_clause(sql: &Sql, extra: Option<(&str, Value)>) -> (String, Vec<Value>) {
         let mut conditions = sql.conditions.clone();
         let mut params = sql.params.clone();
         if let Some((condition, value)) = extra {
@@ -160,20 +222,44 @@ impl Store {
         } else {
             conditions.join(" AND ")
         };
-        let limit = limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
+        (filter, params)
+    }
+
+    fn count(&self, sql: &Sql, extra: Option<(&str, Value)>) -> StoreResult<u64> {
+        let (filter, params) = Self::where_clause(sql, extra);
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT count(*) FROM cases c WHERE {filter}"))?;
+        let n: i64 = stmt.query_row(params_from_iter(params.iter()), |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn select_window(
+        &self,
+        sql: &Sql,
+        extra: Option<(&str, Value)>,
+        order: &str,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> StoreResult<Vec<CaseRow>> {
+        let (filter, params) = Self::where_clause(sql, extra);
+        let limit = match (limit, offset) {
+            (Some(n), 0) => format!(" LIMIT {n}"),
+            (Some(n), offset) => format!(" LIMIT {n} OFFSET {offset}"),
+            (None, _) => String::new(),
+        };
         // Two steps: pick the page on the cases table alone (the order has an
         // index), then join names and queue marks for those rows only.
-        const ORDER: &str = "ORDER BY c.due = '', c.due, c.priority, c.number";
         let query = format!(
             "SELECT {CASE_COLUMNS}, coalesce(p.name, ''), coalesce(u.name, ''), coalesce(u.user_name, ''), coalesce(g.name, ''),
                (SELECT count(*) FROM outbox o WHERE o.case_id = c.id AND o.state IN {FOLDED_STATES}),
                EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = c.id AND o.state IN ('conflict', 'failed'))
-             FROM (SELECT c.row FROM cases c WHERE {filter} {ORDER}{limit}) AS page
+             FROM (SELECT c.row FROM cases c WHERE {filter} {order}{limit}) AS page
              JOIN cases c ON c.row = page.row
              LEFT JOIN citizens p ON p.id = c.citizen
              LEFT JOIN users u ON u.id = c.assignee
              LEFT JOIN groups g ON g.id = c.grp
-             {ORDER}"
+             {order}"
         );
         let mut stmt = self.conn.prepare_cached(&query)?;
         let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
@@ -239,9 +325,86 @@ impl Store {
         self.fuzzy(&sql, &search.words, limit)
     }
 
+    /// A window of a list: `limit` rows from `offset` in `sort` order, and
+    /// the number of matches in all. Only the window is read and joined, so
+    /// a list of 100,000 cases pages as fast as one of 100. Free words match
+    /// the full-text index first; when that finds nothing, the closest cases
+    /// by fuzzy score (best first, whatever the sort).
+    pub fn search_page(
+        &self,
+        search: &Search,
+        sort: Sort,
+        descending: bool,
+        offset: usize,
+        limit: usize,
+    ) -> StoreResult<Page> {
+        let me = self.me()?.unwrap_or_default();
+        let mut sql = Sql {
+            conditions: Vec::new(),
+            params: Vec::new(),
+        };
+        for filter in &search.filters {
+            self.filter_sql(filter, &me, &mut sql)?;
+        }
+        let order = sort.order(descending);
+        let words = (!search.words.is_empty()).then(|| {
+            let expression = search
+                .words
+                .iter()
+                .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            (
+                "c.row IN (SELECT rowid FROM case_words WHERE case_words MATCH ?)",
+                Value::Text(expression),
+            )
+        });
+        let total = self.count(&sql, words.clone())?;
+        if total > 0 || words.is_none() {
+            let rows = self.select_window(&sql, words, order, offset, Some(limit))?;
+            return Ok(Page {
+                hits: rows
+                    .into_iter()
+                    .map(|row| SearchHit { row, score: 0 })
+                    .collect(),
+                total,
+                fuzzy: false,
+            });
+        }
+        let ranked = self.fuzzy_ids(&sql, &search.words, FUZZY_KEEP)?;
+        let total = ranked.len() as u64;
+        let mut hits = Vec::with_capacity(limit);
+        for (score, id) in ranked.into_iter().skip(offset).take(limit) {
+            if let Some(row) = self.case_row(&id)? {
+                hits.push(SearchHit { row, score });
+            }
+        }
+        Ok(Page {
+            hits,
+            total,
+            fuzzy: true,
+        })
+    }
+
     /// Fuzzy fallback over number, citizen, procedure and summary: scores
     /// a light projection of every candidate, then loads the best in full.
     fn fuzzy(&self, sql: &Sql, words: &[String], limit: usize) -> StoreResult<Vec<SearchHit>> {
+        let mut hits = Vec::with_capacity(limit);
+        for (score, id) in self.fuzzy_ids(sql, words, limit)? {
+            if let Some(row) = self.case_row(&id)? {
+                hits.push(SearchHit { row, score });
+            }
+        }
+        Ok(hits)
+    }
+
+    /// The ids of the `limit` closest cases, best first, with their scores.
+    fn fuzzy_ids(
+        &self,
+        sql: &Sql,
+        words: &[String],
+        limit: usize,
+    ) -> StoreResult<Vec<(u32, String)>> {
         let procedures: std::collections::HashMap<String, String> = self
             .choices(ChoiceList::Procedure)?
             .into_iter()
@@ -282,13 +445,10 @@ impl Store {
         }
         scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         scored.truncate(limit);
-        let mut hits = Vec::with_capacity(scored.len());
-        for (score, _, id) in scored {
-            if let Some(row) = self.case_row(&id)? {
-                hits.push(SearchHit { row, score });
-            }
-        }
-        Ok(hits)
+        Ok(scored
+            .into_iter()
+            .map(|(score, _, id)| (score, id))
+            .collect())
     }
 }
 

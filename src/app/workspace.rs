@@ -1,0 +1,136 @@
+//! A profile's workspace: its settings, its local store, and the way to its
+//! back-end. Both front ends start here.
+
+use crate::backend::servicenow::{SavedSession, ServiceNow, Settings};
+use crate::config::{Config, Paths, Profile};
+use crate::i18n::Lang;
+use crate::secrets;
+use crate::store::Store;
+
+use super::AppError;
+
+pub struct Workspace {
+    pub name: String,
+    pub profile: Profile,
+    pub paths: Paths,
+    pub store: Store,
+}
+
+impl Workspace {
+    /// The named profile, or the default one, with its store opened.
+    pub fn open(profile: Option<&str>) -> Result<Workspace, AppError> {
+        let paths = Paths::discover()?;
+        let config = Config::load(&paths.config_file)?;
+        let (name, profile) = config.profile(profile)?;
+        let store = Store::open(&paths.store(&name))?;
+        Ok(Workspace {
+            name,
+            profile,
+            paths,
+            store,
+        })
+    }
+
+    /// The language labels and messages are shown in.
+    pub fn lang(&self) -> Lang {
+        Lang::choose(self.profile.language.as_deref())
+    }
+
+    /// The back-end, with the password from the keyring.
+    pub fn backend(&self) -> Result<Remote, AppError> {
+        Remote::connect(&self.name, &self.profile)
+    }
+
+    /// A second connection to the same store (the console reads on one and
+    /// syncs on another, so that a long network round never holds a query).
+    pub fn reopen_store(&self) -> Result<Store, AppError> {
+        Ok(Store::open(self.store.path())?)
+    }
+}
+
+/// The back-end of a profile. When dropped, it keeps its OAuth session in
+/// the keyring, so that the next command reuses it instead of asking for a
+/// new token: one round trip less per command on a slow rural link.
+pub struct Remote {
+    backend: ServiceNow,
+    profile: String,
+    user: String,
+    loaded: Option<String>,
+}
+
+impl std::ops::Deref for Remote {
+    type Target = ServiceNow;
+    fn deref(&self) -> &ServiceNow {
+        &self.backend
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        if self.profile.is_empty() {
+            return;
+        }
+        let Some(session) = self.backend.session() else {
+            return;
+        };
+        if self.loaded.as_deref() == Some(session.access.as_str()) {
+            return;
+        }
+        if let Ok(text) = serde_json::to_string(&session) {
+            // Losing it only costs a token request next time.
+            let _ = secrets::save_session(&self.profile, &self.user, &text);
+        }
+    }
+}
+
+impl Remote {
+    /// A back-end reached with a password held in memory, not the keyring
+    /// (the demo: nothing of it may outlive the session).
+    pub fn with_password(profile: &Profile, password: &str) -> Result<Remote, AppError> {
+        let backend = ServiceNow::new(Settings::new(&profile.url, &profile.user, password))
+            .map_err(|e| AppError::System(e.to_string()))?;
+        Ok(Remote {
+            backend,
+            profile: String::new(),
+            user: profile.user.clone(),
+            // Nothing is saved when dropped: see Drop.
+            loaded: None,
+        })
+    }
+
+    pub fn connect(name: &str, profile: &Profile) -> Result<Remote, AppError> {
+        if profile.backend != "servicenow" {
+            return Err(AppError::Invalid(format!(
+                "profile {name}: back-end '{}' is not supported yet (only servicenow)",
+                profile.backend
+            )));
+        }
+        let password = secrets::password(name, &profile.user)?.ok_or_else(|| {
+            AppError::Login(format!(
+                "no password for profile {name}: log in again with `guichet login --profile {name}`"
+            ))
+        })?;
+        let mut settings = Settings::new(&profile.url, &profile.user, &password);
+        settings.session =
+            secrets::session(name, &profile.user).and_then(|text| serde_json::from_str(&text).ok());
+        let loaded = settings
+            .session
+            .as_ref()
+            .map(|s: &SavedSession| s.access.clone());
+        let backend = ServiceNow::new(settings).map_err(|e| AppError::System(e.to_string()))?;
+        Ok(Remote {
+            backend,
+            profile: name.to_string(),
+            user: profile.user.clone(),
+            loaded,
+        })
+    }
+}
+
+/// A runtime for the network part of a command.
+pub fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::System(format!("cannot start the async runtime: {e}")))
+}

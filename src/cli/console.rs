@@ -1,0 +1,68 @@
+//! `guichet` with no command: the console on the default profile.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use super::session::{Failure, Global, Outcome, code};
+use crate::app::{Remote, Workspace};
+use crate::config::ConfigError;
+use crate::console::{self, Options, state::Setting};
+
+/// The console needs a terminal on both ends.
+pub fn check_terminal() -> Result<(), Failure> {
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        Ok(())
+    } else {
+        Err(Failure::usage(
+            "the console needs a terminal; for scripts use `guichet cases`, `guichet case` and the action commands",
+        ))
+    }
+}
+
+pub fn open(global: &Global, ascii: bool) -> Outcome {
+    let workspace = match Workspace::open(global.profile.as_deref()) {
+        Ok(workspace) => workspace,
+        Err(crate::app::AppError::Config(ConfigError::NoProfile)) => {
+            return Err(Failure::new(
+                code::LOGIN,
+                "no profile yet. To try Guichet: `guichet demo`. To work: \
+                 `guichet login --profile NAME --url https://INSTANCE --user USER`, then `guichet`.",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    check_terminal()?;
+    let _log = crate::logging::init();
+    let name = workspace.name.clone();
+    let profile = workspace.profile.clone();
+    let host = host_of(&profile.url);
+    let config_dir = workspace
+        .paths
+        .config_file
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let connect: console::worker::Connect = Arc::new(move || Remote::connect(&name, &profile));
+    console::run(
+        &workspace.store,
+        Options {
+            lang: workspace.lang(),
+            ascii,
+            setting: Setting {
+                profile: workspace.name.clone(),
+                host,
+                demo: false,
+            },
+            connect,
+            offline: global.offline,
+            config_dir,
+        },
+    )?;
+    Ok(())
+}
+
+/// The host part of a URL, for the status bar.
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest).to_string()
+}

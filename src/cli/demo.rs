@@ -1,0 +1,149 @@
+//! `guichet demo`: the whole product in one command. The reference back-end
+//! starts in this process on a free loopback port with N demo cases, the
+//! agent `demo` logs in (password in memory only), a first sync fills the
+//! local store, and the console opens. Quitting stops everything; without
+//! --keep, nothing is left behind: no profile, no password, no files.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::console::check_terminal;
+use super::session::{Failure, Global, Outcome, code};
+use crate::app::{AppError, Remote};
+use crate::config::{Paths, Profile};
+use crate::console::{self, Options, state::Setting};
+use crate::i18n::Lang;
+use crate::server::{self, ServeOptions};
+use crate::store::Store;
+use crate::sync::push::Round;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many demo cases the back-end holds.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    cases: u32,
+    /// Keep the demo's back-end and local store between runs (in the data
+    /// folder) instead of fresh temporary ones.
+    #[arg(long)]
+    keep: bool,
+    /// Plain ASCII borders, for terminals without box drawing.
+    #[arg(long)]
+    ascii: bool,
+}
+
+/// The demo's folder, removed when dropped unless kept.
+struct Folder {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+pub fn run(global: &Global, args: DemoArgs) -> Outcome {
+    check_terminal()?;
+    let folder = if args.keep {
+        Folder {
+            path: Paths::discover()?.data_dir.join("demo"),
+            keep: true,
+        }
+    } else {
+        Folder {
+            path: std::env::temp_dir().join(format!("guichet-demo-{}", uuid::Uuid::new_v4())),
+            keep: false,
+        }
+    };
+    create_private_dir(&folder.path)?;
+    let _log = crate::logging::init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(code::ERROR, format!("cannot start the async runtime: {e}")))?;
+    eprintln!(
+        "guichet demo: starting the reference back-end with {} demo cases...",
+        args.cases
+    );
+    let running = runtime
+        .block_on(server::start(ServeOptions {
+            addr: ([127, 0, 0, 1], 0).into(),
+            db: folder.path.join("server.db"),
+            demo: Some(args.cases),
+            demo_date: None,
+            rate_limit: None,
+            extensions: true,
+            token_ttl_secs: 1799,
+        }))
+        .map_err(|e| Failure::new(code::ERROR, e.to_string()))?;
+    let profile = Profile {
+        url: format!("http://{}", running.addr),
+        user: "demo".into(),
+        backend: "servicenow".into(),
+        language: None,
+    };
+    let outcome = (|| -> Outcome {
+        let mut store = Store::open(&folder.path.join("store.db"))?;
+        eprintln!("guichet demo: first sync of the local store...");
+        let backend = Remote::with_password(&profile, "demo")?;
+        runtime
+            .block_on(crate::sync::sync_once(
+                &*backend,
+                &mut store,
+                Round::Now,
+                false,
+            ))
+            .map_err(AppError::from)?;
+        let connect_profile = profile.clone();
+        let connect: console::worker::Connect =
+            Arc::new(move || Remote::with_password(&connect_profile, "demo"));
+        console::run(
+            &store,
+            Options {
+                lang: Lang::choose(None),
+                ascii: args.ascii,
+                setting: Setting {
+                    profile: "demo".into(),
+                    host: running.addr.to_string(),
+                    demo: true,
+                },
+                connect,
+                offline: global.offline,
+                config_dir: Paths::discover()
+                    .ok()
+                    .and_then(|p| p.config_file.parent().map(std::path::Path::to_path_buf))
+                    .unwrap_or_default(),
+            },
+        )?;
+        Ok(())
+    })();
+    if let Err(e) = runtime.block_on(running.stop()) {
+        tracing::warn!("demo back-end stop: {e}");
+    }
+    if folder.keep {
+        eprintln!("guichet demo: kept in {}", folder.path.display());
+    }
+    outcome
+}
+
+fn create_private_dir(path: &std::path::Path) -> Result<(), Failure> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path).map_err(|e| {
+        Failure::new(
+            code::ERROR,
+            format!("cannot create {}: {e}", path.display()),
+        )
+    })
+}

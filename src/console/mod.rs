@@ -1,0 +1,256 @@
+//! The console: a keyboard-driven terminal front end over the local store.
+//! The Elm shape: terminal events, the clock's tick and background results
+//! arrive on one channel; `update` turns each into state and effects;
+//! drawing is a pure function of the state, done once after the pending
+//! messages are drained, and only when something changed. The console
+//! never talks to the network: the sync worker does (see `worker`).
+
+pub mod command;
+pub mod keymap;
+pub mod msg;
+pub mod state;
+mod templates;
+pub mod terminal;
+pub mod ui;
+pub mod update;
+pub mod worker;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::app::AppError;
+use crate::i18n::Lang;
+use crate::store::Store;
+use msg::Msg;
+use state::{Setting, State, Theme};
+use update::Effect;
+use worker::{Connect, Workers};
+
+/// How the console is started.
+pub struct Options {
+    pub lang: Lang,
+    pub ascii: bool,
+    pub setting: Setting,
+    pub connect: Connect,
+    /// Start offline (no network until `:online`).
+    pub offline: bool,
+    /// Where the agent's own keymap.toml and templates.toml live.
+    pub config_dir: PathBuf,
+}
+
+/// NO_COLOR (any non-empty value) gives the monochrome theme.
+pub fn theme_from_env() -> Theme {
+    match std::env::var_os("NO_COLOR") {
+        Some(v) if !v.is_empty() => Theme::Mono,
+        _ => Theme::Colour,
+    }
+}
+
+/// Runs the console until the agent quits.
+pub fn run(store: &Store, options: Options) -> Result<(), AppError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::System(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(run_async(store, options))
+}
+
+async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
+    let (keymap, keymap_errors) = keymap::Keymap::load(&options.config_dir.join("keymap.toml"));
+    let mut state = State::new(
+        options.lang,
+        theme_from_env(),
+        options.ascii,
+        keymap,
+        options.setting,
+    );
+    // The local offset is read once, before any thread starts (the time
+    // crate refuses to read it later on some systems).
+    state.offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+    state.now = OffsetDateTime::now_utc();
+    state.offline = options.offline;
+    if options.offline {
+        state.link = state::Link::Offline;
+    }
+    state.templates = templates::load(&options.config_dir, options.lang);
+    if let Some(first) = keymap_errors.first() {
+        tracing::warn!(errors = keymap_errors.len(), "keymap file refused");
+        state.message = Some(state::Message {
+            text: state.f("msg.keymap_refused", &[("error", first)]),
+            error: true,
+            until: state.now + time::Duration::seconds(30),
+        });
+    }
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
+    let workers = Workers::start(store, options.connect, options.offline, tx.clone())?;
+    let mut tui = terminal::Tui::start()
+        .map_err(|e| AppError::System(format!("cannot set up the terminal: {e}")))?;
+    if let Ok(size) = tui.terminal.size() {
+        state.size = (size.width, size.height);
+    }
+
+    // Terminal input: its own task, so that a burst of keys queues here
+    // while a frame is drawn.
+    let input = tx.clone();
+    tokio::spawn(async move {
+        let mut events = crossterm::event::EventStream::new();
+        loop {
+            match events.next().await {
+                Some(Ok(event)) => {
+                    if input.send(Msg::Term(event)).is_err() {
+                        return;
+                    }
+                }
+                Some(Err(e)) => {
+                    let _ = input.send(Msg::TermGone(e.to_string()));
+                    return;
+                }
+                None => {
+                    let _ = input.send(Msg::TermGone("input closed".into()));
+                    return;
+                }
+            }
+        }
+    });
+    let ticker = tx.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if ticker.send(Msg::Tick).is_err() {
+                return;
+            }
+        }
+    });
+    drop(tx);
+
+    let first = update::start(&mut state);
+    perform(&workers, &mut tui, &mut state, first);
+    draw(&mut tui, &mut state)?;
+    while let Some(first) = rx.recv().await {
+        let mut effects = step(&mut state, first);
+        // Drain what else is waiting, then draw once.
+        while let Ok(more) = rx.try_recv() {
+            effects.extend(step(&mut state, more));
+        }
+        perform(&workers, &mut tui, &mut state, effects);
+        if state.quit {
+            break;
+        }
+        if state.dirty {
+            draw(&mut tui, &mut state)?;
+        }
+    }
+    drop(tui);
+    Ok(())
+}
+
+fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
+    if let Msg::Tick = msg {
+        let now = OffsetDateTime::now_utc();
+        // The status bar shows ages in minutes: redraw when one turns.
+        if now.minute() != state.now.minute() {
+            state.dirty = true;
+        }
+        state.now = now;
+    }
+    update::update(state, msg)
+}
+
+fn draw(tui: &mut terminal::Tui, state: &mut State) -> Result<(), AppError> {
+    tui.draw(|frame| ui::draw(frame, state))
+        .map_err(|e| AppError::System(format!("cannot draw: {e}")))?;
+    state.dirty = false;
+    Ok(())
+}
+
+fn perform(workers: &Workers, tui: &mut terminal::Tui, state: &mut State, effects: Vec<Effect>) {
+    for effect in effects {
+        match effect {
+            Effect::Query(q) => workers.query(q),
+            Effect::Write(w) => {
+                if !workers.write(w) {
+                    state.message = Some(state::Message {
+                        text: state.t("msg.writer_gone").to_string(),
+                        error: true,
+                        until: state.now + time::Duration::seconds(30),
+                    });
+                }
+            }
+            Effect::Sync(c) => workers.sync(c),
+            Effect::ExternalEditor => external_editor(tui, state),
+        }
+    }
+}
+
+/// Hands the editor's text to $VISUAL or $EDITOR (vi if neither is set),
+/// and takes back what the agent saved.
+fn external_editor(tui: &mut terminal::Tui, state: &mut State) {
+    let Some(state::Popup::Editor(editor)) = &mut state.popup else {
+        return;
+    };
+    let text = editor.text.lines().join("\n");
+    let program = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let result = tui.suspend(|| -> std::io::Result<String> {
+        let file = tempfile_in_state(&text)?;
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{program} \"$1\""))
+            .arg("sh")
+            .arg(&file)
+            .status()?;
+        let edited = std::fs::read_to_string(&file);
+        let _ = std::fs::remove_file(&file);
+        if !status.success() {
+            return Err(std::io::Error::other(format!(
+                "{program} exited with {status}"
+            )));
+        }
+        edited
+    });
+    state.dirty = true;
+    match result {
+        Ok(Ok(edited)) => {
+            let lines: Vec<String> = edited
+                .trim_end_matches('\n')
+                .lines()
+                .map(str::to_string)
+                .collect();
+            let mut area = ratatui_textarea::TextArea::new(lines);
+            area.set_wrap_mode(ratatui_textarea::WrapMode::Word);
+            area.set_cursor_line_style(ratatui::style::Style::default());
+            editor.text = area;
+        }
+        Ok(Err(e)) | Err(e) => {
+            let text = state.f("msg.editor_failed", &[("error", &e)]);
+            state.message = Some(state::Message {
+                text,
+                error: true,
+                until: state.now + time::Duration::seconds(10),
+            });
+        }
+    }
+}
+
+/// A private temporary file (0600) for the external editor.
+fn tempfile_in_state(text: &str) -> std::io::Result<PathBuf> {
+    use std::io::Write;
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("guichet-{}.txt", uuid::Uuid::new_v4()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path)?;
+    file.write_all(text.as_bytes())?;
+    Ok(path)
+}

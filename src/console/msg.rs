@@ -1,0 +1,100 @@
+//! What arrives on the console's one channel: terminal events, the clock's
+//! tick, and the results of background work (store queries, local writes,
+//! syncs). `update` is the only place that turns them into state.
+
+use crate::app::view::{CaseDetail, CaseLine};
+use crate::domain::{Choice, Group, User};
+use crate::store::{OutboxEntry, OutboxState};
+
+#[derive(Debug)]
+pub enum Msg {
+    Term(crossterm::event::Event),
+    /// The terminal's input stream failed or ended.
+    TermGone(String),
+    Tick,
+    Listed {
+        generation: u64,
+        result: Result<ListPage, String>,
+    },
+    CaseLoaded {
+        generation: u64,
+        result: Result<Box<CaseDetail>, String>,
+    },
+    OutboxLoaded(Result<Vec<OutboxEntry>, String>),
+    Counts(Result<Counts, String>),
+    Reference(Result<Reference, String>),
+    Dashboard(Result<DashboardData, String>),
+    /// Actions queued (one result per case).
+    Acted(Vec<Result<OutboxEntry, String>>),
+    /// A decision on the outbox was recorded (retry, drop, mine, theirs).
+    Decided(Result<String, String>),
+    Sync(SyncEvent),
+}
+
+/// One window of a list.
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    pub offset: usize,
+    pub lines: Vec<CaseLine>,
+    pub total: u64,
+    pub fuzzy: bool,
+}
+
+/// The status bar's figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub outbox: Vec<(OutboxState, u64)>,
+    pub cases: u64,
+    /// When the last pull finished (`YYYY-MM-DD HH:MM:SS`, UTC).
+    pub last_pull: Option<String>,
+}
+
+/// Who and what the pickers offer.
+#[derive(Debug, Clone, Default)]
+pub struct Reference {
+    pub me: Option<String>,
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
+    pub states: Vec<Choice>,
+    pub resolutions: Vec<Choice>,
+    pub procedures: Vec<Choice>,
+}
+
+/// The dashboard's figures.
+#[derive(Debug, Clone, Default)]
+pub struct DashboardData {
+    /// Open cases by state label.
+    pub by_state: Vec<(String, u64)>,
+    /// My resolved cases per day, oldest day first (14 days).
+    pub resolved_per_day: Vec<u64>,
+    /// The most overdue open cases.
+    pub overdue: Vec<CaseLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncEvent {
+    Started,
+    Finished {
+        applied: usize,
+        conflicts: usize,
+        failed: usize,
+        cases_changed: usize,
+    },
+    /// The round stopped; the actions stay queued.
+    Failed {
+        trouble: Trouble,
+        message: String,
+    },
+    /// Another process holds the store's sync lock.
+    Busy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trouble {
+    /// No answer: the link or the back-end is down.
+    Unreachable,
+    /// The back-end wants a new login.
+    Login,
+    /// The back-end answered, but refused or could not be read.
+    Refusing,
+}

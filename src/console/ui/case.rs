@@ -1,0 +1,197 @@
+//! One case: header, citizen (contact details masked until revealed),
+//! description, and the timeline with what is still pending or in conflict.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::text::{clean, clean_lines, fit, mask};
+use super::theme::Styles;
+use crate::console::state::State;
+use crate::domain::EntryKind;
+use crate::store::OutboxState;
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
+    let Some(detail) = state.case.detail.as_deref() else {
+        let text = state
+            .case
+            .error
+            .clone()
+            .unwrap_or_else(|| state.t("ui.loading").to_string());
+        frame.render_widget(Paragraph::new(format!(" {text}")), area);
+        return;
+    };
+    let l = &detail.line;
+    let width = usize::from(area.width);
+    let countdown = l.countdown(state.now, state.offset);
+    let mut lines: Vec<Line> = Vec::new();
+    let flag = if l.attention {
+        format!(" [{}]", state.t("case.attention"))
+    } else if l.pending > 0 {
+        format!(" [{}]", state.f("case.pending", &[("n", &l.pending)]))
+    } else {
+        String::new()
+    };
+    lines.push(Line::from(vec![
+        Span::styled(format!(" {} ", l.number), s.title),
+        Span::raw(format!("{} · P{} · ", clean(&l.state_label), l.priority)),
+        Span::styled(
+            format!("{} {}", state.t("case.due"), countdown.text()),
+            if countdown.is_late() { s.late } else { s.base },
+        ),
+        Span::styled(flag, s.pending),
+    ]));
+    let assignee = if l.assignee_name.is_empty() {
+        state.t("case.nobody").to_string()
+    } else {
+        l.assignee_name.clone()
+    };
+    lines.push(Line::raw(fit(
+        &format!(
+            " {}: {} · {}: {} · {}: {} · {}: {}",
+            state.t("case.assignee"),
+            assignee,
+            state.t("case.group"),
+            l.group,
+            state.t("case.channel"),
+            detail.channel_label,
+            state.t("case.procedure"),
+            l.procedure_label
+        ),
+        width,
+        state.ascii,
+    )));
+    match &detail.citizen {
+        Some(c) => {
+            let reveal = state.case.revealed;
+            let shown = |t: &str| if reveal { clean(t) } else { mask(t) };
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {}: ", state.t("case.citizen")), s.header),
+                Span::raw(clean(&c.name())),
+            ]));
+            let address = format!("{} {} {}", c.street, c.zip, c.city);
+            lines.push(Line::raw(fit(
+                &format!(
+                    "   {}: {} · {}: {} · {}: {}{}",
+                    state.t("case.email"),
+                    shown(&c.email),
+                    state.t("case.phone"),
+                    shown(&c.phone),
+                    state.t("case.address"),
+                    shown(address.trim()),
+                    if reveal {
+                        String::new()
+                    } else {
+                        format!("  ({})", state.t("case.reveal_hint"))
+                    }
+                ),
+                width,
+                state.ascii,
+            )));
+        }
+        None => lines.push(Line::raw(format!(" {}: -", state.t("case.citizen")))),
+    }
+    lines.push(Line::from(vec![
+        Span::styled(format!(" {}: ", state.t("case.summary")), s.header),
+        Span::raw(clean(&l.summary)),
+    ]));
+    for text in clean_lines(&detail.description) {
+        lines.push(Line::raw(format!("   {text}")));
+    }
+    if !detail.close_notes.is_empty() {
+        lines.push(Line::raw(format!(
+            " {}: {} — {}",
+            state.t("case.resolution"),
+            clean(&detail.resolution_code),
+            clean(&detail.close_notes)
+        )));
+    }
+    lines.push(Line::styled(
+        format!(" {}", state.t("case.timeline")),
+        s.header,
+    ));
+    if detail.timeline.is_empty() && detail.queued.is_empty() {
+        lines.push(Line::styled(
+            format!("   {}", state.t("case.timeline_empty")),
+            s.muted,
+        ));
+    }
+    for q in &detail.queued {
+        let (label, style) = match q.state {
+            OutboxState::Conflict => (state.t("case.conflict"), s.error),
+            OutboxState::Failed => (state.t("case.refused"), s.error),
+            OutboxState::InDoubt => (state.t("case.in_doubt"), s.pending),
+            _ => (state.t("case.pending_label"), s.pending),
+        };
+        let mut spans = vec![
+            Span::styled(format!(" [{label}] "), style),
+            Span::raw(state.describe(&q.action)),
+        ];
+        if let Some(error) = &q.last_error {
+            spans.push(Span::styled(format!(" — {}", clean(error)), s.muted));
+        }
+        lines.push(Line::from(spans));
+        if let Some((_, text)) = q.action.journal() {
+            for text in clean_lines(text) {
+                lines.push(Line::raw(format!("   {text}")));
+            }
+        }
+        if let (OutboxState::Conflict, Some(theirs)) = (q.state, &q.theirs) {
+            for (field, mine) in q.action.field_changes() {
+                lines.push(Line::raw(format!(
+                    "   {}: {} {} | {} {}",
+                    crate::app::view::field_name(field, state.lang),
+                    state.t("case.mine"),
+                    clean(&mine.unwrap_or_default()),
+                    state.t("case.theirs"),
+                    clean(&theirs.field(field))
+                )));
+            }
+        }
+    }
+    // Newest first: the latest exchange is what the agent needs at the
+    // counter; what is still pending comes before it.
+    for entry in detail.timeline.iter().rev() {
+        let (label, style) = match entry.kind {
+            EntryKind::Comment => (state.t("case.public"), s.public),
+            EntryKind::WorkNote => (state.t("case.internal"), s.internal),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" [{label}] "), style),
+            Span::styled(
+                format!(
+                    "{} {}: ",
+                    local_time(state, &entry.at),
+                    clean(&entry.author)
+                ),
+                s.muted,
+            ),
+        ]));
+        for text in clean_lines(&entry.text) {
+            lines.push(Line::raw(format!("   {text}")));
+        }
+    }
+    let paragraph = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((state.case.scroll, 0));
+    frame.render_widget(paragraph, area);
+}
+
+/// A back-end time (UTC) in the agent's time zone, to the minute.
+pub fn local_time(state: &State, at: &str) -> String {
+    match crate::domain::datetime::parse(at) {
+        Some(t) => {
+            let t = t.to_offset(state.offset);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        }
+        None => clean(at),
+    }
+}

@@ -1,0 +1,259 @@
+//! The queues: a filter line, then only the visible rows of the list.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
+
+use super::text::cell;
+use super::theme::{Styles, marker};
+use crate::app::view::CaseLine;
+use crate::console::state::State;
+use crate::store::Sort;
+
+/// A column: its title key, its width (0: takes what is left), and the
+/// smallest terminal width at which it shows.
+struct Column {
+    title: &'static str,
+    width: usize,
+    from: u16,
+}
+
+const COLUMNS: &[Column] = &[
+    Column {
+        title: "col.number",
+        width: 10,
+        from: 0,
+    },
+    Column {
+        title: "col.priority",
+        width: 2,
+        from: 0,
+    },
+    Column {
+        title: "col.state",
+        width: 12,
+        from: 0,
+    },
+    Column {
+        title: "col.due",
+        width: 6,
+        from: 0,
+    },
+    Column {
+        title: "col.citizen",
+        width: 18,
+        from: 0,
+    },
+    Column {
+        title: "col.procedure",
+        width: 20,
+        from: 120,
+    },
+    Column {
+        title: "col.summary",
+        width: 0,
+        from: 0,
+    },
+    Column {
+        title: "col.assignee",
+        width: 12,
+        from: 100,
+    },
+    Column {
+        title: "col.updated",
+        width: 10,
+        from: 140,
+    },
+];
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
+    let [info, header, rows] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    info_line(frame, info, state, s);
+    let columns: Vec<&Column> = COLUMNS.iter().filter(|c| area.width >= c.from).collect();
+    let fixed: usize = columns.iter().map(|c| c.width + 1).sum::<usize>() + 2;
+    let rest = usize::from(area.width).saturating_sub(fixed).max(4);
+    let widths: Vec<usize> = columns
+        .iter()
+        .map(|c| if c.width == 0 { rest } else { c.width })
+        .collect();
+    let mut head = String::from("  ");
+    for (c, w) in columns.iter().zip(&widths) {
+        head.push_str(&cell(state.t(c.title), *w, state.ascii));
+        head.push(' ');
+    }
+    frame.render_widget(Paragraph::new(Line::styled(head, s.header)), header);
+
+    let list = &state.list;
+    let height = usize::from(rows.height);
+    if list.total == 0 && list.loaded {
+        let key = if list.error.is_some() {
+            "ui.search_error"
+        } else if list.search.is_empty() {
+            "ui.queue_empty"
+        } else {
+            "ui.no_match"
+        };
+        frame.render_widget(
+            Paragraph::new(format!("  {}", state.t(key))).style(s.muted),
+            rows,
+        );
+        return;
+    }
+    let mut lines = Vec::with_capacity(height);
+    for index in list.top..list.top + height {
+        if index >= list.total as usize {
+            break;
+        }
+        let selected = index == list.selected;
+        let Some(line) = list.line(index) else {
+            lines.push(Line::styled(
+                format!("  {}", state.t("ui.loading")),
+                s.muted,
+            ));
+            continue;
+        };
+        lines.push(row(state, s, line, &columns, &widths, selected));
+    }
+    frame.render_widget(Paragraph::new(lines), rows);
+}
+
+fn row<'a>(
+    state: &State,
+    s: &Styles,
+    line: &CaseLine,
+    columns: &[&Column],
+    widths: &[usize],
+    selected: bool,
+) -> Line<'a> {
+    let marked = state.list.marked.contains(&line.id);
+    let lead = format!(
+        "{}{}",
+        if selected { marker(state.ascii) } else { " " },
+        if marked { "*" } else { " " }
+    );
+    let countdown = line.countdown(state.now, state.offset);
+    let mut spans = vec![Span::raw(lead)];
+    for (c, w) in columns.iter().zip(widths) {
+        let text = match c.title {
+            "col.number" => {
+                let flag = if line.attention {
+                    "!"
+                } else if line.pending > 0 {
+                    "*"
+                } else {
+                    ""
+                };
+                format!("{}{flag}", line.number)
+            }
+            "col.priority" => format!("P{}", line.priority),
+            "col.state" => line.state_label.clone(),
+            "col.due" => countdown.text(),
+            "col.citizen" => line.citizen.clone(),
+            "col.procedure" => line.procedure_label.clone(),
+            "col.summary" => line.summary.clone(),
+            "col.assignee" => {
+                if line.assignee.is_empty() {
+                    "-".into()
+                } else {
+                    line.assignee.clone()
+                }
+            }
+            "col.updated" => line.updated.get(..10).unwrap_or("").to_string(),
+            _ => String::new(),
+        };
+        let style = if c.title == "col.due" && countdown.is_late() {
+            s.late
+        } else if c.title == "col.number" && line.pending > 0 {
+            s.pending
+        } else {
+            s.base
+        };
+        spans.push(Span::styled(cell(&text, *w, state.ascii), style));
+        spans.push(Span::raw(" "));
+    }
+    let mut out = Line::from(spans);
+    if selected {
+        out = out.style(s.selected);
+    } else if marked {
+        out = out.style(s.marked);
+    }
+    out
+}
+
+fn info_line(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
+    let list = &state.list;
+    let width = usize::from(area.width);
+    if let Some(message) = &state.message {
+        let style = if message.error { s.error } else { s.ok };
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                super::text::fit(&message.text, width, state.ascii),
+                style,
+            )),
+            area,
+        );
+        return;
+    }
+    let sort = match list.sort {
+        Sort::Urgency => "sort.urgency",
+        Sort::Number => "sort.number",
+        Sort::Priority => "sort.priority",
+        Sort::State => "sort.state",
+        Sort::Updated => "sort.updated",
+    };
+    let arrow = match (list.descending, state.ascii) {
+        (false, false) => "↑",
+        (true, false) => "↓",
+        (false, true) => "^",
+        (true, true) => "v",
+    };
+    let count = if !list.loaded {
+        state.t("ui.loading").to_string()
+    } else if list.fuzzy {
+        state.f("ui.count_fuzzy", &[("n", &list.total)])
+    } else {
+        state.f("ui.count", &[("n", &list.total)])
+    };
+    let marked = if list.marked.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}", state.f("ui.marked", &[("n", &list.marked.len())]))
+    };
+    let right = format!(
+        "{count}{marked} · {} {}{arrow} ",
+        state.t("ui.sort"),
+        state.t(sort)
+    );
+    let left_width = width.saturating_sub(right.width() + 1);
+    let (prefix, filter_style) = if list.editing {
+        ("/", s.key)
+    } else {
+        ("/", s.muted)
+    };
+    let left = if list.search.is_empty() && !list.editing {
+        format!(" {}", state.t("ui.filter_hint"))
+    } else if let Some(error) = &list.error {
+        format!(" {prefix}{} — {error}", list.search)
+    } else {
+        let cursor = if list.editing { "_" } else { "" };
+        format!(" {prefix}{}{cursor}", list.search)
+    };
+    let style = if list.error.is_some() {
+        s.error
+    } else {
+        filter_style
+    };
+    let line = Line::from(vec![
+        Span::styled(super::text::cell(&left, left_width, state.ascii), style),
+        Span::raw(" "),
+        Span::styled(right, s.muted),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}

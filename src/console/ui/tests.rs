@@ -1,0 +1,535 @@
+//! Snapshots of every screen (80x24 and 160x48, French and English, colour
+//! and NO_COLOR) with the clock fixed, and a property test that draws
+//! random states with hostile data at random sizes.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier};
+use ratatui_textarea::TextArea;
+use time::macros::datetime;
+use unicode_width::UnicodeWidthStr;
+
+use crate::app::view::{CaseDetail, CaseLine};
+use crate::console::keymap::Keymap;
+use crate::console::msg::{Counts, DashboardData, Reference};
+use crate::console::state::*;
+use crate::console::update::filter_picker;
+use crate::console::worker::Intent;
+use crate::domain::{Action, Case, Choice, ChoiceList, Citizen, EntryKind, Stage, TimelineEntry};
+use crate::i18n::Lang;
+use crate::store::{OutboxEntry, OutboxState};
+
+fn choice(value: &str, en: &str, fr: &str, stage: Option<Stage>) -> Choice {
+    Choice {
+        list: ChoiceList::State,
+        value: value.into(),
+        label_en: en.into(),
+        label_fr: fr.into(),
+        sequence: 0,
+        stage,
+    }
+}
+
+fn line(i: usize, citizen: &str, summary: &str) -> CaseLine {
+    CaseLine {
+        id: format!("id{i}"),
+        number: format!("CS{:07}", 1000 + i),
+        state: if i.is_multiple_of(3) { "18" } else { "10" }.into(),
+        state_label: if i.is_multiple_of(3) { "Awaiting Info" } else { "Open" }.into(),
+        stage: Some(if i.is_multiple_of(3) { "awaiting_info" } else { "open" }),
+        priority: (i % 4 + 1) as u8,
+        citizen: citizen.into(),
+        procedure: "passeport".into(),
+        procedure_label: "Passeport".into(),
+        summary: summary.into(),
+        assignee: if i.is_multiple_of(2) {
+            "demo".into()
+        } else {
+            String::new()
+        },
+        assignee_name: if i.is_multiple_of(2) {
+            "Camille Démo".into()
+        } else {
+            String::new()
+        },
+        group: "État civil".into(),
+        due: format!("2026-12-{:02} 12:00:00", (i % 27) + 1),
+        updated: "2026-11-27 09:30:00".into(),
+        pending: u32::from(i == 1),
+        attention: i == 2,
+    }
+}
+
+fn entry(seq: i64, state: OutboxState, action: Action) -> OutboxEntry {
+    OutboxEntry {
+        seq,
+        id: format!("a{seq}"),
+        case_id: "id1".into(),
+        case_number: "CS0001001".into(),
+        action,
+        base_version: Some("3".into()),
+        created_at: "2026-11-28 09:55:00".into(),
+        state,
+        attempts: 2,
+        next_attempt_at: 0,
+        last_error: (state == OutboxState::Failed)
+            .then(|| "case CS0001001: the transition Closed → Open is not allowed".into()),
+        theirs: (state == OutboxState::Conflict).then(|| Case {
+            priority: 2,
+            state: "18".into(),
+            ..Case::default()
+        }),
+        settled_by: None,
+        keyless_sends: 0,
+        doubtful: false,
+        first_sent_at: None,
+        seen: BTreeMap::new(),
+    }
+}
+
+const NAMES: [&str; 8] = [
+    "José Lefèvre",
+    "Thérèse Ferreira",
+    "Amadou Diop",
+    "Marie-Hélène N'Diaye",
+    "Lucas Picard",
+    "Chloé Martin",
+    "Sarah Julien",
+    "Olivier Weber",
+];
+
+/// A session as an agent sees it on a morning at the counter.
+fn fixture(lang: Lang, theme: Theme) -> State {
+    let mut state = State::new(
+        lang,
+        theme,
+        false,
+        Keymap::defaults(),
+        Setting {
+            profile: "mairie-condom".into(),
+            host: "guichet.example.fr".into(),
+            demo: false,
+        },
+    );
+    state.now = datetime!(2026-11-28 10:00 UTC);
+    state.link = Link::Online;
+    state.counts = Counts {
+        outbox: vec![(OutboxState::Pending, 2), (OutboxState::Conflict, 1)],
+        cases: 5000,
+        last_pull: Some("2026-11-28 09:57:00".into()),
+    };
+    state.list.lines = (0..60)
+        .map(|i| {
+            line(
+                i,
+                NAMES[i % NAMES.len()],
+                "Renouvellement de passeport avant un voyage",
+            )
+        })
+        .collect();
+    state.list.total = 296;
+    state.list.loaded = true;
+    state.list.selected = 1;
+    state.list.marked.insert("id3".into());
+    state.reference = Reference {
+        me: Some("u1".into()),
+        users: Vec::new(),
+        groups: Vec::new(),
+        states: vec![
+            choice("1", "New", "Nouveau", Some(Stage::New)),
+            choice("10", "Open", "Ouvert", Some(Stage::Open)),
+            choice(
+                "18",
+                "Awaiting Info",
+                "En attente d'informations",
+                Some(Stage::AwaitingInfo),
+            ),
+            choice("6", "Resolved", "Résolu", Some(Stage::Resolved)),
+        ],
+        resolutions: Vec::new(),
+        procedures: Vec::new(),
+    };
+    state.case.id = Some("id1".into());
+    state.case.detail = Some(Box::new(CaseDetail {
+        line: line(1, "José Lefèvre", "Renouvellement de passeport avant un voyage"),
+        description: "Bonjour, mon passeport expire en janvier et je pars au Sénégal en février.\nPuis-je avoir un rendez-vous rapidement ?".into(),
+        channel_label: "Guichet".into(),
+        opened: "2026-11-20 08:00:00".into(),
+        resolution_code: String::new(),
+        close_notes: String::new(),
+        version: "3".into(),
+        citizen: Some(Citizen {
+            id: "p1".into(),
+            first_name: "José".into(),
+            last_name: "Lefèvre".into(),
+            email: "jose.lefevre@example.fr".into(),
+            phone: "06 12 34 56 78".into(),
+            street: "12 rue Gambetta".into(),
+            city: "Condom".into(),
+            zip: "32100".into(),
+        }),
+        timeline: vec![
+            TimelineEntry {
+                id: "t1".into(),
+                case_id: "id1".into(),
+                kind: EntryKind::Comment,
+                text: "Merci de joindre une photo d'identité récente.".into(),
+                author: "demo".into(),
+                at: "2026-11-21 14:02:00".into(),
+            },
+            TimelineEntry {
+                id: "t2".into(),
+                case_id: "id1".into(),
+                kind: EntryKind::WorkNote,
+                text: "Pièces vérifiées, dossier complet.".into(),
+                author: "demo".into(),
+                at: "2026-11-26 16:40:00".into(),
+            },
+        ],
+        queued: vec![
+            entry(7, OutboxState::Pending, Action::Comment {
+                text: "Votre rendez-vous est fixé au 3 décembre à 9 h.".into(),
+            }),
+            entry(8, OutboxState::Conflict, Action::Priority { priority: 1 }),
+        ],
+    }));
+    state.outbox.entries = vec![
+        entry(
+            7,
+            OutboxState::Pending,
+            Action::Comment {
+                text: "Votre rendez-vous est fixé au 3 décembre à 9 h.".into(),
+            },
+        ),
+        entry(8, OutboxState::Conflict, Action::Priority { priority: 1 }),
+        entry(
+            9,
+            OutboxState::Failed,
+            Action::SetState {
+                state: "10".into(),
+                resolution_code: None,
+                close_notes: None,
+            },
+        ),
+    ];
+    state.outbox.selected = 1;
+    state.outbox.loaded = true;
+    state.dashboard = Some(DashboardData {
+        by_state: vec![
+            ("Nouveau".into(), 120),
+            ("Ouvert".into(), 310),
+            ("En attente".into(), 85),
+        ],
+        resolved_per_day: vec![0, 2, 5, 3, 0, 0, 4, 6, 2, 1, 0, 0, 3, 2],
+        overdue: (0..3)
+            .map(|i| line(i, NAMES[i], "Acte de naissance"))
+            .collect(),
+    });
+    state
+}
+
+fn render(state: &State, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    terminal
+        .draw(|frame| super::draw(frame, state))
+        .expect("draw");
+    terminal.backend().buffer().clone()
+}
+
+/// The screen as text, one line per row.
+fn text(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut x = 0;
+        let mut row = String::new();
+        while x < area.width {
+            let symbol = buffer[(x, y)].symbol();
+            row.push_str(symbol);
+            x += symbol.width().max(1) as u16;
+        }
+        out.push_str(row.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Shot {
+    Queues,
+    Filtering,
+    Case,
+    CaseRevealed,
+    Outbox,
+    Dashboard,
+    Help,
+    StatePicker,
+    Confirm,
+    Editor,
+}
+
+const SHOTS: [Shot; 10] = [
+    Shot::Queues,
+    Shot::Filtering,
+    Shot::Case,
+    Shot::CaseRevealed,
+    Shot::Outbox,
+    Shot::Dashboard,
+    Shot::Help,
+    Shot::StatePicker,
+    Shot::Confirm,
+    Shot::Editor,
+];
+
+fn staged(shot: Shot, lang: Lang, theme: Theme) -> State {
+    let mut state = fixture(lang, theme);
+    match shot {
+        Shot::Queues => {}
+        Shot::Filtering => {
+            state.list.editing = true;
+            state.list.search = "lefevre prio:1,2".into();
+            state.list.total = 3;
+            state.list.lines.truncate(3);
+        }
+        Shot::Case => state.screen = Screen::Case,
+        Shot::CaseRevealed => {
+            state.screen = Screen::Case;
+            state.case.revealed = true;
+        }
+        Shot::Outbox => state.screen = Screen::Outbox,
+        Shot::Dashboard => state.screen = Screen::Dashboard,
+        Shot::Help => {
+            state.popup = Some(Popup::Help {
+                filter: String::new(),
+                scroll: 0,
+            })
+        }
+        Shot::StatePicker => {
+            state.screen = Screen::Case;
+            let mut picker = Picker {
+                title: state.t("picker.state").to_string(),
+                items: state
+                    .reference
+                    .states
+                    .iter()
+                    .filter(|c| c.stage != Some(Stage::New))
+                    .map(|c| PickItem {
+                        label: crate::app::compose::label_of(c, lang).to_string(),
+                        detail: String::new(),
+                        value: PickValue::State(c.clone()),
+                    })
+                    .collect(),
+                filter: String::new(),
+                shown: Vec::new(),
+                selected: 0,
+                purpose: PickPurpose::State {
+                    cases: vec!["id1".into()],
+                },
+            };
+            filter_picker(&mut picker);
+            state.popup = Some(Popup::Picker(picker));
+        }
+        Shot::Confirm => {
+            state.popup = Some(Popup::Confirm(Confirm {
+                question: state.f("confirm.bulk", &[("count", &12)]),
+                then: Then::Act {
+                    cases: vec!["id1".into()],
+                    intent: Intent::Take,
+                },
+            }))
+        }
+        Shot::Editor => {
+            state.screen = Screen::Case;
+            let mut text = TextArea::new(vec![
+                "Bonjour José Lefèvre,".to_string(),
+                String::new(),
+                "Votre passeport est prêt.".to_string(),
+            ]);
+            text.set_wrap_mode(ratatui_textarea::WrapMode::Word);
+            state.popup = Some(Popup::Editor(Box::new(Editor {
+                purpose: EditPurpose::Comment { case: "id1".into() },
+                title: state.t("editor.comment").to_string(),
+                text,
+                confirm_discard: false,
+                templates: None,
+            })));
+        }
+    }
+    state
+}
+
+#[test]
+fn every_screen_in_both_languages_and_two_sizes() {
+    for shot in SHOTS {
+        for lang in Lang::ALL {
+            for (w, h) in [(80, 24), (160, 48)] {
+                let state = staged(shot, lang, Theme::Colour);
+                let screen = text(&render(&state, w, h));
+                let name = format!("{shot:?}_{}_{w}x{h}", lang.code()).to_lowercase();
+                insta::assert_snapshot!(name.clone(), screen);
+                // The same words without colour: only styles differ.
+                let mono = staged(shot, lang, Theme::Mono);
+                assert_eq!(text(&render(&mono, w, h)), screen, "{name}: NO_COLOR text");
+            }
+        }
+    }
+}
+
+#[test]
+fn no_color_uses_no_colour_and_keeps_the_selection_visible() {
+    let state = staged(Shot::Queues, Lang::En, Theme::Mono);
+    let buffer = render(&state, 80, 24);
+    for cell in buffer.content() {
+        assert!(
+            matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+            "a colour in the NO_COLOR theme: {cell:?}"
+        );
+    }
+    // Row 4 is the selected case (index 1 below the header at row 2).
+    let selected_row = 4;
+    assert_eq!(
+        buffer[(0, selected_row)].symbol(),
+        "▶",
+        "a marker, not colour alone"
+    );
+    assert!(
+        buffer[(5, selected_row)]
+            .modifier
+            .contains(Modifier::REVERSED),
+        "and reverse video"
+    );
+    let ascii = {
+        let mut s = staged(Shot::Queues, Lang::En, Theme::Mono);
+        s.ascii = true;
+        text(&render(&s, 80, 24))
+    };
+    assert!(ascii.lines().nth(4).is_some_and(|l| l.starts_with('>')));
+    assert!(ascii.is_ascii() || !ascii.contains(['▶', '│', '─', '…']));
+}
+
+#[test]
+fn overdue_is_marked_by_a_symbol_and_statuses_by_words() {
+    let mut state = staged(Shot::Queues, Lang::En, Theme::Mono);
+    state.list.lines[0].due = "2026-11-20 12:00:00".into();
+    let screen = text(&render(&state, 80, 24));
+    assert!(screen.contains("!J+8"), "{screen}");
+    assert!(screen.contains("[+ online]"));
+    state.link = Link::Unreachable("connection refused".into());
+    assert!(text(&render(&state, 80, 24)).contains("[x back-end unreachable]"));
+}
+
+#[test]
+fn too_small_is_a_screen_not_a_panic() {
+    let state = fixture(Lang::Fr, Theme::Colour);
+    for (w, h) in [(1, 1), (2, 1), (10, 3), (59, 24), (80, 11)] {
+        let screen = text(&render(&state, w, h));
+        if w >= 10 && h >= 3 {
+            assert!(screen.contains("Terminal"), "{w}x{h}: {screen}");
+        }
+    }
+}
+
+const HOSTILE: &[&str] = &[
+    "日本語の名前テスト漢字",
+    "e\u{301}\u{301}\u{301}lodie",
+    "tab\there\u{7}bell\u{1b}[2Jclear",
+    "\u{202E}evil RTL override\u{202C}",
+    "שלום עולם مرحبا",
+    "emoji 🙂 and ZWJ 👩‍👩‍👧",
+    "line\nbreak\r\nreturn",
+    "",
+];
+
+fn hostile() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::sample::select(HOSTILE).prop_map(str::to_string),
+        (0..HOSTILE.len(), 1usize..1500)
+            .prop_map(|(i, n)| HOSTILE[i].repeat(n.min(10_000 / HOSTILE[i].len().max(1)))),
+        "\\PC{0,40}",
+    ]
+}
+
+fn no_unsafe_symbols(buffer: &Buffer) -> Result<(), String> {
+    for (i, cell) in buffer.content().iter().enumerate() {
+        if cell.symbol().chars().any(|c| {
+            c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        }) {
+            return Err(format!(
+                "cell {i} holds a control character: {:?}",
+                cell.symbol()
+            ));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 160, .. ProptestConfig::default() })]
+
+    #[test]
+    fn random_states_at_random_sizes_never_panic_nor_leak_controls(
+        width in 1u16..300,
+        height in 1u16..100,
+        names in proptest::collection::vec(hostile(), 1..6),
+        summary in hostile(),
+        screen in 0usize..SHOTS.len(),
+        selected in 0usize..60,
+    ) {
+        let mut state = staged(SHOTS[screen], Lang::Fr, Theme::Colour);
+        for (i, l) in state.list.lines.iter_mut().enumerate() {
+            l.citizen = names[i % names.len()].clone();
+            l.summary = summary.clone();
+            l.number = names[(i + 1) % names.len()].clone();
+        }
+        state.list.selected = selected.min(state.list.total as usize - 1);
+        state.list.top = state.list.selected.saturating_sub(3);
+        state.list.search = summary.clone();
+        state.setting.profile = names[0].clone();
+        state.setting.host = summary.clone();
+        if let Some(detail) = state.case.detail.as_mut() {
+            detail.description = summary.clone();
+            detail.line.summary = names[0].clone();
+            if let Some(c) = detail.citizen.as_mut() {
+                c.first_name = names[0].clone();
+                c.street = summary.clone();
+            }
+            detail.timeline[0].text = summary.clone();
+            detail.timeline[0].author = names[names.len() - 1].clone();
+        }
+        state.case.revealed = true;
+        state.message = Some(Message { text: summary.clone(), error: true, until: state.now + time::Duration::seconds(5) });
+        let buffer = render(&state, width, height);
+        prop_assert!(no_unsafe_symbols(&buffer).is_ok(), "{:?}", no_unsafe_symbols(&buffer));
+    }
+
+    #[test]
+    fn data_never_breaks_a_pickers_border(
+        labels in proptest::collection::vec(hostile(), 1..12),
+        width in 60u16..200,
+        height in 12u16..60,
+    ) {
+        let mut state = fixture(Lang::En, Theme::Colour);
+        let mut picker = Picker {
+            title: labels[0].clone(),
+            items: labels.iter().map(|l| PickItem { label: l.clone(), detail: l.clone(), value: PickValue::Text(l.clone()) }).collect(),
+            filter: String::new(),
+            shown: Vec::new(),
+            selected: 0,
+            purpose: PickPurpose::Template,
+        };
+        filter_picker(&mut picker);
+        let body = Rect::new(0, 1, width, height - 3);
+        let area = super::popup::picker_area(body, &picker);
+        state.popup = Some(Popup::Picker(picker));
+        let buffer = render(&state, width, height);
+        for y in area.top() + 1..area.bottom() - 1 {
+            prop_assert_eq!(buffer[(area.left(), y)].symbol(), "│");
+            prop_assert_eq!(buffer[(area.right() - 1, y)].symbol(), "│", "right border, row {}", y);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Background work, so that the key and draw path never waits on I/O:
+//! - the query thread reads the store (lists, a case, the outbox, figures)
+//!   on a connection of its own; a newer list query replaces a waiting one
+//!   and interrupts a running one;
+//! - the write thread queues the agent's actions and decisions (each write
+//!   is fsynced, a few milliseconds the keys must not wait for);
+//! - the sync task pushes and pulls on a third connection, on a timer and
+//!   on demand; a hung back-end holds only this task.
+//!
+//! Each sends its results to the console's one channel as a [`Msg`].
+
+mod queries;
+mod sync;
+mod writes;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::msg::Msg;
+use crate::app::{AppError, Remote};
+use crate::store::Store;
+
+pub use queries::{ListQuery, Query, QueueTab};
+pub use sync::SyncCommand;
+pub use writes::{Intent, Write};
+
+/// How the sync task reaches the back-end: a fresh client per round, from
+/// the keyring's password, or the demo's in-memory one.
+pub type Connect = Arc<dyn Fn() -> Result<Remote, AppError> + Send + Sync>;
+
+/// The handles the console keeps to its workers.
+pub struct Workers {
+    queries: std::sync::mpsc::Sender<Query>,
+    writes: std::sync::mpsc::Sender<Write>,
+    sync: UnboundedSender<SyncCommand>,
+    interrupt: rusqlite::InterruptHandle,
+    /// The generation of the list query running now (0: none).
+    running_list: Arc<AtomicU64>,
+}
+
+impl Workers {
+    /// Starts the threads and the sync task. Each gets its own connection
+    /// to the store at `store_path`.
+    pub fn start(
+        store: &Store,
+        connect: Connect,
+        offline: bool,
+        events: UnboundedSender<Msg>,
+    ) -> Result<Workers, AppError> {
+        let query_store = Store::open(store.path())?;
+        let write_store = Store::open(store.path())?;
+        let sync_store = Store::open(store.path())?;
+        let interrupt = query_store.interrupt_handle();
+        let running_list = Arc::new(AtomicU64::new(0));
+        let (sync_tx, sync_rx) = tokio::sync::mpsc::unbounded_channel();
+        let queries = queries::spawn(query_store, events.clone(), Arc::clone(&running_list))?;
+        let writes = writes::spawn(write_store, events.clone(), sync_tx.clone())?;
+        let events = events.clone();
+        // The sync has a thread and a runtime of its own: its futures hold
+        // the store (a SQLite connection, not shareable between threads),
+        // and a hung back-end then holds nothing of the console's.
+        std::thread::Builder::new()
+            .name("guichet-sync".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => {
+                        runtime.block_on(sync::run(sync_store, connect, offline, sync_rx, events))
+                    }
+                    Err(e) => {
+                        let _ = events.send(Msg::Sync(super::msg::SyncEvent::Failed {
+                            trouble: super::msg::Trouble::Refusing,
+                            message: format!("cannot start the sync: {e}"),
+                        }));
+                    }
+                }
+            })
+            .map_err(|e| AppError::System(format!("cannot start a thread: {e}")))?;
+        Ok(Workers {
+            queries,
+            writes,
+            sync: sync_tx,
+            interrupt,
+            running_list,
+        })
+    }
+
+    pub fn query(&self, query: Query) {
+        if let Query::List(list) = &query {
+            let running = self.running_list.load(Ordering::SeqCst);
+            if running != 0 && running < list.generation {
+                self.interrupt.interrupt();
+            }
+        }
+        // A closed channel means the thread ended; the console says so when
+        // no answer comes, and nothing queued is at stake in a read.
+        let _ = self.queries.send(query);
+    }
+
+    pub fn write(&self, write: Write) -> bool {
+        self.writes.send(write).is_ok()
+    }
+
+    pub fn sync(&self, command: SyncCommand) {
+        let _ = self.sync.send(command);
+    }
+}

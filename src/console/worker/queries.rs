@@ -1,0 +1,262 @@
+//! The query thread: reads for the screens, on its own connection.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::app::view::{case_detail, case_line};
+use crate::console::msg::{Counts, DashboardData, ListPage, Msg, Reference};
+use crate::domain::ChoiceList;
+use crate::domain::search::{Search, View};
+use crate::i18n::Lang;
+use crate::store::{Sort, Store, StoreError};
+
+/// The five queues of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum QueueTab {
+    #[default]
+    Mine,
+    Team,
+    Open,
+    Awaiting,
+    Due,
+}
+
+impl QueueTab {
+    pub const ALL: [QueueTab; 5] = [
+        QueueTab::Mine,
+        QueueTab::Team,
+        QueueTab::Open,
+        QueueTab::Awaiting,
+        QueueTab::Due,
+    ];
+
+    pub fn view(self) -> View {
+        match self {
+            QueueTab::Mine => View::Mine,
+            QueueTab::Team => View::Team,
+            QueueTab::Open => View::Open,
+            QueueTab::Awaiting => View::Awaiting,
+            QueueTab::Due => View::Due,
+        }
+    }
+
+    /// The i18n key of its tab title.
+    pub fn title_key(self) -> &'static str {
+        match self {
+            QueueTab::Mine => "queue.mine",
+            QueueTab::Team => "queue.team",
+            QueueTab::Open => "queue.open",
+            QueueTab::Awaiting => "queue.awaiting",
+            QueueTab::Due => "queue.due",
+        }
+    }
+
+    /// The i18n key of its short title (narrow terminals).
+    pub fn short_title_key(self) -> &'static str {
+        match self {
+            QueueTab::Mine => "queue.mine_short",
+            QueueTab::Team => "queue.team_short",
+            QueueTab::Open => "queue.open_short",
+            QueueTab::Awaiting => "queue.awaiting_short",
+            QueueTab::Due => "queue.due_short",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        QueueTab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub generation: u64,
+    pub tab: QueueTab,
+    /// The search text as typed (parsed here, so that a mistake comes back
+    /// as a message rather than a panic in the key path).
+    pub text: String,
+    pub sort: Sort,
+    pub descending: bool,
+    pub offset: usize,
+    pub limit: usize,
+    pub lang: Lang,
+}
+
+#[derive(Debug, Clone)]
+pub enum Query {
+    List(ListQuery),
+    Case {
+        generation: u64,
+        id: String,
+        lang: Lang,
+    },
+    Outbox,
+    Counts,
+    Reference,
+    Dashboard(Lang),
+}
+
+pub fn spawn(
+    store: Store,
+    events: UnboundedSender<Msg>,
+    running_list: Arc<AtomicU64>,
+) -> Result<Sender<Query>, crate::app::AppError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("guichet-queries".into())
+        .spawn(move || serve(store, rx, events, running_list))
+        .map_err(|e| crate::app::AppError::System(format!("cannot start a thread: {e}")))?;
+    Ok(tx)
+}
+
+fn serve(
+    store: Store,
+    rx: Receiver<Query>,
+    events: UnboundedSender<Msg>,
+    running_list: Arc<AtomicU64>,
+) {
+    while let Ok(first) = rx.recv() {
+        // Take everything waiting; of the list queries only the newest
+        // matters (the agent typed on), and of the others each kind once.
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        let newest_list = batch
+            .iter()
+            .filter_map(|q| match q {
+                Query::List(l) => Some(l.generation),
+                _ => None,
+            })
+            .max();
+        let mut done_kinds: Vec<std::mem::Discriminant<Query>> = Vec::new();
+        for query in batch.into_iter().rev() {
+            let kind = std::mem::discriminant(&query);
+            if done_kinds.contains(&kind) {
+                continue;
+            }
+            done_kinds.push(kind);
+            if let Query::List(list) = &query
+                && Some(list.generation) != newest_list
+            {
+                continue;
+            }
+            let msg = answer(&store, query, &running_list);
+            if events.send(msg).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn text(e: StoreError) -> String {
+    e.to_string()
+}
+
+fn answer(store: &Store, query: Query, running_list: &AtomicU64) -> Msg {
+    match query {
+        Query::List(list) => {
+            running_list.store(list.generation, Ordering::SeqCst);
+            let result = list_page(store, &list);
+            running_list.store(0, Ordering::SeqCst);
+            Msg::Listed {
+                generation: list.generation,
+                result,
+            }
+        }
+        Query::Case {
+            generation,
+            id,
+            lang,
+        } => {
+            // A list interrupt meant for the query before may land here:
+            // one more try.
+            let result = case_detail(store, &id, lang)
+                .or_else(|e| {
+                    if e.is_interrupted() {
+                        case_detail(store, &id, lang)
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map(Box::new)
+                .map_err(text);
+            Msg::CaseLoaded { generation, result }
+        }
+        Query::Outbox => Msg::OutboxLoaded(store.queue(false).map_err(text)),
+        Query::Counts => Msg::Counts(counts(store).map_err(text)),
+        Query::Reference => Msg::Reference(reference(store).map_err(text)),
+        Query::Dashboard(lang) => Msg::Dashboard(dashboard(store, lang).map_err(text)),
+    }
+}
+
+fn list_page(store: &Store, list: &ListQuery) -> Result<ListPage, String> {
+    let search = Search::parse(&list.text)
+        .map_err(|e| e.0)?
+        .with(list.tab.view().filters());
+    let page = store
+        .search_page(&search, list.sort, list.descending, list.offset, list.limit)
+        .map_err(|e| {
+            if e.is_interrupted() {
+                "interrupted".to_string()
+            } else {
+                e.to_string()
+            }
+        })?;
+    let lines = page
+        .hits
+        .iter()
+        .map(|hit| case_line(store, &hit.row, list.lang))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(text)?;
+    Ok(ListPage {
+        offset: list.offset,
+        lines,
+        total: page.total,
+        fuzzy: page.fuzzy,
+    })
+}
+
+fn counts(store: &Store) -> Result<Counts, StoreError> {
+    Ok(Counts {
+        outbox: store.queue_counts()?,
+        cases: store.case_count()?,
+        last_pull: store.meta("pulled_at")?,
+    })
+}
+
+fn reference(store: &Store) -> Result<Reference, StoreError> {
+    Ok(Reference {
+        me: store.me()?,
+        users: store.users()?,
+        groups: store.groups()?,
+        states: store.choices(ChoiceList::State)?,
+        resolutions: store.choices(ChoiceList::Resolution)?,
+        procedures: store.choices(ChoiceList::Procedure)?,
+    })
+}
+
+fn dashboard(store: &Store, lang: Lang) -> Result<DashboardData, StoreError> {
+    let stats = store.dashboard(14)?;
+    let mut by_state = Vec::new();
+    for (state, n) in stats.open_by_state {
+        by_state.push((store.label(ChoiceList::State, &state, lang.is_french())?, n));
+    }
+    let search = Search::default().with([
+        crate::domain::search::Filter::Due(crate::domain::search::Due::Overdue),
+        crate::domain::search::Filter::Active,
+    ]);
+    let overdue = store
+        .search_page(&search, Sort::Urgency, false, 0, 8)?
+        .hits
+        .iter()
+        .map(|hit| case_line(store, &hit.row, lang))
+        .collect::<Result<_, _>>()?;
+    Ok(DashboardData {
+        by_state,
+        resolved_per_day: stats.resolved_per_day,
+        overdue,
+    })
+}

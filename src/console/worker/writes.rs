@@ -1,0 +1,134 @@
+//! The write thread: queues the agent's actions (one outbox row per case,
+//! each durable before the console calls it queued) and records decisions
+//! on the outbox; then wakes the sync task to send them.
+
+use std::sync::mpsc::{Receiver, Sender};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::sync::SyncCommand;
+use crate::app::{AppError, compose, submit};
+use crate::console::msg::Msg;
+use crate::domain::{Action, Choice};
+use crate::i18n::Lang;
+use crate::store::{OutboxEntry, OutboxState, Store};
+
+/// What the agent chose to do, before it is made concrete for each case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    Take,
+    /// Ids, as the picker gives them.
+    Assign {
+        user: Option<String>,
+        group: Option<String>,
+    },
+    State {
+        state: Choice,
+        resolution_code: Option<String>,
+        close_notes: Option<String>,
+    },
+    Comment(String),
+    Note(String),
+    Priority(u8),
+}
+
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// The intent on each of these cases (ids), each as its own action.
+    Act {
+        cases: Vec<String>,
+        intent: Intent,
+        lang: Lang,
+    },
+    Retry(String),
+    Drop(String),
+    Resolve {
+        id: String,
+        keep_mine: bool,
+    },
+}
+
+pub fn spawn(
+    store: Store,
+    events: UnboundedSender<Msg>,
+    sync: UnboundedSender<SyncCommand>,
+) -> Result<Sender<Write>, AppError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("guichet-writes".into())
+        .spawn(move || serve(store, rx, events, sync))
+        .map_err(|e| AppError::System(format!("cannot start a thread: {e}")))?;
+    Ok(tx)
+}
+
+fn serve(
+    mut store: Store,
+    rx: Receiver<Write>,
+    events: UnboundedSender<Msg>,
+    sync: UnboundedSender<SyncCommand>,
+) {
+    while let Ok(write) = rx.recv() {
+        let msg = match write {
+            Write::Act {
+                cases,
+                intent,
+                lang,
+            } => Msg::Acted(
+                cases
+                    .iter()
+                    .map(|id| act(&mut store, id, &intent, lang).map_err(|e| e.to_string()))
+                    .collect(),
+            ),
+            Write::Retry(id) => Msg::Decided(
+                store
+                    .retry(&id)
+                    .map(|e| e.case_number)
+                    .map_err(|e| e.to_string()),
+            ),
+            Write::Drop(id) => Msg::Decided(
+                store
+                    .drop_action(&id)
+                    .map(|e| e.case_number)
+                    .map_err(|e| e.to_string()),
+            ),
+            Write::Resolve { id, keep_mine } => Msg::Decided(
+                store
+                    .resolve_conflict(&id, keep_mine)
+                    .map(|e: OutboxEntry| {
+                        debug_assert!(keep_mine == (e.state == OutboxState::Pending));
+                        e.case_number
+                    })
+                    .map_err(|e| e.to_string()),
+            ),
+        };
+        let _ = sync.send(SyncCommand::Wake);
+        if events.send(msg).is_err() {
+            return;
+        }
+    }
+}
+
+/// Builds the action for one case from the intent, validates it, queues it.
+fn act(store: &mut Store, id: &str, intent: &Intent, lang: Lang) -> Result<OutboxEntry, AppError> {
+    let case = store.case(id)?;
+    let action: Action = match intent {
+        Intent::Take => compose::take(store, &case, lang)?,
+        Intent::Assign { user, group } => compose::assign(user.clone(), group.clone(), lang)?,
+        Intent::State {
+            state,
+            resolution_code,
+            close_notes,
+        } => compose::set_state(
+            store,
+            &case,
+            state,
+            resolution_code.clone(),
+            close_notes.clone(),
+            lang,
+        )?,
+        Intent::Comment(text) => compose::comment(text, lang)?,
+        Intent::Note(text) => compose::note(text, lang)?,
+        Intent::Priority(p) => compose::priority(*p, lang)?,
+    };
+    submit::enqueue(store, id, action)
+}
