@@ -108,10 +108,23 @@ fn load(source: &str) -> HashMap<String, String> {
     toml::from_str::<HashMap<String, String>>(source).unwrap_or_default()
 }
 
-static EN: LazyLock<HashMap<String, String>> =
-    LazyLock::new(|| load(include_str!("../assets/i18n/en.toml")));
-static FR: LazyLock<HashMap<String, String>> =
-    LazyLock::new(|| load(include_str!("../assets/i18n/fr.toml")));
+/// Each language's texts: the console's and the command line's, in two
+/// files so that each front end's strings stay together.
+const EN_SOURCES: [&str; 2] = [
+    include_str!("../assets/i18n/en.toml"),
+    include_str!("../assets/i18n/cli.en.toml"),
+];
+const FR_SOURCES: [&str; 2] = [
+    include_str!("../assets/i18n/fr.toml"),
+    include_str!("../assets/i18n/cli.fr.toml"),
+];
+
+fn load_all(sources: &[&str]) -> HashMap<String, String> {
+    sources.iter().flat_map(|s| load(s)).collect()
+}
+
+static EN: LazyLock<HashMap<String, String>> = LazyLock::new(|| load_all(&EN_SOURCES));
+static FR: LazyLock<HashMap<String, String>> = LazyLock::new(|| load_all(&FR_SOURCES));
 
 #[cfg(test)]
 mod tests {
@@ -132,12 +145,21 @@ mod tests {
         out
     }
 
+    fn table(sources: &[&str]) -> HashMap<String, String> {
+        let mut all = HashMap::new();
+        for source in sources {
+            let one: HashMap<String, String> = toml::from_str(source).expect("a table parses");
+            for (key, text) in one {
+                assert!(all.insert(key.clone(), text).is_none(), "{key} is defined twice");
+            }
+        }
+        all
+    }
+
     #[test]
     fn both_languages_have_every_key_with_the_same_placeholders() {
-        let en: HashMap<String, String> =
-            toml::from_str(include_str!("../assets/i18n/en.toml")).expect("en.toml parses");
-        let fr: HashMap<String, String> =
-            toml::from_str(include_str!("../assets/i18n/fr.toml")).expect("fr.toml parses");
+        let en = table(&EN_SOURCES);
+        let fr = table(&FR_SOURCES);
         let en_keys: BTreeSet<_> = en.keys().collect();
         let fr_keys: BTreeSet<_> = fr.keys().collect();
         let only_en: Vec<_> = en_keys.difference(&fr_keys).collect();
@@ -160,8 +182,7 @@ mod tests {
     /// Every `t("...")` / `f("...")` key the code asks for exists.
     #[test]
     fn every_key_the_code_uses_exists() {
-        let en: HashMap<String, String> =
-            toml::from_str(include_str!("../assets/i18n/en.toml")).expect("en.toml parses");
+        let en = table(&EN_SOURCES);
         let mut missing = Vec::new();
         let mut seen = 0;
         let mut stack = vec![std::path::PathBuf::from(concat!(
@@ -198,7 +219,7 @@ mod tests {
     /// with one of these is a key, whether passed to `t`/`f` or kept in a
     /// table (queue titles, column titles, reasons).
     const NAMESPACES: &[&str] = &[
-        "action", "bar", "case", "col", "command", "confirm", "dash", "editor", "error", "field",
+        "action", "bar", "case", "cli", "col", "command", "confirm", "dash", "editor", "error", "field",
         "help", "hint", "link", "msg", "outbox", "picker", "priority", "queue", "screen", "sort",
         "submit", "ui", "why",
     ];
