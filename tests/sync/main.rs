@@ -4,6 +4,7 @@ mod bad_input;
 #[path = "../support/client.rs"]
 mod client;
 mod conflicts;
+mod console;
 mod crash;
 mod faults;
 mod offline;

@@ -1,0 +1,257 @@
+//! The console end to end, as an agent uses it: the real binary in a
+//! pseudo-terminal (tmux, 80x24) against a real `guichet serve`. Keys are
+//! typed, the screen is read back, and the back-end is asked what landed.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::agent::Agent;
+use crate::client::{Client, s};
+use crate::offline::journal_texts;
+use crate::proxy::FaultProxy;
+use crate::server::start;
+
+/// A console running in a tmux session of its own, killed when dropped.
+struct Console {
+    session: String,
+}
+
+fn tmux(args: &[&str]) -> std::process::Output {
+    Command::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux is needed for the console's end-to-end tests (apt-get install tmux)")
+}
+
+impl Console {
+    /// `guichet` (no command: the console) on the agent's profile.
+    fn open(agent: &Agent) -> Console {
+        // The store is HOME/data/profiles/PROFILE.db.
+        let home: PathBuf = agent
+            .store_path()
+            .ancestors()
+            .nth(3)
+            .expect("the agent's home")
+            .to_path_buf();
+        let session = format!("guichet-e2e-{}", uuid::Uuid::new_v4().simple());
+        let out = tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-e",
+            &format!("GUICHET_HOME={}", home.display()),
+            "-e",
+            &format!("GUICHET_PROFILE={}", agent.profile),
+            "-e",
+            "LC_ALL=en_GB.UTF-8",
+            "-e",
+            "NO_COLOR=1",
+            env!("CARGO_BIN_EXE_guichet"),
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let console = Console { session };
+        console.wait_for("[1 Mine]");
+        console
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.session];
+        args.extend_from_slice(keys);
+        assert!(tmux(&args).status.success());
+        // One key at a time is how a person types; give the loop a beat.
+        std::thread::sleep(Duration::from_millis(80));
+    }
+
+    /// Types text as it is (no key names).
+    fn type_text(&self, text: &str) {
+        assert!(
+            tmux(&["send-keys", "-t", &self.session, "-l", text])
+                .status
+                .success()
+        );
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &self.session]).stdout)
+            .into_owned()
+    }
+
+    /// Waits until the screen shows `needle`; returns the screen.
+    #[track_caller]
+    fn wait_for(&self, needle: &str) -> String {
+        self.wait_until(needle, |screen| screen.contains(needle))
+    }
+
+    #[track_caller]
+    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the console never showed {what:?}; it shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        tmux(&["has-session", "-t", &self.session]).status.success()
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = tmux(&["kill-session", "-t", &self.session]);
+    }
+}
+
+/// A case of mine whose citizen's name has an accent, with the name as an
+/// agent would type it without accents.
+fn case_with_accented_citizen(agent: &Agent) -> (String, String, String) {
+    let mine = agent.json(&[
+        "--offline",
+        "cases",
+        "--view",
+        "mine",
+        "--limit",
+        "500",
+        "--json",
+    ]);
+    let cases = mine.as_array().expect("a list");
+    assert!(!cases.is_empty(), "the demo agent has cases");
+    let case = cases
+        .iter()
+        .find(|c| {
+            let name = c["citizen"].as_str().unwrap_or("");
+            !name.is_ascii() && name.split_whitespace().count() >= 2
+        })
+        .expect("a citizen with an accent among my cases");
+    let name = case["citizen"].as_str().expect("citizen").to_string();
+    let typed = guichet::domain::text::fold(&name);
+    (
+        case["number"].as_str().expect("number").to_string(),
+        name,
+        typed,
+    )
+}
+
+/// Filters by the citizen typed without accents, opens the case, answers
+/// the citizen and resolves it.
+fn work_the_case(console: &Console, number: &str, typed: &str, comment: &str) {
+    console.keys(&["/"]);
+    console.type_text(typed);
+    console.keys(&["Enter"]);
+    // The case is in the filtered list, selected or not: go to it.
+    let screen = console.wait_for(number);
+    let rows: Vec<&str> = screen.lines().skip(3).collect();
+    let at = rows
+        .iter()
+        .position(|l| l.contains(number))
+        .expect("the case in the list");
+    for _ in 0..at {
+        console.keys(&["j"]);
+    }
+    console.wait_until("the case selected", |s| {
+        s.lines().any(|l| l.starts_with('▶') && l.contains(number))
+    });
+    console.keys(&["Enter"]);
+    console.wait_for(&format!(" {number} "));
+    console.keys(&["c"]);
+    console.wait_for("Answer to the citizen");
+    console.type_text(comment);
+    console.keys(&["C-s"]);
+    console.wait_for("queued:");
+    console.keys(&["s"]);
+    console.wait_for("Change state");
+    console.type_text("resolved");
+    console.keys(&["Enter"]);
+    console.wait_for("Resolution code");
+    console.keys(&["Enter"]);
+    console.wait_for("Resolution notes");
+    console.type_text("Answered at the counter.");
+    console.keys(&["C-s"]);
+    console.wait_for("Resolved");
+}
+
+async fn assert_landed_once(boss: &Client, number: &str, comment: &str) {
+    let texts = journal_texts(boss, number).await;
+    assert_eq!(
+        texts.iter().filter(|t| *t == comment).count(),
+        1,
+        "{number}: the comment exactly once in {texts:?}"
+    );
+    let case = boss.find_case(&format!("number={number}")).await;
+    assert_eq!(s(&case["state"]), "6", "{number} resolved on the back-end");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filter_open_answer_and_resolve_from_the_console() {
+    let server = start(150, &[]);
+    let agent = Agent::login(&server.url, "demo");
+    agent.ok(&["sync"]);
+    let (number, name, typed) = case_with_accented_citizen(&agent);
+    assert_ne!(name, typed, "typed without accents");
+
+    let console = Console::open(&agent);
+    let comment = format!("Bonjour, votre dossier {number} est traité.");
+    work_the_case(&console, &number, &typed, &comment);
+    console.wait_for("outbox: 0");
+    console.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while console.alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!console.alive(), "q quits when nothing waits");
+
+    assert_landed_once(&server.client("superviseur"), &number, &comment).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_link_cut_actions_queue_and_land_once_when_it_returns() {
+    let server = start(150, &[]);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "demo");
+    agent.ok(&["sync"]);
+    let (number, _, typed) = case_with_accented_citizen(&agent);
+
+    let console = Console::open(&agent);
+    console.wait_for("[+ online]");
+    proxy.set_down(true);
+    let comment = format!("Réponse hors ligne pour {number}.");
+    work_the_case(&console, &number, &typed, &comment);
+    // Both actions wait; the console says the back-end is away, and keeps
+    // working: back to the list, another queue, the outbox.
+    console.wait_for("outbox: 2");
+    console.wait_for("back-end unreachable");
+    console.keys(&["Escape"]);
+    console.keys(&["3"]);
+    console.wait_for("[3 Open]");
+    console.keys(&["o"]);
+    let outbox = console.wait_for("Outbox");
+    assert!(outbox.contains(&number), "{outbox}");
+    assert!(
+        proxy.stats().forwarded > 0,
+        "the console did sync before the cut"
+    );
+
+    proxy.set_down(false);
+    console.keys(&["C-r"]);
+    console.wait_for("outbox: 0");
+    console.wait_for("Nothing waits");
+    assert_landed_once(&server.client("superviseur"), &number, &comment).await;
+}
