@@ -150,7 +150,10 @@ mod tests {
         for source in sources {
             let one: HashMap<String, String> = toml::from_str(source).expect("a table parses");
             for (key, text) in one {
-                assert!(all.insert(key.clone(), text).is_none(), "{key} is defined twice");
+                assert!(
+                    all.insert(key.clone(), text).is_none(),
+                    "{key} is defined twice"
+                );
             }
         }
         all
@@ -219,9 +222,9 @@ mod tests {
     /// with one of these is a key, whether passed to `t`/`f` or kept in a
     /// table (queue titles, column titles, reasons).
     const NAMESPACES: &[&str] = &[
-        "action", "bar", "case", "cli", "col", "command", "confirm", "dash", "editor", "error", "field",
-        "help", "hint", "link", "msg", "outbox", "picker", "priority", "queue", "screen", "sort",
-        "submit", "ui", "why",
+        "action", "bar", "case", "cli", "col", "command", "confirm", "dash", "editor", "error",
+        "field", "help", "hint", "link", "msg", "outbox", "picker", "priority", "queue", "screen",
+        "sort", "submit", "ui", "why",
     ];
 
     fn used_keys(code: &str) -> Vec<String> {

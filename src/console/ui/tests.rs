@@ -40,8 +40,17 @@ fn line(i: usize, citizen: &str, summary: &str) -> CaseLine {
         id: format!("id{i}"),
         number: format!("CS{:07}", 1000 + i),
         state: if i.is_multiple_of(3) { "18" } else { "10" }.into(),
-        state_label: if i.is_multiple_of(3) { "Awaiting Info" } else { "Open" }.into(),
-        stage: Some(if i.is_multiple_of(3) { "awaiting_info" } else { "open" }),
+        state_label: if i.is_multiple_of(3) {
+            "Awaiting Info"
+        } else {
+            "Open"
+        }
+        .into(),
+        stage: Some(if i.is_multiple_of(3) {
+            "awaiting_info"
+        } else {
+            "open"
+        }),
         priority: (i % 4 + 1) as u8,
         citizen: citizen.into(),
         procedure: "passeport".into(),
