@@ -75,13 +75,36 @@ impl Lang {
         }
     }
 
-    /// The text of `key` with `{name}` placeholders filled.
+    /// The text of `key` with its `{name}` placeholders filled in one
+    /// pass: a value that itself holds `{name}` (a citizen's street, a
+    /// comment) is shown as it is, never read as a placeholder.
     pub fn f(self, key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
-        let mut text = self.t(key).to_string();
-        for (name, value) in args {
-            text = text.replace(&format!("{{{name}}}"), &value.to_string());
+        use std::fmt::Write;
+        let template = self.t(key);
+        let mut out = String::with_capacity(template.len() + 16);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let value = after.find('}').and_then(|close| {
+                let name = &after[..close];
+                args.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, value)| (value, close))
+            });
+            match value {
+                Some((value, close)) => {
+                    let _ = write!(out, "{value}");
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
         }
-        text
+        out.push_str(rest);
+        out
     }
 }
 

@@ -7,6 +7,7 @@ use crate::i18n::Lang;
 use crate::store::{OutboxEntry, OutboxState, Store};
 use crate::sync::push::{self, PushReport};
 
+use super::view::describe;
 use super::workspace::runtime;
 use super::{AppError, Remote};
 
@@ -14,11 +15,11 @@ use super::{AppError, Remote};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submitted {
     /// The back-end acknowledged it.
-    Applied { number: String, what: String },
+    Applied { number: String, action: Action },
     /// It waits in the outbox, for the reason given.
     Queued {
         number: String,
-        what: String,
+        action: Action,
         why: Waiting,
     },
     /// The case changed on the back-end: the agent decides (mine or theirs).
@@ -26,7 +27,7 @@ pub enum Submitted {
     /// The back-end refused it: the agent retries or drops it.
     Refused {
         number: String,
-        what: String,
+        action: Action,
         seq: i64,
         reason: String,
     },
@@ -40,26 +41,36 @@ pub enum Waiting {
     SyncRunning,
     /// The back-end asks for a login; the action is kept.
     Login(String),
-    /// The link or the back-end is away, or earlier actions go first.
+    /// The link or the back-end is away.
     Later(String),
+    /// Earlier actions on the same case go first.
+    Earlier,
 }
 
 impl Submitted {
     /// What the agent reads.
     pub fn message(&self, lang: Lang) -> String {
+        // State values as they are: the CLI's words are stable for scripts.
+        let what = |action: &Action| describe(action, lang, str::to_string);
         match self {
-            Submitted::Applied { number, what } => {
-                lang.f("submit.applied", &[("number", number), ("what", what)])
-            }
-            Submitted::Queued { number, what, why } => {
+            Submitted::Applied { number, action } => lang.f(
+                "submit.applied",
+                &[("number", number), ("what", &what(action))],
+            ),
+            Submitted::Queued {
+                number,
+                action,
+                why,
+            } => {
                 let why = match why {
                     Waiting::Offline => lang.t("submit.why_offline").to_string(),
                     Waiting::SyncRunning => lang.t("submit.why_sync_running").to_string(),
+                    Waiting::Earlier => lang.t("submit.why_earlier").to_string(),
                     Waiting::Login(reason) | Waiting::Later(reason) => reason.clone(),
                 };
                 lang.f(
                     "submit.queued",
-                    &[("number", number), ("what", what), ("why", &why)],
+                    &[("number", number), ("what", &what(action)), ("why", &why)],
                 )
             }
             Submitted::Conflict { number, seq } => {
@@ -67,14 +78,14 @@ impl Submitted {
             }
             Submitted::Refused {
                 number,
-                what,
+                action,
                 seq,
                 reason,
             } => lang.f(
                 "submit.refused",
                 &[
                     ("number", number),
-                    ("what", what),
+                    ("what", &what(action)),
                     ("seq", seq),
                     ("reason", reason),
                 ],
@@ -85,16 +96,16 @@ impl Submitted {
     /// What an outbox entry's state says of it, once a push has run.
     pub fn of_entry(entry: &OutboxEntry, pushed: Result<&PushReport, &AppError>) -> Submitted {
         let number = entry.case_number.clone();
-        let what = entry.action.describe();
+        let action = entry.action.clone();
         match entry.state {
-            OutboxState::Done => Submitted::Applied { number, what },
+            OutboxState::Done => Submitted::Applied { number, action },
             OutboxState::Conflict => Submitted::Conflict {
                 number,
                 seq: entry.seq,
             },
             OutboxState::Failed => Submitted::Refused {
                 number,
-                what,
+                action,
                 seq: entry.seq,
                 reason: entry.last_error.clone().unwrap_or_default(),
             },
@@ -102,15 +113,16 @@ impl Submitted {
                 let why = match pushed {
                     Err(e) if e.is_login() => Waiting::Login(e.to_string()),
                     Err(e) => Waiting::Later(e.to_string()),
-                    Ok(report) => Waiting::Later(
-                        report
-                            .away
-                            .clone()
-                            .or_else(|| entry.last_error.clone())
-                            .unwrap_or_else(|| "waiting for earlier actions on this case".into()),
-                    ),
+                    Ok(report) => match report.away.clone().or_else(|| entry.last_error.clone()) {
+                        Some(reason) => Waiting::Later(reason),
+                        None => Waiting::Earlier,
+                    },
                 };
-                Submitted::Queued { number, what, why }
+                Submitted::Queued {
+                    number,
+                    action,
+                    why,
+                }
             }
         }
     }
@@ -132,11 +144,11 @@ pub fn submit(
 ) -> Result<Submitted, AppError> {
     let queued = enqueue(store, case, action)?;
     let number = queued.case_number.clone();
-    let what = queued.action.describe();
+    let action = queued.action.clone();
     if offline {
         return Ok(Submitted::Queued {
             number,
-            what,
+            action,
             why: Waiting::Offline,
         });
     }
@@ -144,7 +156,7 @@ pub fn submit(
     let Some(_lock) = store.lock_sync(false)? else {
         return Ok(Submitted::Queued {
             number,
-            what,
+            action,
             why: Waiting::SyncRunning,
         });
     };

@@ -117,7 +117,8 @@ pub fn describe(action: &Action, lang: Lang, label_of_state: impl Fn(&str) -> St
     match action {
         Action::Take { .. } => lang.t("action.take").to_string(),
         Action::Assign { user: Some(_), .. } => lang.t("action.assign_agent").to_string(),
-        Action::Assign { .. } => lang.t("action.assign_group").to_string(),
+        Action::Assign { group: Some(_), .. } => lang.t("action.assign_group").to_string(),
+        Action::Assign { .. } => lang.t("action.assign").to_string(),
         Action::SetState { state, .. } => {
             lang.f("action.state", &[("state", &label_of_state(state))])
         }

@@ -106,9 +106,8 @@ impl Remote {
             )));
         }
         let password = secrets::password(name, &profile.user)?.ok_or_else(|| {
-            AppError::Login(format!(
-                "no password for profile {name}: log in again with `guichet login --profile {name}`"
-            ))
+            let lang = Lang::choose(profile.language.as_deref());
+            AppError::Login(lang.f("error.no_password", &[("name", &name)]))
         })?;
         let mut settings = Settings::new(&profile.url, &profile.user, &password);
         settings.session =

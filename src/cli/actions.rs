@@ -87,7 +87,7 @@ pub fn state(global: &Global, args: StateArgs) -> Outcome {
     if choice.stage == Some(Stage::Resolved)
         && (resolution_code.is_none() || args.notes.as_deref().is_none_or(|n| n.trim().is_empty()))
     {
-        return Err(Failure::usage("resolving needs --code and --notes"));
+        return Err(Failure::usage(lang.t("cli.resolve_needs")));
     }
     let action = compose::set_state(
         &session.store,
@@ -102,13 +102,15 @@ pub fn state(global: &Global, args: StateArgs) -> Outcome {
 
 pub fn comment(global: &Global, args: TextArgs) -> Outcome {
     let mut session = Session::open(global)?;
-    let action = compose::comment(&text_argument(&args.text)?, session.lang())?;
+    let lang = session.lang();
+    let action = compose::comment(&text_argument(&args.text, lang)?, lang)?;
     run(&mut session, &args.number, action)
 }
 
 pub fn note(global: &Global, args: TextArgs) -> Outcome {
     let mut session = Session::open(global)?;
-    let action = compose::note(&text_argument(&args.text)?, session.lang())?;
+    let lang = session.lang();
+    let action = compose::note(&text_argument(&args.text, lang)?, lang)?;
     run(&mut session, &args.number, action)
 }
 

@@ -3,7 +3,7 @@
 use clap::Args;
 use serde_json::json;
 
-use super::output::{cell, csv_field, print_json};
+use super::output::{cell, csv_field, describe, print_json};
 use super::session::{Failure, Global, Outcome, Session, runtime};
 use crate::app::view::{CaseLine, case_line};
 use crate::domain::search::{Search, View};
@@ -47,7 +47,7 @@ pub fn cases(global: &Global, args: CasesArgs) -> Outcome {
         .map(|hit| case_line(&session.store, &hit.row, lang))
         .collect::<Result<_, _>>()?;
     if args.json {
-        print_json(&lines);
+        print_json(&lines, lang);
     } else if args.csv {
         println!(
             "number,state,state_label,priority,citizen,procedure,summary,assignee,group,due,updated,pending"
@@ -77,7 +77,7 @@ pub fn cases(global: &Global, args: CasesArgs) -> Outcome {
             );
         }
     } else if lines.is_empty() {
-        println!("no case matches");
+        println!("{}", lang.t("cli.cases_none"));
     } else {
         for l in &lines {
             let mark = if l.attention {
@@ -99,10 +99,7 @@ pub fn cases(global: &Global, args: CasesArgs) -> Outcome {
                 cell(&l.summary, 40)
             );
         }
-        println!(
-            "{} case(s); * = change queued, ! = needs your decision (guichet queue)",
-            lines.len()
-        );
+        println!("{}", lang.f("cli.cases_count", &[("count", &lines.len())]));
     }
     Ok(())
 }
@@ -175,11 +172,11 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
                 map.extend(details.clone());
             }
         }
-        print_json(&out);
+        print_json(&out, lang);
         return Ok(());
     }
     if let Some(reason) = &stale {
-        println!("(local copy; could not refresh: {reason})");
+        println!("{}", lang.f("cli.case_stale", &[("reason", reason)]));
     }
     let state = store.label(ChoiceList::State, &case.state, french)?;
     println!(
@@ -187,51 +184,79 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
         case.number, case.summary, state, case.priority
     );
     if let Some(l) = &line {
+        let assignee = if l.assignee.is_empty() {
+            "-"
+        } else {
+            &l.assignee
+        };
         println!(
-            "procedure: {}   group: {}   assignee: {}",
-            l.procedure_label,
-            l.group,
-            if l.assignee.is_empty() {
-                "-"
-            } else {
-                &l.assignee
-            }
+            "{}",
+            lang.f(
+                "cli.case_assignment",
+                &[
+                    ("procedure", &l.procedure_label),
+                    ("group", &l.group),
+                    ("assignee", &assignee),
+                ],
+            )
         );
     }
+    let due = if case.due.is_empty() { "-" } else { &case.due };
     println!(
-        "opened: {}   due: {}   channel: {}",
-        case.opened,
-        if case.due.is_empty() { "-" } else { &case.due },
-        case.channel
+        "{}",
+        lang.f(
+            "cli.case_dates",
+            &[
+                ("opened", &case.opened),
+                ("due", &due),
+                ("channel", &case.channel),
+            ],
+        )
     );
     if let Some(c) = &citizen {
         println!(
-            "citizen: {}  {}  {}  {} {} {}",
-            c.name(),
-            c.email,
-            c.phone,
-            c.street,
-            c.zip,
-            c.city
+            "{}",
+            lang.f(
+                "cli.case_citizen",
+                &[
+                    ("name", &c.name()),
+                    ("email", &c.email),
+                    ("phone", &c.phone),
+                    ("street", &c.street),
+                    ("zip", &c.zip),
+                    ("city", &c.city),
+                ],
+            )
         );
     }
     println!();
     println!("{}", case.description);
     println!();
     for e in &timeline {
-        let kind = match e.kind {
-            EntryKind::Comment => "public",
-            EntryKind::WorkNote => "internal",
-        };
-        println!("{}  {} ({kind}): {}", e.at, e.author, e.text);
+        let kind = lang.t(match e.kind {
+            EntryKind::Comment => "cli.case_public",
+            EntryKind::WorkNote => "cli.case_internal",
+        });
+        println!(
+            "{}",
+            lang.f(
+                "cli.case_entry",
+                &[
+                    ("at", &e.at),
+                    ("author", &e.author),
+                    ("kind", &kind),
+                    ("text", &e.text),
+                ],
+            )
+        );
     }
     for q in &queued {
-        let state = match q.state {
-            OutboxState::Conflict => "CONFLICT",
-            OutboxState::Failed => "REFUSED",
-            _ => "queued",
-        };
-        println!("[{state}] {} {}", q.created_at, q.action.describe());
+        let state = lang.t(match q.state {
+            OutboxState::Conflict => "cli.case_conflict",
+            OutboxState::Failed => "cli.case_refused",
+            _ => "cli.case_queued",
+        });
+        println!("[{state}] {} {}", q.created_at, describe(&q.action, lang));
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use super::session::{Failure, Global, Outcome, code, runtime};
 use crate::app::Remote;
 use crate::backend::Backend;
 use crate::config::{Config, Paths, Profile, check_name};
+use crate::i18n::Lang;
 use crate::secrets;
 use crate::store::Store;
 use crate::sync::pull;
@@ -35,18 +36,21 @@ pub struct LogoutArgs {
     wipe: bool,
 }
 
-fn read_password(from_stdin: bool) -> Result<String, Failure> {
+fn read_password(from_stdin: bool, lang: Lang) -> Result<String, Failure> {
     let stdin = std::io::stdin();
     if !from_stdin && stdin.is_terminal() {
-        eprint!("password (shown as you type; use --password-stdin to pipe it): ");
+        eprint!("{}", lang.t("cli.password_prompt"));
     }
     let mut line = String::new();
-    stdin
-        .read_line(&mut line)
-        .map_err(|e| Failure::new(code::ERROR, format!("cannot read the password: {e}")))?;
+    stdin.read_line(&mut line).map_err(|e| {
+        Failure::new(
+            code::ERROR,
+            lang.f("cli.password_unreadable", &[("error", &e)]),
+        )
+    })?;
     let password = line.trim_end_matches(['\n', '\r']).to_string();
     if password.is_empty() {
-        return Err(Failure::usage("the password is empty"));
+        return Err(Failure::usage(lang.t("cli.password_empty")));
     }
     Ok(password)
 }
@@ -61,17 +65,19 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
         .unwrap_or_else(|| "default".to_string());
     check_name(&name)?;
     let existing = config.profiles.get(&name).cloned();
+    let language = args
+        .language
+        .or(existing.as_ref().and_then(|p| p.language.clone()));
+    let lang = Lang::choose(language.as_deref());
     let url = args.url.or(existing.as_ref().map(|p| p.url.clone()));
     let user = args.user.or(existing.as_ref().map(|p| p.user.clone()));
     let (Some(url), Some(user)) = (url, user) else {
-        return Err(Failure::usage(format!(
-            "profile {name} is new: give --url and --user"
-        )));
+        return Err(Failure::usage(
+            lang.f("cli.login_new_profile", &[("name", &name)]),
+        ));
     };
     if global.offline {
-        return Err(Failure::usage(
-            "login checks the credentials with the back-end: it cannot run --offline",
-        ));
+        return Err(Failure::usage(lang.t("cli.login_offline")));
     }
     let profile = Profile {
         url: url.trim_end_matches('/').to_string(),
@@ -79,9 +85,9 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
         backend: existing
             .as_ref()
             .map_or("servicenow".into(), |p| p.backend.clone()),
-        language: args.language.or(existing.and_then(|p| p.language)),
+        language,
     };
-    let password = read_password(args.password_stdin)?;
+    let password = read_password(args.password_stdin, lang)?;
     // Verify before storing anything: a wrong password is never saved.
     let backend = crate::backend::servicenow::ServiceNow::new(
         crate::backend::servicenow::Settings::new(&profile.url, &profile.user, &password),
@@ -107,10 +113,16 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
     }
     config.save(&paths.config_file)?;
     println!(
-        "logged in to profile {name} as {} ({}); password kept in the {}",
-        me.user.name,
-        me.user.user_name,
-        secrets::store_in_use()?
+        "{}",
+        lang.f(
+            "cli.logged_in",
+            &[
+                ("name", &name),
+                ("agent", &me.user.name),
+                ("user", &me.user.user_name),
+                ("keyring", &secrets::store_in_use()?),
+            ],
+        )
     );
     Ok(())
 }
@@ -119,6 +131,7 @@ pub fn logout(global: &Global, args: LogoutArgs) -> Outcome {
     let paths = Paths::discover()?;
     let mut config = Config::load(&paths.config_file)?;
     let (name, profile) = config.profile(global.profile.as_deref())?;
+    let lang = Lang::choose(profile.language.as_deref());
     secrets::forget_password(&name, &profile.user)?;
     if args.wipe {
         let store_path = paths.store(&name);
@@ -127,9 +140,9 @@ pub fn logout(global: &Global, args: LogoutArgs) -> Outcome {
             if waiting > 0 {
                 return Err(Failure::new(
                     code::ERROR,
-                    format!(
-                        "logged out, but the local store of {name} was kept: {waiting} action(s) are not yet applied. \
-                         Sync them, or drop them one by one with `guichet queue drop ID --yes`, then wipe again."
+                    lang.f(
+                        "cli.logout_store_kept",
+                        &[("name", &name), ("waiting", &waiting)],
                     ),
                 ));
             }
@@ -143,18 +156,19 @@ pub fn logout(global: &Global, args: LogoutArgs) -> Outcome {
             config.default_profile = None;
         }
         config.save(&paths.config_file)?;
-        println!("logged out of {name}; its local store and profile are deleted");
+        println!("{}", lang.f("cli.logout_wiped", &[("name", &name)]));
     } else {
-        println!("logged out of {name}; the local store and queued actions are kept");
+        println!("{}", lang.f("cli.logout_done", &[("name", &name)]));
     }
     Ok(())
 }
 
-pub fn profiles(_global: &Global) -> Outcome {
+pub fn profiles(global: &Global) -> Outcome {
     let paths = Paths::discover()?;
     let config = Config::load(&paths.config_file)?;
+    let lang = chosen_lang(&config, global);
     if config.profiles.is_empty() {
-        println!("no profile yet: guichet login --profile NAME --url URL --user USER");
+        println!("{}", lang.t("cli.profiles_none"));
         return Ok(());
     }
     for (name, profile) in &config.profiles {
@@ -167,43 +181,76 @@ pub fn profiles(_global: &Global) -> Outcome {
             .and_then(|s| s.unfinished_count())
             .unwrap_or(0);
         println!(
-            "{default} {name:<16} {:<10} {:<40} {queued} queued",
-            profile.user, profile.url
+            "{default} {name:<16} {:<10} {:<40} {}",
+            profile.user,
+            profile.url,
+            lang.f("cli.profiles_queued", &[("count", &queued)])
         );
     }
     Ok(())
 }
 
+/// The language of a command about profiles: the chosen profile's, else
+/// the locale's.
+fn chosen_lang(config: &Config, global: &Global) -> Lang {
+    let profile = config.profile(global.profile.as_deref()).ok();
+    Lang::choose(profile.and_then(|(_, p)| p.language).as_deref())
+}
+
 pub fn doctor(global: &Global) -> Outcome {
     let paths = Paths::discover()?;
-    println!("config file:  {}", paths.config_file.display());
-    println!("data folder:  {}", paths.data_dir.display());
+    // Read first for its language; a broken file is reported after the
+    // paths, which help to find it.
+    let config = Config::load(&paths.config_file);
+    let lang = config
+        .as_ref()
+        .map_or_else(|_| Lang::choose(None), |c| chosen_lang(c, global));
+    let say = |key: &str, args: &[(&str, &dyn std::fmt::Display)]| {
+        println!("{}", lang.f(key, args));
+    };
+    say(
+        "cli.doctor_config",
+        &[("path", &paths.config_file.display())],
+    );
+    say("cli.doctor_data", &[("path", &paths.data_dir.display())]);
     match secrets::store_in_use() {
-        Ok(store) => println!("keyring:      {store}"),
-        Err(e) => println!("keyring:      NONE: {e}"),
+        Ok(store) => say("cli.doctor_keyring", &[("keyring", &store)]),
+        Err(e) => say("cli.doctor_no_keyring", &[("error", &e)]),
     }
-    let config = Config::load(&paths.config_file)?;
+    let config = config?;
     let Ok((name, profile)) = config.profile(global.profile.as_deref()) else {
-        println!("profile:      none yet (guichet login)");
+        say("cli.doctor_no_profile", &[]);
         return Ok(());
     };
-    println!("profile:      {name} ({} at {})", profile.user, profile.url);
+    say(
+        "cli.doctor_profile",
+        &[
+            ("name", &name),
+            ("user", &profile.user),
+            ("url", &profile.url),
+        ],
+    );
     let store = Store::open(&paths.store(&name))?;
-    println!(
-        "local store:  {} ({} cases, {} actions waiting, last pull {})",
-        store.path().display(),
-        store.case_count()?,
-        store.unfinished_count()?,
-        store.meta("pulled_at")?.unwrap_or_else(|| "never".into())
+    let pulled = store
+        .meta("pulled_at")?
+        .unwrap_or_else(|| lang.t("cli.doctor_never").to_string());
+    say(
+        "cli.doctor_store",
+        &[
+            ("path", &store.path().display()),
+            ("cases", &store.case_count()?),
+            ("waiting", &store.unfinished_count()?),
+            ("pulled", &pulled),
+        ],
     );
     let password = secrets::password(&name, &profile.user).ok().flatten();
-    println!(
-        "password:     {}",
+    say(
         if password.is_some() {
-            "in the keyring"
+            "cli.doctor_password"
         } else {
-            "missing: log in again"
-        }
+            "cli.doctor_no_password"
+        },
+        &[],
     );
     if global.offline || password.is_none() {
         return Ok(());
@@ -214,22 +261,23 @@ pub fn doctor(global: &Global) -> Outcome {
     });
     match checked {
         Ok((me, c)) => {
-            println!("back-end:     reachable, logged in as {}", me.user.name);
-            println!(
-                "extensions:   idempotency keys {}, conditional writes {}",
-                if c.idempotency_keys {
-                    "yes"
-                } else {
-                    "no (read-back is used)"
-                },
-                if c.conditional_writes {
-                    "yes"
-                } else {
-                    "no (versions compared before writing)"
-                }
+            say("cli.doctor_reachable", &[("name", &me.user.name)]);
+            let keys = lang.t(if c.idempotency_keys {
+                "cli.doctor_yes"
+            } else {
+                "cli.doctor_no_keys"
+            });
+            let writes = lang.t(if c.conditional_writes {
+                "cli.doctor_yes"
+            } else {
+                "cli.doctor_no_writes"
+            });
+            say(
+                "cli.doctor_extensions",
+                &[("keys", &keys), ("writes", &writes)],
             );
         }
-        Err(e) => println!("back-end:     {e}"),
+        Err(e) => say("cli.doctor_backend_error", &[("error", &e)]),
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::output::{print_json, queue_json};
+use super::output::{describe, print_json, queue_json, state_width, state_word};
 use super::session::{Failure, Global, Outcome, Session};
 use crate::store::OutboxState;
 
@@ -40,15 +40,17 @@ enum QueueCommand {
 
 pub fn queue(global: &Global, args: QueueArgs) -> Outcome {
     let mut session = Session::open(global)?;
+    let lang = session.lang();
     let store = &mut session.store;
     match args.command {
         None => {
             let entries = store.queue(args.all)?;
             if args.json {
-                print_json(&entries.iter().map(queue_json).collect::<Vec<_>>());
+                print_json(&entries.iter().map(queue_json).collect::<Vec<_>>(), lang);
             } else if entries.is_empty() {
-                println!("nothing waits: every action is applied");
+                println!("{}", lang.t("cli.queue_empty"));
             } else {
+                let width = state_width(lang);
                 for e in &entries {
                     let error = e
                         .last_error
@@ -56,11 +58,11 @@ pub fn queue(global: &Global, args: QueueArgs) -> Outcome {
                         .map(|m| format!(" — {m}"))
                         .unwrap_or_default();
                     println!(
-                        "{:>5} {} {:<9} {:<28} {}{error}",
+                        "{:>5} {} {:<width$} {:<28} {}{error}",
                         e.seq,
                         e.case_number,
-                        e.state.as_str(),
-                        e.action.describe(),
+                        state_word(e.state, lang),
+                        describe(&e.action, lang),
                         e.created_at
                     );
                 }
@@ -69,38 +71,45 @@ pub fn queue(global: &Global, args: QueueArgs) -> Outcome {
         Some(QueueCommand::Retry { id }) => {
             let e = store.retry(&id)?;
             println!(
-                "{} {} will be sent again at the next sync",
-                e.seq,
-                e.action.describe()
+                "{}",
+                lang.f(
+                    "cli.queue_retried",
+                    &[("seq", &e.seq), ("what", &describe(&e.action, lang))],
+                )
             );
         }
         Some(QueueCommand::Drop { id, yes }) => {
             let e = store.action(&id)?;
             if !yes {
-                return Err(Failure::usage(format!(
-                    "dropping {} ({} on {}) loses it for good: add --yes",
-                    e.seq,
-                    e.action.describe(),
-                    e.case_number
+                return Err(Failure::usage(lang.f(
+                    "cli.queue_drop_needs_yes",
+                    &[
+                        ("seq", &e.seq),
+                        ("what", &describe(&e.action, lang)),
+                        ("number", &e.case_number),
+                    ],
                 )));
             }
             let e = store.drop_action(&id)?;
             println!(
-                "dropped {} ({} on {})",
-                e.seq,
-                e.action.describe(),
-                e.case_number
+                "{}",
+                lang.f(
+                    "cli.queue_dropped",
+                    &[
+                        ("seq", &e.seq),
+                        ("what", &describe(&e.action, lang)),
+                        ("number", &e.case_number),
+                    ],
+                )
             );
         }
         Some(QueueCommand::Resolve { id, mine, .. }) => {
             let e = store.resolve_conflict(&id, mine)?;
-            match e.state {
-                OutboxState::Pending => println!(
-                    "{}: your change will be sent over theirs at the next sync",
-                    e.seq
-                ),
-                _ => println!("{}: kept theirs, your change is dropped", e.seq),
-            }
+            let key = match e.state {
+                OutboxState::Pending => "cli.queue_kept_mine",
+                _ => "cli.queue_kept_theirs",
+            };
+            println!("{}", lang.f(key, &[("seq", &e.seq)]));
         }
     }
     Ok(())

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::app::{AppError, Remote, Workspace};
-use crate::config::{ConfigError, Profile};
+use crate::config::{Config, ConfigError, Paths, Profile};
 use crate::i18n::Lang;
 use crate::secrets::SecretError;
 use crate::store::{Store, StoreError};
@@ -150,24 +150,38 @@ impl Session {
     }
 }
 
+/// The language of a command that opens no session (or not yet): the
+/// profile's choice when one is configured, else the locale's.
+pub fn lang_of(global: &Global) -> Lang {
+    let profile = Paths::discover()
+        .and_then(|paths| Config::load(&paths.config_file))
+        .and_then(|config| config.profile(global.profile.as_deref()))
+        .ok();
+    Lang::choose(profile.and_then(|(_, p)| p.language).as_deref())
+}
+
 /// A runtime for the network part of a command.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     Ok(crate::app::workspace::runtime()?)
 }
 
 /// Reads text given as an argument, or from stdin when it is `-`.
-pub fn text_argument(text: &str) -> Result<String, Failure> {
+pub fn text_argument(text: &str, lang: Lang) -> Result<String, Failure> {
     let text = if text == "-" {
         let mut buffer = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut buffer)
-            .map_err(|e| Failure::new(code::ERROR, format!("cannot read standard input: {e}")))?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut buffer).map_err(|e| {
+            Failure::new(
+                code::ERROR,
+                lang.f("cli.stdin_unreadable", &[("error", &e)]),
+            )
+        })?;
         buffer
     } else {
         text.to_string()
     };
     let text = text.trim_end_matches(['\n', '\r']).to_string();
     if text.trim().is_empty() {
-        return Err(Failure::usage("the text is empty"));
+        return Err(Failure::usage(lang.t("cli.text_empty")));
     }
     Ok(text)
 }

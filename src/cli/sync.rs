@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::output::print_json;
-use super::session::{Failure, Global, Outcome, Session, code, runtime};
+use super::session::{Failure, Global, Outcome, Session, code, lang_of, runtime};
 use crate::sync::push::Round;
 use crate::sync::sync_once;
 
@@ -18,9 +18,10 @@ pub struct SyncArgs {
 
 pub fn sync(global: &Global, args: SyncArgs) -> Outcome {
     if global.offline {
-        return Err(Failure::usage("sync needs the network; drop --offline"));
+        return Err(Failure::usage(lang_of(global).t("cli.sync_offline")));
     }
     let mut session = Session::open(global)?;
+    let lang = session.lang();
     let backend = session.backend()?;
     // One process at a time talks to the back-end for this store; a send
     // interrupted by a crash or a kill is then known to be in doubt.
@@ -39,32 +40,47 @@ pub fn sync(global: &Global, args: SyncArgs) -> Outcome {
             if args.json {
                 print_json(
                     &serde_json::json!({"report": report, "waiting": waiting, "seconds": started.elapsed().as_secs_f64()}),
+                    lang,
                 );
             } else {
                 let pull = report.pull.unwrap_or_default();
+                let mut seconds = format!("{:.1}", started.elapsed().as_secs_f64());
+                if lang.is_french() {
+                    seconds = seconds.replace('.', ",");
+                }
+                let found = if report.push.found_applied > 0 {
+                    lang.f("cli.synced_found", &[("count", &report.push.found_applied)])
+                } else {
+                    String::new()
+                };
+                let see = if report.push.conflicts + report.push.failed > 0 {
+                    lang.t("cli.synced_see_queue")
+                } else {
+                    ""
+                };
                 println!(
-                    "synced in {:.1} s: {} action(s) applied{}, {} case(s) updated, {} waiting{}",
-                    started.elapsed().as_secs_f64(),
-                    report.push.applied,
-                    if report.push.found_applied > 0 {
-                        format!(" ({} found already applied)", report.push.found_applied)
-                    } else {
-                        String::new()
-                    },
-                    pull.cases_changed,
-                    waiting,
-                    if report.push.conflicts + report.push.failed > 0 {
-                        " — see guichet queue"
-                    } else {
-                        ""
-                    }
+                    "{}",
+                    lang.f(
+                        "cli.synced",
+                        &[
+                            ("seconds", &seconds),
+                            ("applied", &report.push.applied),
+                            ("found", &found),
+                            ("cases", &pull.cases_changed),
+                            ("waiting", &waiting),
+                            ("see", &see),
+                        ],
+                    )
                 );
             }
             Ok(())
         }
         Err(e) if e.is_offline() => Err(Failure::new(
             code::ERROR,
-            format!("back-end unreachable ({e}); {waiting} action(s) stay queued"),
+            lang.f(
+                "cli.sync_unreachable",
+                &[("error", &e), ("waiting", &waiting)],
+            ),
         )),
         Err(e) => Err(e.into()),
     }

@@ -46,6 +46,8 @@ pub fn start_on(db: &Path, demo: Option<u32>, extra: &[&str]) -> Server {
     args.extend(extra.iter().map(|s| s.to_string()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
         .args(&args)
+        // English whatever the machine's locale: the first line is read.
+        .env("LC_ALL", "C")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

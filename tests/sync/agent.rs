@@ -44,25 +44,26 @@ impl Drop for Agent {
 }
 
 impl Agent {
-    /// Logs `user` (password "demo") in to the back-end at `url`.
+    /// Logs `user` (password "demo") in to the back-end at `url`, on a
+    /// profile that speaks English.
     pub fn login(url: &str, user: &str) -> Agent {
+        Agent::login_speaking(url, user, Some("en"))
+    }
+
+    /// Logs in on a profile with this language, or none (the locale's).
+    pub fn login_speaking(url: &str, user: &str, language: Option<&str>) -> Agent {
         let agent = Agent {
             home: tempfile::tempdir().expect("temp dir"),
             // Profiles are unique so that parallel tests never share a
             // keyring entry.
             profile: format!("t{}", uuid::Uuid::new_v4().simple()),
         };
+        let mut args = vec!["login", "--url", url, "--user", user, "--password-stdin"];
+        if let Some(language) = language {
+            args.extend(["--language", language]);
+        }
         let mut child = agent
-            .command(&[
-                "login",
-                "--url",
-                url,
-                "--user",
-                user,
-                "--password-stdin",
-                "--language",
-                "en",
-            ])
+            .command(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -106,6 +107,8 @@ impl Agent {
         );
     }
 
+    /// A `guichet` command in the C locale: English whatever the machine's
+    /// locale, unless the profile chose a language.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_guichet"));
         command
@@ -113,16 +116,25 @@ impl Agent {
             .env("GUICHET_HOME", self.home.path())
             .env("GUICHET_PROFILE", &self.profile)
             .env_remove("GUICHET_PASSWORD")
+            .env("LC_ALL", "C")
+            .env_remove("LC_MESSAGES")
             .env_remove("LANG");
         command
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        let out = self
-            .command(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run guichet");
+        Agent::output(self.command(args))
+    }
+
+    /// Runs a command in a locale (`LC_ALL`), e.g. `fr_FR.UTF-8`.
+    pub fn run_in_locale(&self, locale: &str, args: &[&str]) -> Output {
+        let mut command = self.command(args);
+        command.env("LC_ALL", locale);
+        Agent::output(command)
+    }
+
+    fn output(mut command: Command) -> Output {
+        let out = command.stdin(Stdio::null()).output().expect("run guichet");
         Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

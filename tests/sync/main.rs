@@ -7,6 +7,7 @@ mod conflicts;
 mod console;
 mod crash;
 mod faults;
+mod language;
 mod offline;
 mod proxy;
 mod proxy_selftest;
