@@ -77,6 +77,7 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    crate::console::mark_start();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

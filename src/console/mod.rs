@@ -41,6 +41,78 @@ pub struct Options {
     pub config_dir: PathBuf,
 }
 
+/// When the process started, for the start-to-first-frame figure.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Called first thing in `main`.
+pub fn mark_start() {
+    let _ = STARTED.set(std::time::Instant::now());
+}
+
+/// What the benchmark harness reads in the log (target `guichet::bench`):
+/// first frames, keystroke-to-frame and query-to-frame times, peak memory.
+/// Only counting and clock reads; the lines are written at debug level.
+#[derive(Default)]
+struct Timings {
+    frames: u64,
+    rows_shown: bool,
+    /// Key presses read by the input task, not yet shown in a frame.
+    keys: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+    /// When each list query left, by generation.
+    lists_sent: Vec<(u64, std::time::Instant)>,
+    /// A list answer applied, waiting for its frame.
+    list_answered: Option<std::time::Instant>,
+}
+
+impl Timings {
+    fn since_start() -> u128 {
+        STARTED.get().map_or(0, |t| t.elapsed().as_micros())
+    }
+
+    fn drawn(&mut self, state: &State) {
+        self.frames += 1;
+        if self.frames == 1 {
+            tracing::info!(target: "guichet::bench", first_frame_us = Self::since_start(), "first frame");
+        }
+        if !self.rows_shown && !state.list.lines.is_empty() {
+            self.rows_shown = true;
+            tracing::info!(target: "guichet::bench", first_rows_us = Self::since_start(), "first rows");
+        }
+        let now = std::time::Instant::now();
+        if let Ok(mut keys) = self.keys.lock() {
+            for at in keys.drain(..) {
+                tracing::debug!(target: "guichet::bench", key_to_frame_us = (now - at).as_micros(), "key");
+            }
+        }
+        if let Some(at) = self.list_answered.take() {
+            tracing::debug!(target: "guichet::bench", query_to_frame_us = (now - at).as_micros(), "list");
+        }
+    }
+
+    fn noticed(&mut self, msg: &Msg, state: &State) {
+        if let Msg::Listed { generation, .. } = msg
+            && *generation == state.list.generation
+            && let Some(at) = self
+                .lists_sent
+                .iter()
+                .find(|(g, _)| g == generation)
+                .map(|(_, at)| *at)
+        {
+            self.list_answered = Some(at);
+            self.lists_sent.retain(|(g, _)| g > generation);
+        }
+    }
+}
+
+/// The process's peak resident memory (Linux), in kB.
+fn peak_memory_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// NO_COLOR (any non-empty value) gives the monochrome theme.
 pub fn theme_from_env() -> Theme {
     match std::env::var_os("NO_COLOR") {
@@ -93,14 +165,21 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
         state.size = (size.width, size.height);
     }
 
+    let mut timings = Timings::default();
     // Terminal input: its own task, so that a burst of keys queues here
     // while a frame is drawn.
     let input = tx.clone();
+    let key_times = std::sync::Arc::clone(&timings.keys);
     tokio::spawn(async move {
         let mut events = crossterm::event::EventStream::new();
         loop {
             match events.next().await {
                 Some(Ok(event)) => {
+                    if matches!(event, crossterm::event::Event::Key(_))
+                        && let Ok(mut keys) = key_times.lock()
+                    {
+                        keys.push(std::time::Instant::now());
+                    }
                     if input.send(Msg::Term(event)).is_err() {
                         return;
                     }
@@ -129,23 +208,30 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
     drop(tx);
 
     let first = update::start(&mut state);
-    perform(&workers, &mut tui, &mut state, first);
+    perform(&workers, &mut tui, &mut state, &mut timings, first);
     draw(&mut tui, &mut state)?;
+    timings.drawn(&state);
     while let Some(first) = rx.recv().await {
+        timings.noticed(&first, &state);
         let mut effects = step(&mut state, first);
         // Drain what else is waiting, then draw once.
         while let Ok(more) = rx.try_recv() {
+            timings.noticed(&more, &state);
             effects.extend(step(&mut state, more));
         }
-        perform(&workers, &mut tui, &mut state, effects);
+        perform(&workers, &mut tui, &mut state, &mut timings, effects);
         if state.quit {
             break;
         }
         if state.dirty {
             draw(&mut tui, &mut state)?;
+            timings.drawn(&state);
         }
     }
     drop(tui);
+    if let Some(kb) = peak_memory_kb() {
+        tracing::info!(target: "guichet::bench", peak_memory_kb = kb, "peak memory");
+    }
     Ok(())
 }
 
@@ -168,10 +254,23 @@ fn draw(tui: &mut terminal::Tui, state: &mut State) -> Result<(), AppError> {
     Ok(())
 }
 
-fn perform(workers: &Workers, tui: &mut terminal::Tui, state: &mut State, effects: Vec<Effect>) {
+fn perform(
+    workers: &Workers,
+    tui: &mut terminal::Tui,
+    state: &mut State,
+    timings: &mut Timings,
+    effects: Vec<Effect>,
+) {
     for effect in effects {
         match effect {
-            Effect::Query(q) => workers.query(q),
+            Effect::Query(q) => {
+                if let worker::Query::List(list) = &q {
+                    timings
+                        .lists_sent
+                        .push((list.generation, std::time::Instant::now()));
+                }
+                workers.query(q)
+            }
             Effect::Write(w) => {
                 if !workers.write(w) {
                     state.message = Some(state::Message {

@@ -75,15 +75,16 @@ pub(super) fn write_shown(tx: &Transaction<'_>, base: &Case) -> StoreResult<()> 
         action.apply_to(&mut shown);
     }
     let base_json = serde_json::to_string(base).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    tx.prepare_cached(
+    let row: i64 = tx.prepare_cached(
         "INSERT INTO cases (id, number, summary, description, state, priority, procedure, channel, citizen,
            assignee, grp, opened, due, resolution_code, close_notes, updated, updated_by, version, base)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
          ON CONFLICT (id) DO UPDATE SET number = ?2, summary = ?3, description = ?4, state = ?5, priority = ?6,
            procedure = ?7, channel = ?8, citizen = ?9, assignee = ?10, grp = ?11, opened = ?12, due = ?13,
-           resolution_code = ?14, close_notes = ?15, updated = ?16, updated_by = ?17, version = ?18, base = ?19",
+           resolution_code = ?14, close_notes = ?15, updated = ?16, updated_by = ?17, version = ?18, base = ?19
+         RETURNING row",
     )?
-    .execute(params![
+    .query_row(params![
         shown.id,
         shown.number,
         shown.summary,
@@ -103,8 +104,15 @@ pub(super) fn write_shown(tx: &Transaction<'_>, base: &Case) -> StoreResult<()> 
         shown.updated_by,
         shown.version,
         base_json
-    ])?;
-    Ok(())
+    ], |r| r.get(0))?;
+    super::haystack::write(
+        tx,
+        row,
+        &shown.number,
+        shown.citizen.as_deref(),
+        &shown.procedure,
+        &shown.summary,
+    )
 }
 
 /// Recomputes the shown copy after the outbox changed for a case.

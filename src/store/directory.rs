@@ -34,6 +34,7 @@ impl Store {
     }
 
     pub fn save_choices(&mut self, choices: &[Choice]) -> StoreResult<()> {
+        let procedures_before = self.choices(ChoiceList::Procedure)?;
         let tx = self.write()?;
         tx.execute("DELETE FROM choices", [])?;
         for c in choices {
@@ -41,6 +42,20 @@ impl Store {
                 "INSERT OR REPLACE INTO choices (list, value, label_en, label_fr, sequence, stage) VALUES (?, ?, ?, ?, ?, ?)",
                 params![c.list.as_str(), c.value, c.label_en, c.label_fr, c.sequence, c.stage.map(Stage::as_str)],
             )?;
+        }
+        // Procedure labels are in the search lines: rewrite them only when
+        // the labels changed (rare: the reference refresh is hourly).
+        let procedures_after: Vec<&Choice> = choices
+            .iter()
+            .filter(|c| c.list == ChoiceList::Procedure)
+            .collect();
+        let same = procedures_before.len() == procedures_after.len()
+            && procedures_before
+                .iter()
+                .zip(&procedures_after)
+                .all(|(a, b)| a.value == b.value && a.label_fr == b.label_fr);
+        if !same {
+            super::haystack::rewrite_where(&tx, "1", None)?;
         }
         tx.commit()?;
         Ok(())
@@ -210,6 +225,8 @@ impl Store {
                    phone = ?6, street = ?7, city = ?8, zip = ?9",
             )?
             .execute(params![c.id, c.first_name, c.last_name, c.name(), c.email, c.phone, c.street, c.city, c.zip])?;
+            // The citizen's name is part of the search line of their cases.
+            super::haystack::rewrite_where(&tx, "c.citizen = ?", Some(&c.id))?;
         }
         tx.commit()?;
         Ok(())

@@ -8,6 +8,7 @@
 
 mod cases;
 mod directory;
+mod haystack;
 mod outbox;
 mod schema;
 mod search;
@@ -57,6 +58,26 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// A second, read-only connection, opened on first need, for scans
+    /// split in two halves read side by side (the typo search).
+    helper: std::cell::RefCell<Option<Connection>>,
+    /// Interrupt handles of both connections.
+    interrupts: Interrupt,
+}
+
+/// Stops the store's running queries from another thread (the console
+/// cancels a search that a newer keystroke replaced).
+#[derive(Clone)]
+pub struct Interrupt(std::sync::Arc<std::sync::Mutex<Vec<rusqlite::InterruptHandle>>>);
+
+impl Interrupt {
+    pub fn interrupt(&self) {
+        if let Ok(handles) = self.0.lock() {
+            for handle in handles.iter() {
+                handle.interrupt();
+            }
+        }
+    }
 }
 
 /// Held while a process talks to the back-end for a store: one at a time,
@@ -85,10 +106,33 @@ impl Store {
         )
         .map_err(open_error)?;
         schema::migrate(&conn).map_err(open_error)?;
-        Ok(Store {
+        let interrupts = Interrupt(std::sync::Arc::new(std::sync::Mutex::new(vec![
+            conn.get_interrupt_handle(),
+        ])));
+        let mut store = Store {
             conn,
             path: path.to_path_buf(),
-        })
+            helper: std::cell::RefCell::new(None),
+            interrupts,
+        };
+        store.fill_haystack()?;
+        Ok(store)
+    }
+
+    /// Cases stored before the search lines existed get theirs (once, on
+    /// the first open after the upgrade).
+    fn fill_haystack(&mut self) -> StoreResult<()> {
+        if self.meta("haystack_filled")?.is_some() {
+            return Ok(());
+        }
+        let tx = self.write()?;
+        haystack::rewrite_where(&tx, "c.row NOT IN (SELECT row FROM case_haystack)", None)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('haystack_filled', '1')",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// A write transaction holding the write lock from its start
@@ -99,10 +143,31 @@ impl Store {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
     }
 
-    /// A handle that stops this connection's running query from another
-    /// thread (the console cancels a search a newer keystroke replaced).
-    pub fn interrupt_handle(&self) -> rusqlite::InterruptHandle {
-        self.conn.get_interrupt_handle()
+    /// What stops this store's running queries from another thread.
+    pub fn interrupt_handle(&self) -> Interrupt {
+        self.interrupts.clone()
+    }
+
+    /// The second connection, opened read-only on first use.
+    fn helper(&self) -> StoreResult<std::cell::RefMut<'_, Option<Connection>>> {
+        let mut helper = self.helper.borrow_mut();
+        if helper.is_none() {
+            let conn = Connection::open_with_flags(
+                &self.path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|source| StoreError::Open {
+                path: self.path.clone(),
+                source,
+            })?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            if let Ok(mut handles) = self.interrupts.0.lock() {
+                handles.push(conn.get_interrupt_handle());
+            }
+            *helper = Some(conn);
+        }
+        Ok(helper)
     }
 
     pub fn path(&self) -> &Path {

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 
 /// Each step takes the store from the version before it to its own; a store
 /// is brought up step by step, each step in one transaction.
-const STEPS: [&str; 2] = [SCHEMA, V2_SORT_INDEXES];
+const STEPS: [&str; 3] = [SCHEMA, V2_SORT_INDEXES, V3_HAYSTACK];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -20,6 +20,15 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     }
     Ok(())
 }
+
+/// The typo-tolerant search reads one narrow table of folded lines (filled
+/// for existing cases by `Store::open` after this step).
+const V3_HAYSTACK: &str = r#"
+CREATE TABLE IF NOT EXISTS case_haystack (row INTEGER PRIMARY KEY, text TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS case_haystack_delete AFTER DELETE ON cases BEGIN
+  DELETE FROM case_haystack WHERE row = old.row;
+END;
+"#;
 
 /// The console sorts lists by column: each order walks an index.
 const V2_SORT_INDEXES: &str = r#"

@@ -5,8 +5,8 @@
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
-use rusqlite::params_from_iter;
 use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, params_from_iter};
 use time::{Duration, OffsetDateTime};
 
 use super::cases::{CASE_COLUMNS, CaseRow, FOLDED_STATES, case_from_row};
@@ -405,51 +405,143 @@ impl Store {
         words: &[String],
         limit: usize,
     ) -> StoreResult<Vec<(u32, String)>> {
-        let procedures: std::collections::HashMap<String, String> = self
-            .choices(ChoiceList::Procedure)?
-            .into_iter()
-            .map(|c| (c.value, c.label_fr))
-            .collect();
-        let pattern = Pattern::parse(&words.join(" "), CaseMatching::Ignore, Normalization::Smart);
-        let mut matcher = Matcher::new(Config::DEFAULT);
-        let mut buffer = Vec::new();
-        let filter = if sql.conditions.is_empty() {
-            "1".to_string()
-        } else {
-            sql.conditions.join(" AND ")
+        let needle = fold(&words.join(" "));
+        let scan = Scan {
+            pattern: Pattern::parse(&needle, CaseMatching::Ignore, Normalization::Smart),
+            atoms: needle.split_whitespace().map(str::to_string).collect(),
+            // The narrow table of folded lines; the cases table only for
+            // the filters (answered from its indexes), joined by row.
+            query: if sql.conditions.is_empty() {
+                "SELECT h.row, h.text FROM case_haystack h WHERE h.row BETWEEN ? AND ?".to_string()
+            } else {
+                format!(
+                    "SELECT h.row, h.text FROM cases c JOIN case_haystack h ON h.row = c.row
+                     WHERE {} AND h.row BETWEEN ? AND ?",
+                    sql.conditions.join(" AND ")
+                )
+            },
+            params: &sql.params,
         };
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT c.id, c.number, coalesce(p.name, ''), c.procedure, c.summary
-             FROM cases c LEFT JOIN citizens p ON p.id = c.citizen WHERE {filter}"
-        ))?;
-        let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
-        let mut scored: Vec<(u32, String, String)> = Vec::new();
-        let mut haystack = String::new();
-        while let Some(row) = rows.next()? {
-            let number: String = row.get(1)?;
-            let procedure: String = row.get(3)?;
-            haystack.clear();
-            for part in [
-                number.as_str(),
-                row.get_ref(2)?.as_str().unwrap_or(""),
-                procedures.get(&procedure).map_or("", String::as_str),
-                row.get_ref(4)?.as_str().unwrap_or(""),
-            ] {
-                haystack.push_str(part);
-                haystack.push(' ');
-            }
-            if let Some(score) = pattern.score(Utf32Str::new(&haystack, &mut buffer), &mut matcher)
-            {
-                scored.push((score, number, row.get(0)?));
-            }
-        }
+        let (low, high): (Option<i64>, Option<i64>) =
+            self.conn
+                .query_row("SELECT min(row), max(row) FROM case_haystack", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        let (Some(low), Some(high)) = (low, high) else {
+            return Ok(Vec::new());
+        };
+        // Large stores are read in two halves side by side, on a second
+        // connection: reading the lines is most of the time, and these
+        // workstations have two cores.
+        let mut scored = if high - low < SPLIT_FROM {
+            scan.run(&self.conn, low, high)?
+        } else {
+            let mid = low + (high - low) / 2;
+            let mut helper = self.helper()?;
+            let other = helper
+                .as_mut()
+                .ok_or_else(|| StoreError::Invalid("no second connection".into()))?;
+            std::thread::scope(|threads| {
+                let scan = &scan;
+                let second = threads.spawn(move || scan.run(other, mid + 1, high));
+                let mut first = scan.run(&self.conn, low, mid)?;
+                let second = second
+                    .join()
+                    .map_err(|_| StoreError::Invalid("the search's second half failed".into()))??;
+                first.extend(second);
+                Ok::<_, StoreError>(first)
+            })?
+        };
         scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         scored.truncate(limit);
-        Ok(scored
-            .into_iter()
-            .map(|(score, _, id)| (score, id))
-            .collect())
+        let mut id_of = self
+            .conn
+            .prepare_cached("SELECT id FROM cases WHERE row = ?")?;
+        let mut out = Vec::with_capacity(scored.len());
+        for (score, row) in scored {
+            if let Some(id) = id_of
+                .query_row([row], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                out.push((score, id));
+            }
+        }
+        Ok(out)
     }
+}
+
+/// From how many rows a typo search is read in two halves.
+const SPLIT_FROM: i64 = 4096;
+
+/// One typo search over a range of rows.
+struct Scan<'a> {
+    pattern: Pattern,
+    atoms: Vec<String>,
+    query: String,
+    params: &'a [Value],
+}
+
+impl Scan<'_> {
+    fn run(
+        &self,
+        conn: &rusqlite::Connection,
+        low: i64,
+        high: i64,
+    ) -> StoreResult<Vec<(u32, i64)>> {
+        let mut matcher = Matcher::new(Config::DEFAULT);
+        let mut buffer = Vec::new();
+        let mut stmt = conn.prepare_cached(&self.query)?;
+        let params = self
+            .params
+            .iter()
+            .cloned()
+            .chain([Value::Integer(low), Value::Integer(high)]);
+        let mut rows = stmt.query(params_from_iter(params))?;
+        let mut scored = Vec::new();
+        while let Some(row) = rows.next()? {
+            let bytes = row.get_ref(1)?.as_bytes().unwrap_or(b"");
+            // The matcher only checks a needle's first and last letters
+            // before its full scoring: most lines would pay for it. A plain
+            // in-order check first leaves it only the lines that can match.
+            if !self.atoms.iter().all(|atom| may_match(bytes, atom)) {
+                continue;
+            }
+            let text = std::str::from_utf8(bytes).unwrap_or("");
+            if let Some(score) = self
+                .pattern
+                .score(Utf32Str::new(text, &mut buffer), &mut matcher)
+            {
+                scored.push((score, row.get(0)?));
+            }
+        }
+        Ok(scored)
+    }
+}
+
+/// Whether `atom`'s characters appear in `line` in order (both folded):
+/// what any fuzzy match needs. Atoms with the matcher's operators
+/// (`^` `$` `!` `'`) are left to the matcher.
+/// Works on the line's bytes: the atom's UTF-8 sequences appearing in order
+/// is what its characters appearing in order means.
+fn may_match(line: &[u8], atom: &str) -> bool {
+    if atom.contains(['^', '$', '!', '\'']) {
+        return true;
+    }
+    let mut rest = line;
+    let mut utf8 = [0u8; 4];
+    for wanted in atom.chars() {
+        let wanted = wanted.encode_utf8(&mut utf8).as_bytes();
+        let found = if let [byte] = wanted {
+            memchr::memchr(*byte, rest)
+        } else {
+            memchr::memmem::find(rest, wanted)
+        };
+        match found {
+            Some(at) => rest = &rest[at + wanted.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 impl From<crate::domain::search::SearchError> for StoreError {
@@ -622,6 +714,21 @@ mod tests {
                 .search(&Search::parse("state:nowhere").unwrap(), 5)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_in_order_check_keeps_every_possible_match() {
+        use super::may_match;
+        assert!(!may_match(b"cs0001 jose lefevre passeport", "passepirt"));
+        assert!(may_match(b"cs0001 jose lefevre passeport titre", "psprt"));
+        assert!(
+            !may_match("dossier de josé".as_bytes(), "jose"),
+            "lines are folded first"
+        );
+        assert!(may_match(b"dossier de jose", "jose"));
+        assert!(may_match("日本語 テスト".as_bytes(), "本テ"));
+        assert!(!may_match("日本語 テスト".as_bytes(), "テ本"));
+        assert!(may_match(b"abc", "!x"), "operators go to the matcher");
     }
 
     #[test]

@@ -3,121 +3,33 @@
 //! typed, the screen is read back, and the back-end is asked what landed.
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::agent::Agent;
 use crate::client::{Client, s};
 use crate::offline::journal_texts;
 use crate::proxy::FaultProxy;
 use crate::server::start;
+use crate::tmux::Console;
 
-/// A console running in a tmux session of its own, killed when dropped.
-struct Console {
-    session: String,
-}
-
-fn tmux(args: &[&str]) -> std::process::Output {
-    Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux is needed for the console's end-to-end tests (apt-get install tmux)")
-}
-
-impl Console {
-    /// `guichet` (no command: the console) on the agent's profile.
-    fn open(agent: &Agent) -> Console {
-        // The store is HOME/data/profiles/PROFILE.db.
-        let home: PathBuf = agent
-            .store_path()
-            .ancestors()
-            .nth(3)
-            .expect("the agent's home")
-            .to_path_buf();
-        let session = format!("guichet-e2e-{}", uuid::Uuid::new_v4().simple());
-        let out = tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "80",
-            "-y",
-            "24",
-            "-e",
-            &format!("GUICHET_HOME={}", home.display()),
-            "-e",
-            &format!("GUICHET_PROFILE={}", agent.profile),
-            "-e",
-            "LC_ALL=en_GB.UTF-8",
-            "-e",
-            "NO_COLOR=1",
-            env!("CARGO_BIN_EXE_guichet"),
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let console = Console { session };
-        console.wait_for("[1 Mine]");
-        console
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", &self.session];
-        args.extend_from_slice(keys);
-        assert!(tmux(&args).status.success());
-        // One key at a time is how a person types; give the loop a beat.
-        std::thread::sleep(Duration::from_millis(80));
-    }
-
-    /// Types text as it is (no key names).
-    fn type_text(&self, text: &str) {
-        assert!(
-            tmux(&["send-keys", "-t", &self.session, "-l", text])
-                .status
-                .success()
-        );
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &self.session]).stdout)
-            .into_owned()
-    }
-
-    /// Waits until the screen shows `needle`; returns the screen.
-    #[track_caller]
-    fn wait_for(&self, needle: &str) -> String {
-        self.wait_until(needle, |screen| screen.contains(needle))
-    }
-
-    #[track_caller]
-    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the console never showed {what:?}; it shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn alive(&self) -> bool {
-        tmux(&["has-session", "-t", &self.session]).status.success()
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = tmux(&["kill-session", "-t", &self.session]);
-    }
+/// The console on the agent's profile, at 80x24, in English, without colour.
+fn open_console(agent: &Agent) -> Console {
+    // The store is HOME/data/profiles/PROFILE.db.
+    let home: PathBuf = agent
+        .store_path()
+        .ancestors()
+        .nth(3)
+        .expect("the agent's home")
+        .to_path_buf();
+    let console = Console::start(
+        &home,
+        &agent.profile,
+        (80, 24),
+        &[("LC_ALL", "en_GB.UTF-8"), ("NO_COLOR", "1")],
+        &[],
+    );
+    console.wait_for("[1 Mine]");
+    console
 }
 
 /// A case of mine whose citizen's name has an accent, with the name as an
@@ -207,16 +119,15 @@ async fn filter_open_answer_and_resolve_from_the_console() {
     let (number, name, typed) = case_with_accented_citizen(&agent);
     assert_ne!(name, typed, "typed without accents");
 
-    let console = Console::open(&agent);
+    let console = open_console(&agent);
     let comment = format!("Bonjour, votre dossier {number} est traité.");
     work_the_case(&console, &number, &typed, &comment);
     console.wait_for("outbox: 0");
     console.keys(&["q"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while console.alive() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(!console.alive(), "q quits when nothing waits");
+    assert!(
+        console.wait_gone(Duration::from_secs(10)),
+        "q quits when nothing waits"
+    );
 
     assert_landed_once(&server.client("superviseur"), &number, &comment).await;
 }
@@ -229,7 +140,7 @@ async fn with_the_link_cut_actions_queue_and_land_once_when_it_returns() {
     agent.ok(&["sync"]);
     let (number, _, typed) = case_with_accented_citizen(&agent);
 
-    let console = Console::open(&agent);
+    let console = open_console(&agent);
     console.wait_for("[+ online]");
     proxy.set_down(true);
     let comment = format!("Réponse hors ligne pour {number}.");

@@ -15,3 +15,5 @@ mod queue;
 mod round_trip;
 #[path = "../support/server.rs"]
 mod server;
+#[path = "../support/tmux.rs"]
+mod tmux;

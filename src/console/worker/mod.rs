@@ -35,7 +35,7 @@ pub struct Workers {
     queries: std::sync::mpsc::Sender<Query>,
     writes: std::sync::mpsc::Sender<Write>,
     sync: UnboundedSender<SyncCommand>,
-    interrupt: rusqlite::InterruptHandle,
+    interrupt: crate::store::Interrupt,
     /// The generation of the list query running now (0: none).
     running_list: Arc<AtomicU64>,
 }
