@@ -121,7 +121,7 @@ fn draw_picker(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles, pic
 }
 
 fn help(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles, filter: &str, scroll: usize) {
-    let r = centred(area, area.width.saturating_sub(2).min(100), area.height);
+    let r = centred(area, area.width.min(100), area.height);
     frame.render_widget(Clear, r);
     let block = frame_block(state, state.t("help.title").to_string());
     let inner = block.inner(r);

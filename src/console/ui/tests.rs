@@ -35,17 +35,19 @@ fn choice(value: &str, en: &str, fr: &str, stage: Option<Stage>) -> Choice {
     }
 }
 
-fn line(i: usize, citizen: &str, summary: &str) -> CaseLine {
+fn line(i: usize, citizen: &str, summary: &str, lang: Lang) -> CaseLine {
+    let awaiting = i.is_multiple_of(3);
+    let state_label = match (awaiting, lang) {
+        (true, Lang::En) => "Awaiting Info",
+        (true, Lang::Fr) => "En attente d'informations",
+        (false, Lang::En) => "Open",
+        (false, Lang::Fr) => "Ouvert",
+    };
     CaseLine {
         id: format!("id{i}"),
         number: format!("CS{:07}", 1000 + i),
         state: if i.is_multiple_of(3) { "18" } else { "10" }.into(),
-        state_label: if i.is_multiple_of(3) {
-            "Awaiting Info"
-        } else {
-            "Open"
-        }
-        .into(),
+        state_label: state_label.into(),
         stage: Some(if i.is_multiple_of(3) {
             "awaiting_info"
         } else {
@@ -138,6 +140,7 @@ fn fixture(lang: Lang, theme: Theme) -> State {
                 i,
                 NAMES[i % NAMES.len()],
                 "Renouvellement de passeport avant un voyage",
+                lang,
             )
         })
         .collect();
@@ -165,7 +168,7 @@ fn fixture(lang: Lang, theme: Theme) -> State {
     };
     state.case.id = Some("id1".into());
     state.case.detail = Some(Box::new(CaseDetail {
-        line: line(1, "José Lefèvre", "Renouvellement de passeport avant un voyage"),
+        line: line(1, "José Lefèvre", "Renouvellement de passeport avant un voyage", lang),
         description: "Bonjour, mon passeport expire en janvier et je pars au Sénégal en février.\nPuis-je avoir un rendez-vous rapidement ?".into(),
         channel_label: "Guichet".into(),
         opened: "2026-11-20 08:00:00".into(),
@@ -236,7 +239,7 @@ fn fixture(lang: Lang, theme: Theme) -> State {
         ],
         resolved_per_day: vec![0, 2, 5, 3, 0, 0, 4, 6, 2, 1, 0, 0, 3, 2],
         overdue: (0..3)
-            .map(|i| line(i, NAMES[i], "Acte de naissance"))
+            .map(|i| line(i, NAMES[i], "Acte de naissance", lang))
             .collect(),
     });
     state
