@@ -48,6 +48,40 @@ impl Workspace {
     }
 }
 
+/// Checks the credentials with the back-end and loads its directory and
+/// choice lists, then keeps the password in the keyring and the profile in
+/// the config (as the default one when there is none yet). A wrong password
+/// is never saved. Returns who the credentials belong to.
+pub async fn sign_in(
+    paths: &Paths,
+    name: &str,
+    profile: Profile,
+    password: &str,
+) -> Result<crate::backend::Me, AppError> {
+    use crate::backend::Backend;
+    crate::config::check_name(name)?;
+    let backend = ServiceNow::new(Settings::new(&profile.url, &profile.user, password))
+        .map_err(|e| AppError::System(e.to_string()))?;
+    let mut store = Store::open(&paths.store(name))?;
+    let me = backend.me().await.map_err(crate::sync::SyncError::from)?;
+    crate::sync::pull::reference(&backend, &mut store).await?;
+    secrets::save_password(name, &profile.user, password)?;
+    if let Some(session) = backend
+        .session()
+        .and_then(|s| serde_json::to_string(&s).ok())
+    {
+        // The next command reuses this session instead of asking again.
+        let _ = secrets::save_session(name, &profile.user, &session);
+    }
+    let mut config = Config::load(&paths.config_file)?;
+    config.profiles.insert(name.to_string(), profile);
+    if config.default_profile.is_none() {
+        config.default_profile = Some(name.to_string());
+    }
+    config.save(&paths.config_file)?;
+    Ok(me)
+}
+
 /// The back-end of a profile. When dropped, it keeps its OAuth session in
 /// the keyring, so that the next command reuses it instead of asking for a
 /// new token: one round trip less per command on a slow rural link.

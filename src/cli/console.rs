@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::session::{Failure, Global, Outcome, code};
 use crate::app::{Remote, Workspace};
 use crate::config::ConfigError;
+use crate::console::first_run::{self, FirstRun};
 use crate::console::{self, Options, state::Setting};
 
 /// The console needs a terminal on both ends.
@@ -23,11 +24,22 @@ pub fn open(global: &Global, ascii: bool) -> Outcome {
     let workspace = match Workspace::open(global.profile.as_deref()) {
         Ok(workspace) => workspace,
         Err(crate::app::AppError::Config(ConfigError::NoProfile)) => {
-            return Err(Failure::new(
-                code::LOGIN,
-                "no profile yet. To try Guichet: `guichet demo`. To work: \
-                 `guichet login --profile NAME --url https://INSTANCE --user USER`, then `guichet`.",
-            ));
+            if check_terminal().is_err() {
+                return Err(Failure::new(
+                    code::LOGIN,
+                    "no profile yet. To try Guichet: `guichet demo`. To work: \
+                     `guichet login --profile NAME --url https://INSTANCE --user USER`, then `guichet`.",
+                ));
+            }
+            // A new workstation: the demo, or a login form.
+            let _log = crate::logging::init();
+            let paths = crate::config::Paths::discover()?;
+            let lang = crate::i18n::Lang::choose(None);
+            return match first_run::run(lang, console::theme_from_env(), ascii, paths)? {
+                FirstRun::Demo => super::demo::run(global, super::demo::DemoArgs::defaults(ascii)),
+                FirstRun::SignedIn => open(global, ascii),
+                FirstRun::Quit => Ok(()),
+            };
         }
         Err(e) => return Err(e.into()),
     };

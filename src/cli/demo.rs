@@ -33,6 +33,17 @@ pub struct DemoArgs {
     ascii: bool,
 }
 
+impl DemoArgs {
+    /// The demo as `guichet demo` starts it (from the first-run screen).
+    pub fn defaults(ascii: bool) -> DemoArgs {
+        DemoArgs {
+            cases: 5000,
+            keep: false,
+            ascii,
+        }
+    }
+}
+
 /// The demo's folder, removed when dropped unless kept.
 struct Folder {
     path: PathBuf,

@@ -11,7 +11,6 @@ use crate::config::{Config, Paths, Profile, check_name};
 use crate::i18n::Lang;
 use crate::secrets;
 use crate::store::Store;
-use crate::sync::pull;
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -57,7 +56,7 @@ fn read_password(from_stdin: bool, lang: Lang) -> Result<String, Failure> {
 
 pub fn login(global: &Global, args: LoginArgs) -> Outcome {
     let paths = Paths::discover()?;
-    let mut config = Config::load(&paths.config_file)?;
+    let config = Config::load(&paths.config_file)?;
     let name = global
         .profile
         .clone()
@@ -88,30 +87,10 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
         language,
     };
     let password = read_password(args.password_stdin, lang)?;
-    // Verify before storing anything: a wrong password is never saved.
-    let backend = crate::backend::servicenow::ServiceNow::new(
-        crate::backend::servicenow::Settings::new(&profile.url, &profile.user, &password),
-    )
-    .map_err(|e| Failure::new(code::ERROR, e.to_string()))?;
-    let mut store = Store::open(&paths.store(&name))?;
-    let me = runtime()?.block_on(async {
-        let me = backend.me().await?;
-        pull::reference(&backend, &mut store).await?;
-        Ok::<_, crate::sync::SyncError>(me)
-    })?;
-    secrets::save_password(&name, &profile.user, &password)?;
-    if let Some(session) = backend
-        .session()
-        .and_then(|s| serde_json::to_string(&s).ok())
-    {
-        // The next command reuses this session instead of asking again.
-        let _ = secrets::save_session(&name, &profile.user, &session);
-    }
-    config.profiles.insert(name.clone(), profile);
-    if config.default_profile.is_none() {
-        config.default_profile = Some(name.clone());
-    }
-    config.save(&paths.config_file)?;
+    // Verified before anything is stored: a wrong password is never saved.
+    let me = runtime()?.block_on(crate::app::workspace::sign_in(
+        &paths, &name, profile, &password,
+    ))?;
     println!(
         "{}",
         lang.f(

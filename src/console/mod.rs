@@ -6,6 +6,7 @@
 //! never talks to the network: the sync worker does (see `worker`).
 
 pub mod command;
+pub mod first_run;
 pub mod keymap;
 pub mod msg;
 pub mod state;

@@ -166,3 +166,54 @@ async fn with_the_link_cut_actions_queue_and_land_once_when_it_returns() {
     console.wait_for("Nothing waits");
     assert_landed_once(&server.client("superviseur"), &number, &comment).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marked_cases_get_one_queued_action_each_after_one_confirmation() {
+    let server = start(150, &[]);
+    let agent = Agent::login(&server.url, "demo");
+    agent.ok(&["sync"]);
+    let home: PathBuf = agent
+        .store_path()
+        .ancestors()
+        .nth(3)
+        .expect("the agent's home")
+        .to_path_buf();
+    // Offline: the actions stay in the outbox, where they can be counted.
+    let console = Console::start(
+        &home,
+        &agent.profile,
+        (80, 24),
+        &[("LC_ALL", "en_GB.UTF-8")],
+        &["--offline"],
+    );
+    console.wait_for("[1 Mine]");
+    console.keys(&["3"]);
+    console.wait_for("[3 Open]");
+    console.keys(&["Space"]);
+    console.keys(&["Space"]);
+    console.keys(&["Space"]);
+    console.wait_for("3 marked");
+    console.keys(&["p"]);
+    console.wait_for("Priority");
+    console.keys(&["Enter"]);
+    console.wait_for("Apply this to 3 cases?");
+    assert!(agent.queue().is_empty(), "nothing queued before the yes");
+    console.keys(&["y"]);
+    console.wait_for("3 actions queued");
+    let queue = agent.queue();
+    assert_eq!(queue.len(), 3, "{queue:?}");
+    let cases: std::collections::BTreeSet<&str> =
+        queue.iter().filter_map(|e| e["case"].as_str()).collect();
+    assert_eq!(cases.len(), 3, "one action per case: {queue:?}");
+    assert!(
+        queue
+            .iter()
+            .all(|e| e["kind"] == "priority" && e["state"] == "pending")
+    );
+    // Quitting with unsent actions asks first; the actions stay.
+    console.keys(&["q"]);
+    console.wait_for("not sent yet");
+    console.keys(&["y"]);
+    assert!(console.wait_gone(Duration::from_secs(10)));
+    assert_eq!(agent.queue().len(), 3, "quitting keeps them");
+}
