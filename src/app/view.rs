@@ -172,7 +172,9 @@ impl Countdown {
         let Some(due) = datetime::parse(due) else {
             return Countdown::None;
         };
-        let days = (due.to_offset(offset).date() - now.to_offset(offset).date()).whole_days();
+        // Far-future dates do not fit every offset: UTC then.
+        let day = |t: OffsetDateTime| t.checked_to_offset(offset).unwrap_or(t).date();
+        let days = (day(due) - day(now)).whole_days();
         if due < now {
             Countdown::Late(days.abs().max(0))
         } else {
@@ -225,5 +227,9 @@ mod tests {
         );
         assert_eq!(Countdown::of("", now, paris), Countdown::None);
         assert!(Countdown::of("2026-11-28 09:59:59", now, paris).is_late());
+        assert!(
+            matches!(Countdown::of("9999-12-31 23:30:00", now, paris), Countdown::Left(d) if d > 2_900_000),
+            "the last representable evening does not crash"
+        );
     }
 }

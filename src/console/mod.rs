@@ -7,6 +7,8 @@
 
 pub mod command;
 pub mod first_run;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod keymap;
 pub mod msg;
 pub mod state;
@@ -148,7 +150,7 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
     if options.offline {
         state.link = state::Link::Offline;
     }
-    state.templates = templates::load(&options.config_dir, options.lang);
+    state.templates = templates::load(&options.config_dir);
     if let Some(first) = keymap_errors.first() {
         tracing::warn!(errors = keymap_errors.len(), "keymap file refused");
         state.message = Some(state::Message {
@@ -167,35 +169,12 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
     }
 
     let mut timings = Timings::default();
-    // Terminal input: its own task, so that a burst of keys queues here
-    // while a frame is drawn.
-    let input = tx.clone();
-    let key_times = std::sync::Arc::clone(&timings.keys);
-    tokio::spawn(async move {
-        let mut events = crossterm::event::EventStream::new();
-        loop {
-            match events.next().await {
-                Some(Ok(event)) => {
-                    if matches!(event, crossterm::event::Event::Key(_))
-                        && let Ok(mut keys) = key_times.lock()
-                    {
-                        keys.push(std::time::Instant::now());
-                    }
-                    if input.send(Msg::Term(event)).is_err() {
-                        return;
-                    }
-                }
-                Some(Err(e)) => {
-                    let _ = input.send(Msg::TermGone(e.to_string()));
-                    return;
-                }
-                None => {
-                    let _ = input.send(Msg::TermGone("input closed".into()));
-                    return;
-                }
-            }
-        }
-    });
+    let (input_control, control) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(read_input(
+        tx.clone(),
+        control,
+        std::sync::Arc::clone(&timings.keys),
+    ));
     let ticker = tx.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -209,7 +188,7 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
     drop(tx);
 
     let first = update::start(&mut state);
-    perform(&workers, &mut tui, &mut state, &mut timings, first);
+    perform(&workers, &mut state, &mut timings, first);
     draw(&mut tui, &mut state)?;
     timings.drawn(&state);
     while let Some(first) = rx.recv().await {
@@ -220,7 +199,9 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
             timings.noticed(&more, &state);
             effects.extend(step(&mut state, more));
         }
-        perform(&workers, &mut tui, &mut state, &mut timings, effects);
+        if perform(&workers, &mut state, &mut timings, effects) {
+            external_editor(&mut tui, &mut state, &input_control).await;
+        }
         if state.quit {
             break;
         }
@@ -230,6 +211,8 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
         }
     }
     drop(tui);
+    // Writes handed over are finished before the process ends.
+    workers.finish();
     if let Some(kb) = peak_memory_kb() {
         tracing::info!(target: "guichet::bench", peak_memory_kb = kb, "peak memory");
     }
@@ -255,13 +238,15 @@ fn draw(tui: &mut terminal::Tui, state: &mut State) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Hands the effects to the workers; says whether the external editor was
+/// asked for (the loop runs it: it needs the input paused).
 fn perform(
     workers: &Workers,
-    tui: &mut terminal::Tui,
     state: &mut State,
     timings: &mut Timings,
     effects: Vec<Effect>,
-) {
+) -> bool {
+    let mut editor = false;
     for effect in effects {
         match effect {
             Effect::Query(q) => {
@@ -273,6 +258,7 @@ fn perform(
                 workers.query(q)
             }
             Effect::Write(w) => {
+                state.writes_in_flight += 1;
                 if !workers.write(w) {
                     state.message = Some(state::Message {
                         text: state.t("msg.writer_gone").to_string(),
@@ -282,17 +268,86 @@ fn perform(
                 }
             }
             Effect::Sync(c) => workers.sync(c),
-            Effect::ExternalEditor => external_editor(tui, state),
+            Effect::ExternalEditor => editor = true,
+        }
+    }
+    editor
+}
+
+/// What the loop tells the input task.
+enum InputControl {
+    /// Stop reading the terminal (another program gets it); answer when done.
+    Pause(tokio::sync::oneshot::Sender<()>),
+    Resume,
+}
+
+/// Reads the terminal into the channel, stamping key presses for the
+/// timings. Paused while $EDITOR runs: crossterm's reader would otherwise
+/// take the first keys typed in the editor.
+async fn read_input(
+    tx: tokio::sync::mpsc::UnboundedSender<Msg>,
+    mut control: tokio::sync::mpsc::UnboundedReceiver<InputControl>,
+    key_times: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+) {
+    loop {
+        let mut events = crossterm::event::EventStream::new();
+        let paused = loop {
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(Ok(event)) => {
+                        if matches!(event, crossterm::event::Event::Key(_))
+                            && let Ok(mut keys) = key_times.lock()
+                        {
+                            keys.push(std::time::Instant::now());
+                        }
+                        if tx.send(Msg::Term(event)).is_err() {
+                            return;
+                        }
+                    }
+                    Some(Err(e)) => {
+                        let _ = tx.send(Msg::TermGone(e.to_string()));
+                        return;
+                    }
+                    None => {
+                        let _ = tx.send(Msg::TermGone("input closed".into()));
+                        return;
+                    }
+                },
+                command = control.recv() => match command {
+                    Some(InputControl::Pause(done)) => break done,
+                    Some(InputControl::Resume) => {}
+                    None => return,
+                },
+            }
+        };
+        drop(events);
+        let _ = paused.send(());
+        loop {
+            match control.recv().await {
+                Some(InputControl::Resume) => break,
+                Some(InputControl::Pause(done)) => {
+                    let _ = done.send(());
+                }
+                None => return,
+            }
         }
     }
 }
 
 /// Hands the editor's text to $VISUAL or $EDITOR (vi if neither is set),
 /// and takes back what the agent saved.
-fn external_editor(tui: &mut terminal::Tui, state: &mut State) {
+async fn external_editor(
+    tui: &mut terminal::Tui,
+    state: &mut State,
+    input: &tokio::sync::mpsc::UnboundedSender<InputControl>,
+) {
     let Some(state::Popup::Editor(editor)) = &mut state.popup else {
         return;
     };
+    let (paused, done) = tokio::sync::oneshot::channel();
+    if input.send(InputControl::Pause(paused)).is_ok() {
+        let _ = done.await;
+    }
     let text = editor.text.lines().join("\n");
     let program = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
@@ -314,6 +369,7 @@ fn external_editor(tui: &mut terminal::Tui, state: &mut State) {
         }
         edited
     });
+    let _ = input.send(InputControl::Resume);
     state.dirty = true;
     match result {
         Ok(Ok(edited)) => {

@@ -90,10 +90,20 @@ pub struct ListView {
     pub fuzzy: bool,
     pub error: Option<String>,
     pub loaded: bool,
+    /// The rows shown belong to the list before the last change of queue,
+    /// filter or order: shown (dimmed) until the new answer, never acted on.
+    pub stale: bool,
+    /// The case to keep selected when a refreshed window arrives (rows move
+    /// under the cursor when a sync changes the list).
+    pub follow: Option<String>,
 }
 
 impl ListView {
+    /// The case under the cursor; none while the rows are stale.
     pub fn selected_line(&self) -> Option<&CaseLine> {
+        if self.stale {
+            return None;
+        }
         self.selected
             .checked_sub(self.offset)
             .and_then(|i| self.lines.get(i))
@@ -188,6 +198,8 @@ pub struct Editor {
     pub confirm_discard: bool,
     /// The template picker is open over the editor.
     pub templates: Option<Picker>,
+    /// Sent to the write thread: the text stays until it is queued.
+    pub sending: bool,
 }
 
 impl std::fmt::Debug for Editor {
@@ -254,9 +266,11 @@ pub struct State {
     pub counts: Counts,
     pub reference: Reference,
     pub message: Option<Message>,
-    /// Reply templates: (title, text with placeholders).
-    pub templates: Vec<(String, String)>,
+    /// Reply templates in each language: (title, text with placeholders).
+    pub templates: Vec<(Lang, String, String)>,
     pub quit: bool,
+    /// Writes handed to the write thread and not yet answered.
+    pub writes_in_flight: usize,
     /// Something changed since the last frame.
     pub dirty: bool,
 }
@@ -286,6 +300,7 @@ impl State {
             message: None,
             templates: Vec::new(),
             quit: false,
+            writes_in_flight: 0,
             dirty: true,
         }
     }

@@ -35,11 +35,20 @@ fn read(source: &str, lang: Lang) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn load(config_dir: &Path, lang: Lang) -> Vec<(String, String)> {
-    let mut out = std::fs::read_to_string(config_dir.join("templates.toml"))
-        .map(|text| read(&text, lang))
-        .unwrap_or_default();
-    out.extend(read(include_str!("../../assets/templates.toml"), lang));
+/// The agent's templates first, then the defaults, in both languages (the
+/// agent may switch with `:lang`).
+pub fn load(config_dir: &Path) -> Vec<(Lang, String, String)> {
+    let mine = std::fs::read_to_string(config_dir.join("templates.toml")).unwrap_or_default();
+    let mut out = Vec::new();
+    for lang in Lang::ALL {
+        for source in [mine.as_str(), include_str!("../../assets/templates.toml")] {
+            out.extend(
+                read(source, lang)
+                    .into_iter()
+                    .map(|(title, text)| (lang, title, text)),
+            );
+        }
+    }
     out
 }
 

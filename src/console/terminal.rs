@@ -5,6 +5,7 @@
 
 use std::io::{self, Stdout, Write};
 
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::terminal::{
     BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
     disable_raw_mode, enable_raw_mode,
@@ -54,6 +55,7 @@ pub fn restore() {
     let _ = execute!(
         out,
         EndSynchronizedUpdate,
+        DisableBracketedPaste,
         LeaveAlternateScreen,
         cursor::Show
     );
@@ -69,7 +71,14 @@ impl Tui {
         }));
         enable_raw_mode()?;
         let mut out = io::stdout();
-        execute!(out, EnterAlternateScreen, cursor::Hide)?;
+        // Pasted text arrives as one event, never as keys that would run
+        // commands.
+        execute!(
+            out,
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            cursor::Hide
+        )?;
         let writer = FrameWriter {
             buffer: Vec::with_capacity(64 * 1024),
             out,
@@ -97,7 +106,12 @@ impl Tui {
         restore();
         let result = run();
         enable_raw_mode()?;
-        execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)?;
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            cursor::Hide
+        )?;
         self.terminal.clear()?;
         self.terminal.backend_mut().writer_mut().commit()?;
         Ok(result)

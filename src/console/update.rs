@@ -39,6 +39,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             ensure_window(state, &mut fx);
             state.dirty = true;
         }
+        Msg::Term(Event::Paste(text)) => {
+            on_paste(state, &text, &mut fx);
+            state.dirty = true;
+        }
         Msg::Term(_) => {}
         Msg::TermGone(reason) => {
             tracing::warn!(%reason, "terminal input ended");
@@ -65,6 +69,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     list.fuzzy = page.fuzzy;
                     list.error = None;
                     list.loaded = true;
+                    list.stale = false;
+                    // The case under the cursor stays under it when rows
+                    // moved (a sync changed the list).
+                    if let Some(id) = list.follow.take()
+                        && let Some(at) = list.lines.iter().position(|l| l.id == id)
+                    {
+                        list.selected = list.offset + at;
+                    }
                     let last = (list.total as usize).saturating_sub(1);
                     if list.selected > last {
                         list.selected = last;
@@ -75,6 +87,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 Err(e) => {
                     state.list.error = Some(e);
                     state.list.loaded = true;
+                    state.list.stale = false;
+                    state.list.lines.clear();
+                    state.list.total = 0;
                 }
             }
             state.dirty = true;
@@ -95,8 +110,16 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::OutboxLoaded(result) => {
             match result {
                 Ok(entries) => {
-                    state.outbox.selected =
-                        state.outbox.selected.min(entries.len().saturating_sub(1));
+                    // The action under the cursor stays under it.
+                    let was = state
+                        .outbox
+                        .entries
+                        .get(state.outbox.selected)
+                        .map(|e| e.id.clone());
+                    state.outbox.selected = was
+                        .and_then(|id| entries.iter().position(|e| e.id == id))
+                        .unwrap_or(state.outbox.selected)
+                        .min(entries.len().saturating_sub(1));
                     state.outbox.entries = entries;
                     state.outbox.loaded = true;
                 }
@@ -123,7 +146,18 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
         }
         Msg::Acted(results) => {
+            state.writes_in_flight = state.writes_in_flight.saturating_sub(1);
             let done = results.iter().filter(|r| r.is_ok()).count();
+            // The editor that sent this keeps its text until it is queued.
+            if let Some(Popup::Editor(editor)) = &mut state.popup
+                && editor.sending
+            {
+                if done == results.len() {
+                    state.popup = None;
+                } else {
+                    editor.sending = false;
+                }
+            }
             let errors: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
             if let Some(first) = errors.first() {
                 let text = if results.len() == 1 {
@@ -159,6 +193,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
         }
         Msg::Decided(result) => {
+            state.writes_in_flight = state.writes_in_flight.saturating_sub(1);
             match result {
                 Ok(number) => {
                     let text = state.f("msg.decided", &[("number", &number)]);
@@ -187,7 +222,9 @@ fn on_sync(state: &mut State, event: SyncEvent, fx: &mut Vec<Effect>) {
             cases_changed,
         } => {
             state.syncing = false;
-            state.link = Link::Online;
+            if !state.offline {
+                state.link = Link::Online;
+            }
             if conflicts + failed > 0 {
                 let text = state.f(
                     "msg.sync_attention",
@@ -209,16 +246,20 @@ fn on_sync(state: &mut State, event: SyncEvent, fx: &mut Vec<Effect>) {
         }
         SyncEvent::Failed { trouble, message } => {
             state.syncing = false;
-            state.link = match trouble {
-                Trouble::Unreachable => Link::Unreachable(message),
-                Trouble::Login => Link::Login(message),
-                Trouble::Refusing => Link::Refusing(message),
-            };
+            if !state.offline {
+                state.link = match trouble {
+                    Trouble::Unreachable => Link::Unreachable(message),
+                    Trouble::Login => Link::Login(message),
+                    Trouble::Refusing => Link::Refusing(message),
+                };
+            }
             fx.push(Effect::Query(Query::Counts));
         }
         SyncEvent::Busy => {
             state.syncing = false;
-            state.link = Link::Busy;
+            if !state.offline {
+                state.link = Link::Busy;
+            }
         }
     }
 }
@@ -267,6 +308,11 @@ fn request_list(state: &mut State, reset: bool, fx: &mut Vec<Effect>) {
     if reset {
         list.selected = 0;
         list.top = 0;
+        // Until the answer, the rows on screen belong to the old list.
+        list.stale = true;
+        list.follow = None;
+    } else if !list.stale {
+        list.follow = list.selected_line().map(|l| l.id.clone());
     }
     list.generation += 1;
     let offset = list.top.saturating_sub(height);
@@ -288,12 +334,14 @@ fn request_list(state: &mut State, reset: bool, fx: &mut Vec<Effect>) {
 fn ensure_window(state: &mut State, fx: &mut Vec<Effect>) {
     let height = ui::list_height(state.size).max(1);
     let list = &mut state.list;
+    let total = list.total as usize;
     if list.selected < list.top {
         list.top = list.selected;
     } else if list.selected >= list.top + height {
         list.top = list.selected + 1 - height;
     }
-    let total = list.total as usize;
+    // A list that shrank shows its last screen, not one row at the top.
+    list.top = list.top.min(total.saturating_sub(height));
     let end = (list.top + height).min(total);
     let have_end = list.offset + list.lines.len();
     if list.loaded && list.top < end && (list.top < list.offset || end > have_end) {
@@ -335,6 +383,38 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     }
 }
 
+/// Pasted text goes where text is typed, as text; elsewhere it is ignored,
+/// never read as keys.
+fn on_paste(state: &mut State, text: &str, fx: &mut Vec<Effect>) {
+    let one_line = || text.replace(['\n', '\r'], " ");
+    match &mut state.popup {
+        Some(Popup::Editor(editor)) if !editor.sending => {
+            if let Some(picker) = &mut editor.templates {
+                picker.filter.push_str(&one_line());
+                filter_picker(picker);
+            } else {
+                editor
+                    .text
+                    .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
+            }
+        }
+        Some(Popup::Picker(picker)) => {
+            picker.filter.push_str(&one_line());
+            filter_picker(picker);
+        }
+        Some(Popup::Help { filter, scroll }) => {
+            filter.push_str(&one_line());
+            *scroll = 0;
+        }
+        Some(_) => {}
+        None if state.screen == Screen::Queues && state.list.editing => {
+            state.list.search.push_str(&one_line());
+            request_list(state, true, fx);
+        }
+        None => {}
+    }
+}
+
 fn search_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     match key.code {
         KeyCode::Enter => state.list.editing = false,
@@ -372,8 +452,17 @@ pub fn unavailable(state: &State, command: Command) -> Option<&'static str> {
     let outbox_entry = (state.screen == Screen::Outbox)
         .then(|| state.outbox.entries.get(state.outbox.selected))
         .flatten();
+    let stale = state.screen == Screen::Queues && state.list.stale;
     match command {
+        Open | Mark if stale => Some("why.list_loading"),
+        Take | Assign | State | Priority if stale && state.list.marked.is_empty() => {
+            Some("why.list_loading")
+        }
         Take | Assign | State | Priority if !has_case => Some("why.no_case"),
+        State if state.reference.states.is_empty() => Some("why.not_loaded"),
+        Assign if state.reference.users.is_empty() && state.reference.groups.is_empty() => {
+            Some("why.not_loaded")
+        }
         Comment | Note | Reveal if state.screen != Screen::Case => Some("why.open_a_case"),
         Comment | Note | Reveal if !has_case => Some("why.no_case"),
         Open | Search | Mark | MarkNone | SortNext | SortReverse | NextQueue | PrevQueue
@@ -481,7 +570,7 @@ pub fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
             fx.push(Effect::Query(Query::Dashboard(state.lang)));
         }
         Quit => {
-            let unsent = state.unsent();
+            let unsent = state.unsent() + state.writes_in_flight as u64;
             if unsent > 0 {
                 let question = state.f("confirm.quit_unsent", &[("count", &unsent)]);
                 state.popup = Some(Popup::Confirm(Confirm {
@@ -544,7 +633,7 @@ pub fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
         }
         Assign => open_assign(state, String::new()),
         State => open_states(state, String::new()),
-        Priority => open_priorities(state),
+        Priority => open_priorities(state, String::new()),
         Comment | Note => {
             if let Some(case) = state.case.id.clone() {
                 let (purpose, title) = if command == Comment {
@@ -626,8 +715,8 @@ fn move_selection(state: &mut State, by: i64, fx: &mut Vec<Effect>) {
             ensure_window(state, fx);
         }
         Screen::Case => {
-            let next = (i64::from(state.case.scroll) + by).clamp(0, i64::from(u16::MAX));
-            state.case.scroll = next as u16;
+            let max = i64::from(ui::case_max_scroll(state));
+            state.case.scroll = (i64::from(state.case.scroll) + by).clamp(0, max) as u16;
         }
         Screen::Outbox => {
             let len = state.outbox.entries.len() as i64;
@@ -725,7 +814,7 @@ fn open_states(state: &mut State, filter: String) {
     open_picker(state, title, items, filter, PickPurpose::State { cases });
 }
 
-fn open_priorities(state: &mut State) {
+fn open_priorities(state: &mut State, filter: String) {
     let cases = targets(state);
     let items = (1..=4u8)
         .map(|p| PickItem {
@@ -735,13 +824,7 @@ fn open_priorities(state: &mut State) {
         })
         .collect();
     let title = state.t("picker.priority").to_string();
-    open_picker(
-        state,
-        title,
-        items,
-        String::new(),
-        PickPurpose::Priority { cases },
-    );
+    open_picker(state, title, items, filter, PickPurpose::Priority { cases });
 }
 
 fn open_palette(state: &mut State, filter: String) {
@@ -785,6 +868,7 @@ fn palette_with_argument(state: &mut State, name: &str, rest: &str, fx: &mut Vec
     match command {
         Command::Assign => open_assign(state, rest.to_string()),
         Command::State => open_states(state, rest.to_string()),
+        Command::Priority => open_priorities(state, rest.to_string()),
         _ => run(state, command, fx),
     }
     // A picker opened with the argument as its filter: when exactly one
@@ -856,6 +940,7 @@ fn open_editor(state: &mut State, purpose: EditPurpose, title: String) {
         text,
         confirm_discard: false,
         templates: None,
+        sending: false,
     })));
 }
 
@@ -888,7 +973,8 @@ fn popup_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             _ => Some(Popup::Help { filter, scroll }),
         },
         Popup::Confirm(confirm) => match key.code {
-            KeyCode::Char('y' | 'Y' | 'o' | 'O') | KeyCode::Enter => {
+            // Not Enter: a second Enter after a picker must not say yes.
+            KeyCode::Char('y' | 'Y' | 'o' | 'O') => {
                 confirmed(state, confirm.then, fx);
                 None
             }
@@ -944,7 +1030,11 @@ fn popup_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             _ => Some(Popup::Picker(picker)),
         },
         Popup::Editor(editor) => {
-            editor_key(state, *editor, key, fx).map(|e| Popup::Editor(Box::new(e)))
+            let next = editor_key(state, *editor, key, fx);
+            // A closed editor may have opened the next step (a bulk
+            // confirmation).
+            next.map(|e| Popup::Editor(Box::new(e)))
+                .or_else(|| state.popup.take())
         }
     };
 }
@@ -956,6 +1046,9 @@ fn editor_key(
     fx: &mut Vec<Effect>,
 ) -> Option<Editor> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if editor.sending {
+        return Some(editor);
+    }
     if let Some(mut picker) = editor.templates.take() {
         match key.code {
             KeyCode::Esc => {}
@@ -1026,14 +1119,20 @@ fn editor_key(
                 say(state, message, true);
                 return Some(editor);
             }
-            // The text is durable once the write thread answers; the
-            // editor closes now, and a refusal comes back as a message.
+            if cases.len() > 1 {
+                // Resolving several cases asks first, like every bulk action.
+                act(state, cases, intent, fx);
+                return None;
+            }
+            // The editor stays, its text kept, until the write thread says
+            // the action is queued; a refusal leaves the text to mend.
+            editor.sending = true;
             fx.push(Effect::Write(Write::Act {
                 cases,
                 intent,
                 lang: state.lang,
             }));
-            None
+            Some(editor)
         }
         KeyCode::Char('e') if ctrl => {
             fx.push(Effect::ExternalEditor);
@@ -1043,7 +1142,8 @@ fn editor_key(
             let items = state
                 .templates
                 .iter()
-                .map(|(title, text)| PickItem {
+                .filter(|(lang, _, _)| *lang == state.lang)
+                .map(|(_, title, text)| PickItem {
                     label: title.clone(),
                     detail: String::new(),
                     value: PickValue::Text(text.clone()),
@@ -1069,17 +1169,29 @@ fn editor_key(
     }
 }
 
-/// A template's placeholders filled from the case at hand.
+/// A template's placeholders filled from the case the text is for; with
+/// several cases (or one not at hand), the placeholders stay for the agent
+/// to fill.
 fn fill_template(state: &State, purpose: &EditPurpose, text: &str) -> String {
-    let detail = state.case.detail.as_deref();
+    let case = match purpose {
+        EditPurpose::Comment { case } | EditPurpose::Note { case } => Some(case),
+        EditPurpose::CloseNotes { cases, .. } if cases.len() == 1 => cases.first(),
+        EditPurpose::CloseNotes { .. } => None,
+    };
+    let detail = state
+        .case
+        .detail
+        .as_deref()
+        .filter(|d| Some(&d.line.id) == case);
+    let line = detail
+        .map(|d| &d.line)
+        .or_else(|| case.and_then(|id| state.list.lines.iter().find(|l| &l.id == id)));
+    let Some(line) = line else {
+        return text.to_string();
+    };
     let citizen = detail
         .and_then(|d| d.citizen.as_ref())
-        .map(|c| c.name())
-        .unwrap_or_default();
-    let number = detail.map(|d| d.line.number.clone()).unwrap_or_default();
-    let procedure = detail
-        .map(|d| d.line.procedure_label.clone())
-        .unwrap_or_default();
+        .map_or_else(|| line.citizen.clone(), |c| c.name());
     let me = state
         .reference
         .me
@@ -1087,10 +1199,9 @@ fn fill_template(state: &State, purpose: &EditPurpose, text: &str) -> String {
         .and_then(|id| state.reference.users.iter().find(|u| &u.id == id))
         .map(|u| u.name.clone())
         .unwrap_or_default();
-    let _ = purpose;
     text.replace("{citizen}", &citizen)
-        .replace("{number}", &number)
-        .replace("{procedure}", &procedure)
+        .replace("{number}", &line.number)
+        .replace("{procedure}", &line.procedure_label)
         .replace("{agent}", &me)
 }
 
@@ -1115,7 +1226,10 @@ fn picked(state: &mut State, purpose: PickPurpose, value: PickValue, fx: &mut Ve
             fx,
         ),
         (PickPurpose::State { cases }, PickValue::State(choice)) => {
-            if choice.stage == Some(Stage::Resolved) {
+            if choice.stage == Some(Stage::Resolved) && state.reference.resolutions.is_empty() {
+                let text = state.t("msg.no_resolution_codes").to_string();
+                say(state, text, true);
+            } else if choice.stage == Some(Stage::Resolved) {
                 let items: Vec<PickItem> = state
                     .reference
                     .resolutions
@@ -1196,3 +1310,7 @@ fn confirmed(state: &mut State, then: Then, fx: &mut Vec<Effect>) {
 pub fn context(state: &State) -> Context {
     state.screen.context()
 }
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod tests;

@@ -86,6 +86,10 @@ pub struct OutboxEntry {
     pub seen: BTreeMap<CaseField, String>,
 }
 
+/// The states of actions not yet applied or dropped, as SQL (a list the
+/// outbox_state index serves; `NOT IN` would scan the whole history).
+const UNFINISHED: &str = "('pending', 'sending', 'in_doubt', 'failed', 'conflict')";
+
 const ENTRY_COLUMNS: &str = "seq, id, case_id, case_number, action, base_version, created_at, state, attempts, \
      next_attempt_at, last_error, theirs, settled_by, seen, keyless_sends, doubtful, first_sent_at";
 
@@ -401,9 +405,9 @@ impl Store {
     /// The queue as the agent sees it, oldest first.
     pub fn queue(&self, include_finished: bool) -> StoreResult<Vec<OutboxEntry>> {
         let filter = if include_finished {
-            ""
+            String::new()
         } else {
-            "WHERE state NOT IN ('done', 'dropped')"
+            format!("WHERE state IN {UNFINISHED}")
         };
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {ENTRY_COLUMNS} FROM outbox {filter} ORDER BY seq"
@@ -415,7 +419,7 @@ impl Store {
     /// The unfinished actions on one case, oldest first (outbox_case index).
     pub fn queue_of_case(&self, case_id: &str) -> StoreResult<Vec<OutboxEntry>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM outbox WHERE case_id = ? AND state NOT IN ('done', 'dropped') ORDER BY seq"
+            "SELECT {ENTRY_COLUMNS} FROM outbox WHERE case_id = ? AND state IN {UNFINISHED} ORDER BY seq"
         ))?;
         let rows = stmt.query_map([case_id], entry_from_row)?;
         rows.map(|r| r?).collect()
@@ -423,9 +427,9 @@ impl Store {
 
     /// How many unfinished actions are in each state (the status bar's count).
     pub fn queue_counts(&self) -> StoreResult<Vec<(OutboxState, u64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT state, count(*) FROM outbox WHERE state NOT IN ('done', 'dropped') GROUP BY state",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT state, count(*) FROM outbox WHERE state IN {UNFINISHED} GROUP BY state"
+        ))?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
@@ -554,7 +558,7 @@ impl Store {
 
     pub fn unfinished_count(&self) -> StoreResult<u64> {
         let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE state NOT IN ('done', 'dropped')",
+            &format!("SELECT count(*) FROM outbox WHERE state IN {UNFINISHED}"),
             [],
             |r| r.get(0),
         )?;

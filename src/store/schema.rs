@@ -9,14 +9,26 @@ const STEPS: [&str; 3] = [SCHEMA, V2_SORT_INDEXES, V3_HAYSTACK];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current >= STEPS.len() as i64 {
+        return Ok(());
+    }
     for (done, step) in STEPS.iter().enumerate() {
         let version = done as i64 + 1;
-        if current >= version {
-            continue;
+        // The version is read again inside the write lock: two processes
+        // opening a new store at once take turns, and the second one finds
+        // the step done.
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| {
+            let now: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if now < version {
+                conn.execute_batch(&format!("{step} PRAGMA user_version = {version};"))?;
+            }
+            conn.execute_batch("COMMIT")
+        })();
+        if result.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
         }
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE; {step} PRAGMA user_version = {version}; COMMIT;"
-        ))?;
+        result?;
     }
     Ok(())
 }

@@ -212,7 +212,7 @@ async fn marked_cases_get_one_queued_action_each_after_one_confirmation() {
     );
     // Quitting with unsent actions asks first; the actions stay.
     console.keys(&["q"]);
-    console.wait_for("not sent yet");
+    console.wait_for("not applied yet");
     console.keys(&["y"]);
     assert!(console.wait_gone(Duration::from_secs(10)));
     assert_eq!(agent.queue().len(), 3, "quitting keeps them");

@@ -13,7 +13,7 @@ use crate::domain::EntryKind;
 use crate::store::OutboxState;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
-    let Some(detail) = state.case.detail.as_deref() else {
+    let Some(lines) = lines(state, usize::from(area.width), s) else {
         let text = state
             .case
             .error
@@ -22,8 +22,30 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
         frame.render_widget(Paragraph::new(format!(" {text}")), area);
         return;
     };
+    let top = state.case.scroll.min(max_scroll(state));
+    let paragraph = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((top, 0));
+    frame.render_widget(paragraph, area);
+}
+
+/// How far the case can scroll at the current size: its wrapped lines less
+/// a screen (an estimate by cell widths, as the wrap does it).
+pub fn max_scroll(state: &State) -> u16 {
+    let width = usize::from(state.size.0.max(1));
+    let height = usize::from(state.size.1.saturating_sub(3));
+    let styles = super::theme::styles(state.theme);
+    let Some(lines) = lines(state, width, &styles) else {
+        return 0;
+    };
+    let wrapped: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    u16::try_from(wrapped.saturating_sub(height)).unwrap_or(u16::MAX)
+}
+
+/// The case's lines, before wrapping; none until it is loaded.
+fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
+    let detail = state.case.detail.as_deref()?;
     let l = &detail.line;
-    let width = usize::from(area.width);
     let countdown = l.countdown(state.now, state.offset);
     let mut lines: Vec<Line> = Vec::new();
     let flag = if l.attention {
@@ -65,7 +87,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
     match &detail.citizen {
         Some(c) => {
             let reveal = state.case.revealed;
-            let shown = |t: &str| if reveal { clean(t) } else { mask(t) };
+            let shown = |t: &str| {
+                if reveal {
+                    clean(t)
+                } else {
+                    mask(t, state.ascii)
+                }
+            };
             lines.push(Line::from(vec![
                 Span::styled(format!(" {}: ", state.t("case.citizen")), s.header),
                 Span::raw(clean(&c.name())),
@@ -172,17 +200,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
             lines.push(Line::raw(format!("   {text}")));
         }
     }
-    let paragraph = Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .scroll((state.case.scroll, 0));
-    frame.render_widget(paragraph, area);
+    Some(lines)
 }
 
 /// A back-end time (UTC) in the agent's time zone, to the minute.
 pub fn local_time(state: &State, at: &str) -> String {
     match crate::domain::datetime::parse(at) {
         Some(t) => {
-            let t = t.to_offset(state.offset);
+            let t = t.checked_to_offset(state.offset).unwrap_or(t);
             format!(
                 "{:04}-{:02}-{:02} {:02}:{:02}",
                 t.year(),

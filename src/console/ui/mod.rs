@@ -23,6 +23,8 @@ use super::state::{Link, Screen, State};
 use super::update::unavailable;
 use theme::{Styles, styles};
 
+pub use case::max_scroll as case_max_scroll;
+
 /// The smallest terminal every screen is usable in.
 pub const MIN_SIZE: (u16, u16) = (60, 12);
 

@@ -186,7 +186,7 @@ pub fn key_hints(state: &State) -> Vec<(String, String)> {
             pair("Up/Down", "hint.move"),
             pair("abc", "hint.filter"),
         ],
-        Some(Popup::Confirm(_)) => vec![pair("y/Enter", "hint.yes"), pair("n/Esc", "hint.no")],
+        Some(Popup::Confirm(_)) => vec![pair("y/o", "hint.yes"), pair("n/Esc", "hint.no")],
         Some(Popup::Editor(_)) => vec![
             pair("Ctrl-S", "hint.send"),
             pair("Esc", "hint.cancel"),

@@ -135,7 +135,11 @@ fn row<'a>(
     let marked = state.list.marked.contains(&line.id);
     let lead = format!(
         "{}{}",
-        if selected { marker(state.ascii) } else { " " },
+        if selected && !state.list.stale {
+            marker(state.ascii)
+        } else {
+            " "
+        },
         if marked { "*" } else { " " }
     );
     let countdown = line.countdown(state.now, state.offset);
@@ -179,7 +183,10 @@ fn row<'a>(
         spans.push(Span::raw(" "));
     }
     let mut out = Line::from(spans);
-    if selected {
+    if state.list.stale {
+        // The old list's rows, until the new answer: dimmed, not selectable.
+        out = out.style(s.muted);
+    } else if selected {
         out = out.style(s.selected);
     } else if marked {
         out = out.style(s.marked);

@@ -53,12 +53,13 @@ pub fn cell(text: &str, width: usize, ascii: bool) -> String {
     out
 }
 
-/// Contact details hidden until revealed: keeps the shape, not the content.
-pub fn mask(text: &str) -> String {
-    if text.is_empty() {
-        return String::new();
+/// Contact details hidden until revealed: says there is one, not what.
+pub fn mask(text: &str, ascii: bool) -> String {
+    match (text.is_empty(), ascii) {
+        (true, _) => String::new(),
+        (false, false) => "•••••".to_string(),
+        (false, true) => "*****".to_string(),
     }
-    "•••••".to_string()
 }
 
 #[cfg(test)]

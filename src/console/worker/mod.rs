@@ -13,8 +13,7 @@ mod queries;
 mod sync;
 mod writes;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -37,7 +36,8 @@ pub struct Workers {
     sync: UnboundedSender<SyncCommand>,
     interrupt: crate::store::Interrupt,
     /// The generation of the list query running now (0: none).
-    running_list: Arc<AtomicU64>,
+    running_list: Arc<Mutex<u64>>,
+    write_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Workers {
@@ -53,10 +53,10 @@ impl Workers {
         let write_store = Store::open(store.path())?;
         let sync_store = Store::open(store.path())?;
         let interrupt = query_store.interrupt_handle();
-        let running_list = Arc::new(AtomicU64::new(0));
+        let running_list = Arc::new(Mutex::new(0));
         let (sync_tx, sync_rx) = tokio::sync::mpsc::unbounded_channel();
         let queries = queries::spawn(query_store, events.clone(), Arc::clone(&running_list))?;
-        let writes = writes::spawn(write_store, events.clone(), sync_tx.clone())?;
+        let (writes, write_thread) = writes::spawn(write_store, events.clone(), sync_tx.clone())?;
         let events = events.clone();
         // The sync has a thread and a runtime of its own: its futures hold
         // the store (a SQLite connection, not shareable between threads),
@@ -86,13 +86,19 @@ impl Workers {
             sync: sync_tx,
             interrupt,
             running_list,
+            write_thread: Some(write_thread),
         })
     }
 
     pub fn query(&self, query: Query) {
         if let Query::List(list) = &query {
-            let running = self.running_list.load(Ordering::SeqCst);
-            if running != 0 && running < list.generation {
+            // Held while interrupting: the query thread cannot move on to
+            // another query meanwhile (it sets the running list under it).
+            let running = self
+                .running_list
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if *running != 0 && *running < list.generation {
                 self.interrupt.interrupt();
             }
         }
@@ -107,5 +113,15 @@ impl Workers {
 
     pub fn sync(&self, command: SyncCommand) {
         let _ = self.sync.send(command);
+    }
+
+    /// Waits for the writes already handed over (the agent's last actions
+    /// are queued before the console exits, whatever made it exit).
+    pub fn finish(mut self) {
+        let (closed, _) = std::sync::mpsc::channel();
+        self.writes = closed;
+        if let Some(thread) = self.write_thread.take() {
+            let _ = thread.join();
+        }
     }
 }

@@ -1,8 +1,7 @@
 //! The query thread: reads for the screens, on its own connection.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -101,7 +100,7 @@ pub enum Query {
 pub fn spawn(
     store: Store,
     events: UnboundedSender<Msg>,
-    running_list: Arc<AtomicU64>,
+    running_list: Arc<Mutex<u64>>,
 ) -> Result<Sender<Query>, crate::app::AppError> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
@@ -115,7 +114,7 @@ fn serve(
     store: Store,
     rx: Receiver<Query>,
     events: UnboundedSender<Msg>,
-    running_list: Arc<AtomicU64>,
+    running_list: Arc<Mutex<u64>>,
 ) {
     while let Ok(first) = rx.recv() {
         // Take everything waiting; of the list queries only the newest
@@ -155,12 +154,14 @@ fn text(e: StoreError) -> String {
     e.to_string()
 }
 
-fn answer(store: &Store, query: Query, running_list: &AtomicU64) -> Msg {
+fn answer(store: &Store, query: Query, running_list: &Mutex<u64>) -> Msg {
     match query {
         Query::List(list) => {
-            running_list.store(list.generation, Ordering::SeqCst);
+            // Under the lock, so that an interrupt meant for this list can
+            // only land while it runs, never on the queries after it.
+            set_running(running_list, list.generation);
             let result = list_page(store, &list);
-            running_list.store(0, Ordering::SeqCst);
+            set_running(running_list, 0);
             Msg::Listed {
                 generation: list.generation,
                 result,
@@ -171,24 +172,20 @@ fn answer(store: &Store, query: Query, running_list: &AtomicU64) -> Msg {
             id,
             lang,
         } => {
-            // A list interrupt meant for the query before may land here:
-            // one more try.
-            let result = case_detail(store, &id, lang)
-                .or_else(|e| {
-                    if e.is_interrupted() {
-                        case_detail(store, &id, lang)
-                    } else {
-                        Err(e)
-                    }
-                })
-                .map(Box::new)
-                .map_err(text);
+            let result = case_detail(store, &id, lang).map(Box::new).map_err(text);
             Msg::CaseLoaded { generation, result }
         }
         Query::Outbox => Msg::OutboxLoaded(store.queue(false).map_err(text)),
         Query::Counts => Msg::Counts(counts(store).map_err(text)),
         Query::Reference => Msg::Reference(reference(store).map_err(text)),
         Query::Dashboard(lang) => Msg::Dashboard(dashboard(store, lang).map_err(text)),
+    }
+}
+
+fn set_running(running_list: &Mutex<u64>, generation: u64) {
+    match running_list.lock() {
+        Ok(mut running) => *running = generation,
+        Err(poisoned) => *poisoned.into_inner() = generation,
     }
 }
 

@@ -52,13 +52,13 @@ pub fn spawn(
     store: Store,
     events: UnboundedSender<Msg>,
     sync: UnboundedSender<SyncCommand>,
-) -> Result<Sender<Write>, AppError> {
+) -> Result<(Sender<Write>, std::thread::JoinHandle<()>), AppError> {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("guichet-writes".into())
         .spawn(move || serve(store, rx, events, sync))
         .map_err(|e| AppError::System(format!("cannot start a thread: {e}")))?;
-    Ok(tx)
+    Ok((tx, thread))
 }
 
 fn serve(
@@ -102,9 +102,9 @@ fn serve(
             ),
         };
         let _ = sync.send(SyncCommand::Wake);
-        if events.send(msg).is_err() {
-            return;
-        }
+        // The console may be gone (it quit): the write is done all the same,
+        // and the next writes waiting in the channel are done too.
+        let _ = events.send(msg);
     }
 }
 

@@ -1,0 +1,235 @@
+//! A console state as an agent sees it on a morning at the counter, for
+//! the screens' snapshots and the update tests. The clock is fixed.
+
+use std::collections::BTreeMap;
+
+use time::macros::datetime;
+
+use crate::app::view::{CaseDetail, CaseLine};
+use crate::console::keymap::Keymap;
+use crate::console::msg::{Counts, DashboardData, Reference};
+use crate::console::state::*;
+use crate::domain::{Action, Case, Choice, ChoiceList, Citizen, EntryKind, Stage, TimelineEntry};
+use crate::i18n::Lang;
+use crate::store::{OutboxEntry, OutboxState};
+
+fn choice(value: &str, en: &str, fr: &str, stage: Option<Stage>) -> Choice {
+    Choice {
+        list: ChoiceList::State,
+        value: value.into(),
+        label_en: en.into(),
+        label_fr: fr.into(),
+        sequence: 0,
+        stage,
+    }
+}
+
+pub fn line(i: usize, citizen: &str, summary: &str, lang: Lang) -> CaseLine {
+    let awaiting = i.is_multiple_of(3);
+    let state_label = match (awaiting, lang) {
+        (true, Lang::En) => "Awaiting Info",
+        (true, Lang::Fr) => "En attente d'informations",
+        (false, Lang::En) => "Open",
+        (false, Lang::Fr) => "Ouvert",
+    };
+    CaseLine {
+        id: format!("id{i}"),
+        number: format!("CS{:07}", 1000 + i),
+        state: if i.is_multiple_of(3) { "18" } else { "10" }.into(),
+        state_label: state_label.into(),
+        stage: Some(if i.is_multiple_of(3) {
+            "awaiting_info"
+        } else {
+            "open"
+        }),
+        priority: (i % 4 + 1) as u8,
+        citizen: citizen.into(),
+        procedure: "passeport".into(),
+        procedure_label: "Passeport".into(),
+        summary: summary.into(),
+        assignee: if i.is_multiple_of(2) {
+            "demo".into()
+        } else {
+            String::new()
+        },
+        assignee_name: if i.is_multiple_of(2) {
+            "Camille Démo".into()
+        } else {
+            String::new()
+        },
+        group: "État civil".into(),
+        due: format!("2026-12-{:02} 12:00:00", (i % 27) + 1),
+        updated: "2026-11-27 09:30:00".into(),
+        pending: u32::from(i == 1),
+        attention: i == 2,
+    }
+}
+
+pub fn entry(seq: i64, state: OutboxState, action: Action) -> OutboxEntry {
+    OutboxEntry {
+        seq,
+        id: format!("a{seq}"),
+        case_id: "id1".into(),
+        case_number: "CS0001001".into(),
+        action,
+        base_version: Some("3".into()),
+        created_at: "2026-11-28 09:55:00".into(),
+        state,
+        attempts: 2,
+        next_attempt_at: 0,
+        last_error: (state == OutboxState::Failed)
+            .then(|| "case CS0001001: the transition Closed → Open is not allowed".into()),
+        theirs: (state == OutboxState::Conflict).then(|| Case {
+            priority: 2,
+            state: "18".into(),
+            ..Case::default()
+        }),
+        settled_by: None,
+        keyless_sends: 0,
+        doubtful: false,
+        first_sent_at: None,
+        seen: BTreeMap::new(),
+    }
+}
+
+const NAMES: [&str; 8] = [
+    "José Lefèvre",
+    "Thérèse Ferreira",
+    "Amadou Diop",
+    "Marie-Hélène N'Diaye",
+    "Lucas Picard",
+    "Chloé Martin",
+    "Sarah Julien",
+    "Olivier Weber",
+];
+
+/// A session as an agent sees it on a morning at the counter.
+pub fn fixture(lang: Lang, theme: Theme) -> State {
+    let mut state = State::new(
+        lang,
+        theme,
+        false,
+        Keymap::defaults(),
+        Setting {
+            profile: "mairie-condom".into(),
+            host: "guichet.example.fr".into(),
+            demo: false,
+        },
+    );
+    state.now = datetime!(2026-11-28 10:00 UTC);
+    state.link = Link::Online;
+    state.counts = Counts {
+        outbox: vec![(OutboxState::Pending, 2), (OutboxState::Conflict, 1)],
+        cases: 5000,
+        last_pull: Some("2026-11-28 09:57:00".into()),
+    };
+    state.list.lines = (0..60)
+        .map(|i| {
+            line(
+                i,
+                NAMES[i % NAMES.len()],
+                "Renouvellement de passeport avant un voyage",
+                lang,
+            )
+        })
+        .collect();
+    state.list.total = 296;
+    state.list.loaded = true;
+    state.list.selected = 1;
+    state.list.marked.insert("id3".into());
+    state.reference = Reference {
+        me: Some("u1".into()),
+        users: Vec::new(),
+        groups: Vec::new(),
+        states: vec![
+            choice("1", "New", "Nouveau", Some(Stage::New)),
+            choice("10", "Open", "Ouvert", Some(Stage::Open)),
+            choice(
+                "18",
+                "Awaiting Info",
+                "En attente d'informations",
+                Some(Stage::AwaitingInfo),
+            ),
+            choice("6", "Resolved", "Résolu", Some(Stage::Resolved)),
+        ],
+        resolutions: Vec::new(),
+        procedures: Vec::new(),
+    };
+    state.case.id = Some("id1".into());
+    state.case.detail = Some(Box::new(CaseDetail {
+        line: line(1, "José Lefèvre", "Renouvellement de passeport avant un voyage", lang),
+        description: "Bonjour, mon passeport expire en janvier et je pars au Sénégal en février.\nPuis-je avoir un rendez-vous rapidement ?".into(),
+        channel_label: "Guichet".into(),
+        opened: "2026-11-20 08:00:00".into(),
+        resolution_code: String::new(),
+        close_notes: String::new(),
+        version: "3".into(),
+        citizen: Some(Citizen {
+            id: "p1".into(),
+            first_name: "José".into(),
+            last_name: "Lefèvre".into(),
+            email: "jose.lefevre@example.fr".into(),
+            phone: "06 12 34 56 78".into(),
+            street: "12 rue Gambetta".into(),
+            city: "Condom".into(),
+            zip: "32100".into(),
+        }),
+        timeline: vec![
+            TimelineEntry {
+                id: "t1".into(),
+                case_id: "id1".into(),
+                kind: EntryKind::Comment,
+                text: "Merci de joindre une photo d'identité récente.".into(),
+                author: "demo".into(),
+                at: "2026-11-21 14:02:00".into(),
+            },
+            TimelineEntry {
+                id: "t2".into(),
+                case_id: "id1".into(),
+                kind: EntryKind::WorkNote,
+                text: "Pièces vérifiées, dossier complet.".into(),
+                author: "demo".into(),
+                at: "2026-11-26 16:40:00".into(),
+            },
+        ],
+        queued: vec![
+            entry(7, OutboxState::Pending, Action::Comment {
+                text: "Votre rendez-vous est fixé au 3 décembre à 9 h.".into(),
+            }),
+            entry(8, OutboxState::Conflict, Action::Priority { priority: 1 }),
+        ],
+    }));
+    state.outbox.entries = vec![
+        entry(
+            7,
+            OutboxState::Pending,
+            Action::Comment {
+                text: "Votre rendez-vous est fixé au 3 décembre à 9 h.".into(),
+            },
+        ),
+        entry(8, OutboxState::Conflict, Action::Priority { priority: 1 }),
+        entry(
+            9,
+            OutboxState::Failed,
+            Action::SetState {
+                state: "10".into(),
+                resolution_code: None,
+                close_notes: None,
+            },
+        ),
+    ];
+    state.outbox.selected = 1;
+    state.outbox.loaded = true;
+    state.dashboard = Some(DashboardData {
+        by_state: vec![
+            ("Nouveau".into(), 120),
+            ("Ouvert".into(), 310),
+            ("En attente".into(), 85),
+        ],
+        resolved_per_day: vec![0, 2, 5, 3, 0, 0, 4, 6, 2, 1, 0, 0, 3, 2],
+        overdue: (0..3)
+            .map(|i| line(i, NAMES[i], "Acte de naissance", lang))
+            .collect(),
+    });
+    state
+}

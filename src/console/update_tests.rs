@@ -1,0 +1,270 @@
+//! `update` as the agent drives it: keys in, state and effects out.
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::console::fixture::{entry, fixture, line};
+use crate::console::msg::ListPage;
+use crate::domain::Action;
+use crate::i18n::Lang;
+use crate::store::OutboxState;
+
+fn key(state: &mut State, code: KeyCode) -> Vec<Effect> {
+    update(
+        state,
+        Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))),
+    )
+}
+
+fn ctrl(state: &mut State, c: char) -> Vec<Effect> {
+    update(
+        state,
+        Msg::Term(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::CONTROL,
+        ))),
+    )
+}
+
+fn writes(effects: &[Effect]) -> Vec<&Write> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Write(w) => Some(w),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The answer to the newest list query: these lines from row 0, `total` in all.
+fn answer(state: &mut State, lines: Vec<crate::app::view::CaseLine>, total: u64) -> Vec<Effect> {
+    let generation = state.list.generation;
+    update(
+        state,
+        Msg::Listed {
+            generation,
+            result: Ok(ListPage {
+                offset: 0,
+                lines,
+                total,
+                fuzzy: false,
+            }),
+        },
+    )
+}
+
+#[test]
+fn an_action_never_lands_on_a_row_of_the_list_before() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    state.list.marked.clear();
+    key(&mut state, KeyCode::Char('/'));
+    key(&mut state, KeyCode::Char('z'));
+    assert!(state.list.stale, "the rows on screen are the old list's");
+    key(&mut state, KeyCode::Enter);
+    let fx = key(&mut state, KeyCode::Char('t'));
+    assert!(writes(&fx).is_empty(), "nothing taken from the old list");
+    assert!(
+        state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("loading")),
+        "{:?}",
+        state.message
+    );
+    answer(
+        &mut state,
+        vec![line(7, "Zoé Zola", "Carte d'identité", Lang::En)],
+        1,
+    );
+    assert!(!state.list.stale);
+    let fx = key(&mut state, KeyCode::Char('t'));
+    match writes(&fx).as_slice() {
+        [Write::Act { cases, .. }] => assert_eq!(cases, &["id7".to_string()]),
+        other => panic!("one take on the new row, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_selection_follows_its_case_when_rows_move() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    assert_eq!(
+        state.list.selected_line().map(|l| l.id.clone()),
+        Some("id1".into())
+    );
+    let mut fx = Vec::new();
+    refresh(&mut state, &mut fx);
+    // A sync put two cases before it.
+    let lines: Vec<_> = [5, 6, 0, 1, 2]
+        .into_iter()
+        .map(|i| line(i, "x", "y", Lang::En))
+        .collect();
+    answer(&mut state, lines, 5);
+    assert_eq!(state.list.selected, 3);
+    assert_eq!(
+        state.list.selected_line().map(|l| l.id.clone()),
+        Some("id1".into())
+    );
+}
+
+#[test]
+fn a_list_that_shrinks_shows_its_last_screen() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    state.list.top = 200;
+    state.list.selected = 250;
+    let mut fx = Vec::new();
+    refresh(&mut state, &mut fx);
+    answer(
+        &mut state,
+        (0..5).map(|i| line(i, "x", "y", Lang::En)).collect(),
+        5,
+    );
+    assert_eq!((state.list.top, state.list.selected), (0, 4));
+}
+
+#[test]
+fn quitting_asks_first_while_a_write_is_on_its_way() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    state.counts.outbox.clear();
+    state.writes_in_flight = 1;
+    key(&mut state, KeyCode::Char('q'));
+    assert!(!state.quit);
+    assert!(matches!(
+        state.popup,
+        Some(Popup::Confirm(Confirm {
+            then: Then::Quit,
+            ..
+        }))
+    ));
+    key(&mut state, KeyCode::Enter);
+    assert!(!state.quit, "Enter is not a yes");
+    key(&mut state, KeyCode::Char('y'));
+    assert!(state.quit);
+}
+
+#[test]
+fn resolving_several_cases_asks_first() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    let resolved = state.reference.states[3].clone();
+    state.popup = None;
+    let mut fx = Vec::new();
+    super::open_editor(
+        &mut state,
+        EditPurpose::CloseNotes {
+            cases: vec!["id1".into(), "id3".into()],
+            state: resolved,
+            code: "granted".into(),
+        },
+        "notes".into(),
+    );
+    for c in "Done".chars() {
+        fx.extend(key(&mut state, KeyCode::Char(c)));
+    }
+    fx.extend(ctrl(&mut state, 's'));
+    assert!(writes(&fx).is_empty(), "nothing queued before the yes");
+    assert!(matches!(
+        state.popup,
+        Some(Popup::Confirm(Confirm { then: Then::Act { ref cases, .. }, .. })) if cases.len() == 2
+    ));
+    let fx = key(&mut state, KeyCode::Char('y'));
+    assert_eq!(
+        writes(&fx).len(),
+        1,
+        "one write, one action per case inside it"
+    );
+}
+
+#[test]
+fn the_editor_keeps_its_text_until_the_action_is_queued() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    state.screen = Screen::Case;
+    key(&mut state, KeyCode::Char('c'));
+    for c in "Bonjour".chars() {
+        key(&mut state, KeyCode::Char(c));
+    }
+    let fx = ctrl(&mut state, 's');
+    assert_eq!(writes(&fx).len(), 1);
+    assert!(matches!(&state.popup, Some(Popup::Editor(e)) if e.sending));
+    update(
+        &mut state,
+        Msg::Acted(vec![Err("database is locked".into())]),
+    );
+    match &state.popup {
+        Some(Popup::Editor(e)) => {
+            assert!(!e.sending);
+            assert_eq!(
+                e.text.lines().join("\n"),
+                "Bonjour",
+                "the text is still there"
+            );
+        }
+        other => panic!("the editor stays open: {other:?}"),
+    }
+    ctrl(&mut state, 's');
+    let queued = entry(
+        9,
+        OutboxState::Pending,
+        Action::Comment {
+            text: "Bonjour".into(),
+        },
+    );
+    update(&mut state, Msg::Acted(vec![Ok(queued)]));
+    assert!(state.popup.is_none(), "closed once queued");
+}
+
+#[test]
+fn pasted_text_is_never_read_as_keys() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    let fx = update(&mut state, Msg::Term(Event::Paste("tas\n".into())));
+    assert!(
+        fx.is_empty() && state.popup.is_none(),
+        "no take, no assign, no state"
+    );
+    key(&mut state, KeyCode::Char('/'));
+    let fx = update(&mut state, Msg::Term(Event::Paste("José\nLefèvre".into())));
+    assert_eq!(state.list.search, "José Lefèvre");
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Query(Query::List(_))))
+    );
+}
+
+#[test]
+fn priority_from_the_palette_takes_its_argument() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    state.list.marked.clear();
+    key(&mut state, KeyCode::Char(':'));
+    for c in "priority 2".chars() {
+        key(&mut state, KeyCode::Char(c));
+    }
+    let fx = key(&mut state, KeyCode::Enter);
+    match writes(&fx).as_slice() {
+        [
+            Write::Act {
+                intent: Intent::Priority(2),
+                ..
+            },
+        ] => {}
+        other => panic!("priority 2 on the selected case, got {other:?}"),
+    }
+}
+
+#[test]
+fn offline_by_choice_stays_offline_whatever_a_round_says() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    key(&mut state, KeyCode::Char(':'));
+    for c in "offline".chars() {
+        key(&mut state, KeyCode::Char(c));
+    }
+    key(&mut state, KeyCode::Enter);
+    assert_eq!(state.link, Link::Offline);
+    update(
+        &mut state,
+        Msg::Sync(SyncEvent::Finished {
+            applied: 0,
+            conflicts: 0,
+            failed: 0,
+            cases_changed: 0,
+        }),
+    );
+    assert_eq!(state.link, Link::Offline);
+}
