@@ -381,6 +381,9 @@ async fn external_editor(
             let mut area = ratatui_textarea::TextArea::new(lines);
             area.set_wrap_mode(ratatui_textarea::WrapMode::Word);
             area.set_cursor_line_style(ratatui::style::Style::default());
+            // Go on typing where the text ends.
+            area.move_cursor(ratatui_textarea::CursorMove::Bottom);
+            area.move_cursor(ratatui_textarea::CursorMove::End);
             editor.text = area;
         }
         Ok(Err(e)) | Err(e) => {

@@ -106,6 +106,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
         );
         return;
     }
+    // The free words of the filter, folded, to highlight in the rows.
+    let words: Vec<String> = list
+        .search
+        .split_whitespace()
+        .filter(|w| !w.contains(':'))
+        .map(crate::domain::text::fold)
+        .collect();
     let mut lines = Vec::with_capacity(height);
     for index in list.top..list.top + height {
         if index >= list.total as usize {
@@ -119,7 +126,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
             ));
             continue;
         };
-        lines.push(row(state, s, line, &columns, &widths, selected));
+        lines.push(row(state, s, line, &columns, &widths, selected, &words));
     }
     frame.render_widget(Paragraph::new(lines), rows);
 }
@@ -131,6 +138,7 @@ fn row<'a>(
     columns: &[&Column],
     widths: &[usize],
     selected: bool,
+    words: &[String],
 ) -> Line<'a> {
     let marked = state.list.marked.contains(&line.id);
     let lead = format!(
@@ -179,7 +187,16 @@ fn row<'a>(
         } else {
             s.base
         };
-        spans.push(Span::styled(cell(&text, *w, state.ascii), style));
+        let shown = cell(&text, *w, state.ascii);
+        let searchable = matches!(
+            c.title,
+            "col.number" | "col.citizen" | "col.summary" | "col.procedure"
+        );
+        if searchable && !words.is_empty() {
+            spans.extend(highlighted(&shown, words, style, s.hit));
+        } else {
+            spans.push(Span::styled(shown, style));
+        }
         spans.push(Span::raw(" "));
     }
     let mut out = Line::from(spans);
@@ -192,6 +209,34 @@ fn row<'a>(
         out = out.style(s.marked);
     }
     out
+}
+
+/// A cell cut in spans, the search words found in it in the hit style.
+fn highlighted<'a>(
+    text: &str,
+    words: &[String],
+    style: ratatui::style::Style,
+    hit: ratatui::style::Style,
+) -> Vec<Span<'a>> {
+    let marks = super::text::matches(text, words);
+    let mut spans = Vec::new();
+    let mut current = String::new();
+    let mut current_hit = false;
+    for (c, is_hit) in text.chars().zip(marks) {
+        if is_hit != current_hit && !current.is_empty() {
+            let style = if current_hit { style.patch(hit) } else { style };
+            spans.push(Span::styled(std::mem::take(&mut current), style));
+        }
+        current_hit = is_hit;
+        current.push(c);
+    }
+    if !current.is_empty() {
+        spans.push(Span::styled(
+            current,
+            if current_hit { style.patch(hit) } else { style },
+        ));
+    }
+    spans
 }
 
 fn info_line(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {

@@ -319,3 +319,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_filter_words_are_highlighted_without_colour_too() {
+    let state = staged(Shot::Filtering, Lang::En, Theme::Mono);
+    let buffer = render(&state, 80, 24);
+    let screen = text(&buffer);
+    let (y, row) = screen
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("José Lefèvre"))
+        .expect("the citizen's row");
+    let x = row
+        .chars()
+        .take_while(|c| *c != 'L')
+        .map(|c| c.to_string().width())
+        .sum::<usize>();
+    let cell = &buffer[(x as u16, y as u16)];
+    assert_eq!(cell.symbol(), "L");
+    assert!(cell.modifier.contains(Modifier::UNDERLINED), "{cell:?}");
+    let other = &buffer[(2, y as u16)];
+    assert!(
+        !other.modifier.contains(Modifier::UNDERLINED),
+        "only the words"
+    );
+}

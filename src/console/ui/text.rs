@@ -53,6 +53,35 @@ pub fn cell(text: &str, width: usize, ascii: bool) -> String {
     out
 }
 
+/// Which characters of `text` belong to an occurrence of one of `words`
+/// (already folded), compared accent- and case-insensitively: what the
+/// search highlights in a row.
+pub fn matches(text: &str, words: &[String]) -> Vec<bool> {
+    let chars: Vec<char> = text.chars().collect();
+    let folded: Vec<char> = chars
+        .iter()
+        .map(|c| {
+            let lower = c.to_lowercase().next().unwrap_or(*c);
+            nucleo_matcher::chars::normalize(lower)
+        })
+        .collect();
+    let mut hit = vec![false; chars.len()];
+    for word in words {
+        let word: Vec<char> = word.chars().collect();
+        if word.is_empty() || word.len() > folded.len() {
+            continue;
+        }
+        for start in 0..=folded.len() - word.len() {
+            if folded[start..start + word.len()] == word[..] {
+                hit[start..start + word.len()]
+                    .iter_mut()
+                    .for_each(|h| *h = true);
+            }
+        }
+    }
+    hit
+}
+
 /// Contact details hidden until revealed: says there is one, not what.
 pub fn mask(text: &str, ascii: bool) -> String {
     match (text.is_empty(), ascii) {
@@ -70,6 +99,18 @@ mod tests {
     fn controls_and_bidi_overrides_never_reach_the_screen() {
         assert_eq!(clean("a\tb\u{1b}[31mc\u{202E}d"), "a b [31mc d");
         assert_eq!(clean_lines("one\ntwo\r\n"), ["one", "two"]);
+    }
+
+    #[test]
+    fn matches_ignore_accents_and_case() {
+        let hits = matches("José LEFÈVRE", &["jose".into(), "lef".into()]);
+        let marked: String = "José LEFÈVRE"
+            .chars()
+            .zip(&hits)
+            .map(|(c, h)| if *h { c } else { '.' })
+            .collect();
+        assert_eq!(marked, "José.LEF....");
+        assert!(matches("abc", &["abcd".into()]).iter().all(|h| !h));
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Styles {
     pub public: Style,
     pub internal: Style,
     pub pending: Style,
+    /// Search words found in a row (underlined as well as coloured).
+    pub hit: Style,
 }
 
 pub fn styles(theme: Theme) -> Styles {
@@ -42,6 +44,9 @@ pub fn styles(theme: Theme) -> Styles {
             public: plain.fg(Color::Green),
             internal: plain.fg(Color::Magenta),
             pending: plain.fg(Color::Yellow),
+            hit: plain
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
         },
         Theme::Mono => Styles {
             base: plain,
@@ -58,6 +63,7 @@ pub fn styles(theme: Theme) -> Styles {
             public: plain,
             internal: plain,
             pending: plain.add_modifier(Modifier::ITALIC),
+            hit: plain.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
         },
     }
 }
