@@ -63,6 +63,8 @@ pub fn case_line(store: &Store, row: &CaseRow, lang: Lang) -> StoreResult<CaseLi
 pub struct CaseDetail {
     pub line: CaseLine,
     pub description: String,
+    /// The channel's value (`walk_in`...) and its label.
+    pub channel: String,
     pub channel_label: String,
     pub opened: String,
     pub resolution_code: String,
@@ -99,6 +101,7 @@ pub fn case_detail(store: &Store, number_or_id: &str, lang: Lang) -> StoreResult
     Ok(CaseDetail {
         line,
         description: case.description.clone(),
+        channel: case.channel.clone(),
         channel_label: store.label(ChoiceList::Channel, &case.channel, lang.is_french())?,
         opened: case.opened.clone(),
         resolution_code: case.resolution_code.clone(),

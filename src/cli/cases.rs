@@ -5,9 +5,9 @@ use serde_json::json;
 
 use super::output::{cell, csv_field, describe, print_json};
 use super::session::{Failure, Global, Outcome, Session, runtime};
-use crate::app::view::{CaseLine, case_line};
+use crate::app::view::{CaseDetail, CaseLine, case_detail, case_line};
 use crate::domain::search::{Search, View};
-use crate::domain::{ChoiceList, EntryKind};
+use crate::domain::EntryKind;
 use crate::store::OutboxState;
 use crate::sync::pull;
 
@@ -120,26 +120,15 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
             stale = Some(e.message);
         }
     }
-    let store = &session.store;
-    let case = store.case(&local.id).unwrap_or(local);
     let lang = session.lang();
-    let french = lang.is_french();
-    let citizen = case
-        .citizen
-        .as_deref()
-        .map(|id| store.citizen(id))
-        .transpose()?
-        .flatten();
-    let timeline = store.timeline(&case.id)?;
-    let queued: Vec<_> = store
-        .queue(false)?
-        .into_iter()
-        .filter(|e| e.case_id == case.id)
-        .collect();
-    let line = store
-        .case_row(&case.id)?
-        .map(|row| case_line(store, &row, lang))
-        .transpose()?;
+    let detail = case_detail(&session.store, &local.id, lang)?;
+    let CaseDetail {
+        line,
+        citizen,
+        timeline,
+        queued,
+        ..
+    } = &detail;
     if args.json {
         let entries: Vec<_> = timeline
             .iter()
@@ -151,15 +140,15 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
             }))
             .collect();
         // The case's list fields at the top level, then the details.
-        let mut out = serde_json::to_value(&line).unwrap_or_default();
+        let mut out = serde_json::to_value(line).unwrap_or_default();
         if let Some(map) = out.as_object_mut() {
             let details = json!({
-                "description": case.description,
-                "resolution_code": case.resolution_code,
-                "close_notes": case.close_notes,
-                "opened": case.opened,
-                "channel": case.channel,
-                "version": case.version,
+                "description": detail.description,
+                "resolution_code": detail.resolution_code,
+                "close_notes": detail.close_notes,
+                "opened": detail.opened,
+                "channel": detail.channel,
+                "version": detail.version,
                 "citizen_details": citizen.as_ref().map(|c| json!({
                     "name": c.name(), "email": c.email, "phone": c.phone,
                     "street": c.street, "city": c.city, "zip": c.zip,
@@ -178,12 +167,12 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
     if let Some(reason) = &stale {
         println!("{}", lang.f("cli.case_stale", &[("reason", reason)]));
     }
-    let state = store.label(ChoiceList::State, &case.state, french)?;
     println!(
         "{}  {}  [{}]  P{}",
-        case.number, case.summary, state, case.priority
+        line.number, line.summary, line.state_label, line.priority
     );
-    if let Some(l) = &line {
+    {
+        let l = line;
         let assignee = if l.assignee.is_empty() {
             "-"
         } else {
@@ -201,19 +190,19 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
             )
         );
     }
-    let due = if case.due.is_empty() { "-" } else { &case.due };
+    let due = if line.due.is_empty() { "-" } else { &line.due };
     println!(
         "{}",
         lang.f(
             "cli.case_dates",
             &[
-                ("opened", &case.opened),
+                ("opened", &detail.opened),
                 ("due", &due),
-                ("channel", &case.channel),
+                ("channel", &detail.channel),
             ],
         )
     );
-    if let Some(c) = &citizen {
+    if let Some(c) = citizen {
         println!(
             "{}",
             lang.f(
@@ -230,9 +219,9 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
         );
     }
     println!();
-    println!("{}", case.description);
+    println!("{}", detail.description);
     println!();
-    for e in &timeline {
+    for e in timeline {
         let kind = lang.t(match e.kind {
             EntryKind::Comment => "cli.case_public",
             EntryKind::WorkNote => "cli.case_internal",
@@ -250,7 +239,7 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
             )
         );
     }
-    for q in &queued {
+    for q in queued {
         let state = lang.t(match q.state {
             OutboxState::Conflict => "cli.case_conflict",
             OutboxState::Failed => "cli.case_refused",

@@ -29,20 +29,12 @@ pub fn state_word(state: OutboxState, lang: Lang) -> &'static str {
 
 /// The width of the queue's state column: the longest word, at least 9.
 pub fn state_width(lang: Lang) -> usize {
-    [
-        OutboxState::Pending,
-        OutboxState::Sending,
-        OutboxState::InDoubt,
-        OutboxState::Done,
-        OutboxState::Failed,
-        OutboxState::Conflict,
-        OutboxState::Dropped,
-    ]
-    .into_iter()
-    .map(|s| state_word(s, lang).chars().count())
-    .max()
-    .unwrap_or(0)
-    .max(9)
+    OutboxState::ALL
+        .into_iter()
+        .map(|s| state_word(s, lang).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(9)
 }
 
 /// `guichet queue --json` items.
@@ -138,15 +130,7 @@ mod tests {
 
     #[test]
     fn english_state_words_are_the_stores() {
-        for state in [
-            OutboxState::Pending,
-            OutboxState::Sending,
-            OutboxState::InDoubt,
-            OutboxState::Done,
-            OutboxState::Failed,
-            OutboxState::Conflict,
-            OutboxState::Dropped,
-        ] {
+        for state in OutboxState::ALL {
             assert_eq!(state_word(state, Lang::En), state.as_str());
         }
         assert_eq!(state_width(Lang::En), 9);

@@ -159,6 +159,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
     state.case.detail = Some(Box::new(CaseDetail {
         line: line(1, "José Lefèvre", "Renouvellement de passeport avant un voyage", lang),
         description: "Bonjour, mon passeport expire en janvier et je pars au Sénégal en février.\nPuis-je avoir un rendez-vous rapidement ?".into(),
+        channel: "walk_in".into(),
         channel_label: "Guichet".into(),
         opened: "2026-11-20 08:00:00".into(),
         resolution_code: String::new(),

@@ -29,6 +29,16 @@ pub enum OutboxState {
 }
 
 impl OutboxState {
+    pub const ALL: [OutboxState; 7] = [
+        OutboxState::Pending,
+        OutboxState::Sending,
+        OutboxState::InDoubt,
+        OutboxState::Done,
+        OutboxState::Failed,
+        OutboxState::Conflict,
+        OutboxState::Dropped,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OutboxState::Pending => "pending",
@@ -42,17 +52,7 @@ impl OutboxState {
     }
 
     fn parse(text: &str) -> Option<OutboxState> {
-        [
-            OutboxState::Pending,
-            OutboxState::Sending,
-            OutboxState::InDoubt,
-            OutboxState::Done,
-            OutboxState::Failed,
-            OutboxState::Conflict,
-            OutboxState::Dropped,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        OutboxState::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 

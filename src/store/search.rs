@@ -285,8 +285,8 @@ impl Store {
         Ok(self.select(&sql, None, Some(1))?.pop())
     }
 
-    /// Cases matching a search, most urgent first (or best fuzzy match first).
-    pub fn search(&self, search: &Search, limit: usize) -> StoreResult<Vec<SearchHit>> {
+    /// The SQL of a search's typed filters.
+    fn filters_sql(&self, search: &Search) -> StoreResult<Sql> {
         let me = self.me()?.unwrap_or_default();
         let mut sql = Sql {
             conditions: Vec::new(),
@@ -295,6 +295,12 @@ impl Store {
         for filter in &search.filters {
             self.filter_sql(filter, &me, &mut sql)?;
         }
+        Ok(sql)
+    }
+
+    /// Cases matching a search, most urgent first (or best fuzzy match first).
+    pub fn search(&self, search: &Search, limit: usize) -> StoreResult<Vec<SearchHit>> {
+        let sql = self.filters_sql(search)?;
         if search.words.is_empty() {
             let rows = self.select(&sql, None, Some(limit))?;
             return Ok(rows
@@ -338,14 +344,7 @@ impl Store {
         offset: usize,
         limit: usize,
     ) -> StoreResult<Page> {
-        let me = self.me()?.unwrap_or_default();
-        let mut sql = Sql {
-            conditions: Vec::new(),
-            params: Vec::new(),
-        };
-        for filter in &search.filters {
-            self.filter_sql(filter, &me, &mut sql)?;
-        }
+        let sql = self.filters_sql(search)?;
         let order = sort.order(descending);
         let words = (!search.words.is_empty()).then(|| {
             let expression = search

@@ -82,12 +82,7 @@ impl Desk {
     }
 
     fn home(&self) -> PathBuf {
-        self.agent
-            .store_path()
-            .ancestors()
-            .nth(3)
-            .expect("home")
-            .to_path_buf()
+        self.agent.home().to_path_buf()
     }
 
     fn log(&self) -> PathBuf {

@@ -163,6 +163,11 @@ impl Agent {
             .expect("spawn guichet")
     }
 
+    /// The agent's home (GUICHET_HOME: config, data, logs).
+    pub fn home(&self) -> &std::path::Path {
+        self.home.path()
+    }
+
     /// The profile's local store file.
     pub fn store_path(&self) -> std::path::PathBuf {
         self.home

@@ -2,7 +2,6 @@
 //! pseudo-terminal (tmux, 80x24) against a real `guichet serve`. Keys are
 //! typed, the screen is read back, and the back-end is asked what landed.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::agent::Agent;
@@ -14,15 +13,8 @@ use crate::tmux::Console;
 
 /// The console on the agent's profile, at 80x24, in English, without colour.
 fn open_console(agent: &Agent) -> Console {
-    // The store is HOME/data/profiles/PROFILE.db.
-    let home: PathBuf = agent
-        .store_path()
-        .ancestors()
-        .nth(3)
-        .expect("the agent's home")
-        .to_path_buf();
     let console = Console::start(
-        &home,
+        agent.home(),
         &agent.profile,
         (80, 24),
         &[("LC_ALL", "en_GB.UTF-8"), ("NO_COLOR", "1")],
@@ -172,15 +164,9 @@ async fn marked_cases_get_one_queued_action_each_after_one_confirmation() {
     let server = start(150, &[]);
     let agent = Agent::login(&server.url, "demo");
     agent.ok(&["sync"]);
-    let home: PathBuf = agent
-        .store_path()
-        .ancestors()
-        .nth(3)
-        .expect("the agent's home")
-        .to_path_buf();
     // Offline: the actions stay in the outbox, where they can be counted.
     let console = Console::start(
-        &home,
+        agent.home(),
         &agent.profile,
         (80, 24),
         &[("LC_ALL", "en_GB.UTF-8")],
