@@ -6,8 +6,8 @@ use serde_json::json;
 use super::output::{cell, csv_field, describe, print_json};
 use super::session::{Failure, Global, Outcome, Session, runtime};
 use crate::app::view::{CaseDetail, CaseLine, case_detail, case_line};
-use crate::domain::search::{Search, View};
 use crate::domain::EntryKind;
+use crate::domain::search::{Search, View};
 use crate::store::OutboxState;
 use crate::sync::pull;
 

@@ -40,6 +40,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
             .data(BarGroup::default().bars(&bars))
             .bar_width(10)
             .bar_gap(1)
+            .bar_set(super::theme::bars(state.ascii))
             .bar_style(s.title),
         chart,
     );
@@ -48,6 +49,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
         Sparkline::default()
             .block(block(&state.f("dash.resolved", &[("n", &total)])))
             .data(&data.resolved_per_day)
+            .bar_set(super::theme::bars(state.ascii))
             .style(s.ok),
         trend,
     );

@@ -65,7 +65,7 @@ fn too_small(frame: &mut Frame<'_>, area: Rect, state: &State) {
         "ui.too_small",
         &[("width", &MIN_SIZE.0), ("height", &MIN_SIZE.1)],
     );
-    let lines: Vec<Line> = textwrap_simple(&text, usize::from(area.width))
+    let lines: Vec<Line> = textwrap_simple(&text, usize::from(area.width), state.ascii)
         .into_iter()
         .take(usize::from(area.height))
         .map(Line::from)
@@ -74,7 +74,7 @@ fn too_small(frame: &mut Frame<'_>, area: Rect, state: &State) {
 }
 
 /// Greedy word wrap by display width (for short texts of our own).
-pub fn textwrap_simple(text: &str, width: usize) -> Vec<String> {
+pub fn textwrap_simple(text: &str, width: usize, ascii: bool) -> Vec<String> {
     use unicode_width::UnicodeWidthStr;
     if width == 0 {
         return Vec::new();
@@ -82,7 +82,7 @@ pub fn textwrap_simple(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
-        let word = text::fit(word, width, false);
+        let word = text::fit(word, width, ascii);
         let needed = if line.is_empty() {
             word.width()
         } else {

@@ -37,8 +37,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
         Some(Popup::Picker(picker)) => draw_picker(frame, area, state, s, picker),
         Some(Popup::Confirm(confirm)) => {
             let width = area.width.saturating_sub(4).min(70);
-            let lines =
-                super::textwrap_simple(&confirm.question, usize::from(width.saturating_sub(2)));
+            let lines = super::textwrap_simple(
+                &confirm.question,
+                usize::from(width.saturating_sub(2)),
+                state.ascii,
+            );
             let height = (lines.len() as u16 + 4).min(area.height);
             let r = centred(area, width, height);
             let mut text: Vec<Line> = lines.into_iter().map(Line::raw).collect();

@@ -344,3 +344,19 @@ fn the_filter_words_are_highlighted_without_colour_too() {
         "only the words"
     );
 }
+
+#[test]
+fn ascii_mode_draws_no_box_drawing_blocks_or_marks() {
+    for shot in SHOTS {
+        for (w, h) in [(80, 24), (160, 48), (20, 5)] {
+            let mut state = staged(shot, Lang::Fr, Theme::Mono);
+            state.ascii = true;
+            let screen = text(&render(&state, w, h));
+            let bad: Vec<char> = screen
+                .chars()
+                .filter(|c| "▶│─┌┐└┘…█▇▆▅▄▃▂▁•↑↓".contains(*c))
+                .collect();
+            assert!(bad.is_empty(), "{shot:?} {w}x{h}: {bad:?}\n{screen}");
+        }
+    }
+}

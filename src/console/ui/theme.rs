@@ -90,3 +90,22 @@ pub fn borders(ascii: bool) -> border::Set<'static> {
 pub fn marker(ascii: bool) -> &'static str {
     if ascii { ">" } else { "▶" }
 }
+
+/// Bars for charts: block characters, or `#` and `=` in ASCII mode.
+pub fn bars(ascii: bool) -> ratatui::symbols::bar::Set<'static> {
+    if ascii {
+        ratatui::symbols::bar::Set {
+            full: "#",
+            seven_eighths: "#",
+            three_quarters: "#",
+            five_eighths: "=",
+            half: "=",
+            three_eighths: "=",
+            one_quarter: ".",
+            one_eighth: ".",
+            empty: " ",
+        }
+    } else {
+        ratatui::symbols::bar::NINE_LEVELS
+    }
+}
