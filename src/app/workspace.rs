@@ -51,13 +51,14 @@ impl Workspace {
 /// Checks the credentials with the back-end and loads its directory and
 /// choice lists, then keeps the password in the keyring and the profile in
 /// the config (as the default one when there is none yet). A wrong password
-/// is never saved. Returns who the credentials belong to.
+/// is never saved. Says who the credentials belong to and how they were
+/// accepted.
 pub async fn sign_in(
     paths: &Paths,
     name: &str,
     profile: Profile,
     password: &str,
-) -> Result<crate::backend::Me, AppError> {
+) -> Result<SignedIn, AppError> {
     use crate::backend::Backend;
     crate::config::check_name(name)?;
     let backend = ServiceNow::new(Settings::new(&profile.url, &profile.user, password))
@@ -79,7 +80,21 @@ pub async fn sign_in(
         config.default_profile = Some(name.to_string());
     }
     config.save(&paths.config_file)?;
-    Ok(me)
+    Ok(SignedIn {
+        me,
+        method: backend.auth_method(),
+        clock_offset: backend.clock_offset(),
+    })
+}
+
+/// Who signed in, and how.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub me: crate::backend::Me,
+    /// "OAuth" or "HTTP Basic".
+    pub method: &'static str,
+    /// The back-end's clock minus the workstation's, in seconds.
+    pub clock_offset: Option<i64>,
 }
 
 /// The back-end of a profile. When dropped, it keeps its OAuth session in

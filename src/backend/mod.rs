@@ -108,6 +108,13 @@ pub type BackendResult<T> = Result<T, BackendError>;
 /// A case back-end. Every method is a network call; none is ever made from
 /// the console's key or draw path.
 pub trait Backend: Send + Sync {
+    /// The back-end's clock minus the workstation's, in seconds, as its
+    /// last answer said; None when unknown. Whether an action landed is
+    /// decided on the back-end's clock, never by comparing the two.
+    fn clock_offset(&self) -> Option<i64> {
+        None
+    }
+
     /// What the back-end offers, detected on first use (one small request).
     fn capabilities(&self) -> impl Future<Output = BackendResult<Capabilities>> + Send;
 

@@ -91,6 +91,8 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
             rate_limit: None,
             extensions: true,
             token_ttl_secs: 1799,
+            no_oauth: false,
+            clock_offset_secs: 0,
         }))
         .map_err(|e| Failure::new(code::ERROR, e.to_string()))?;
     let profile = Profile {

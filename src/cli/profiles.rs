@@ -88,9 +88,10 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
     };
     let password = read_password(args.password_stdin, lang)?;
     // Verified before anything is stored: a wrong password is never saved.
-    let me = runtime()?.block_on(crate::app::workspace::sign_in(
+    let signed = runtime()?.block_on(crate::app::workspace::sign_in(
         &paths, &name, profile, &password,
     ))?;
+    let me = &signed.me;
     println!(
         "{}",
         lang.f(
@@ -99,6 +100,7 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
                 ("name", &name),
                 ("agent", &me.user.name),
                 ("user", &me.user.user_name),
+                ("method", &signed.method),
                 ("keyring", &secrets::store_in_use()?),
             ],
         )
@@ -255,6 +257,26 @@ pub fn doctor(global: &Global) -> Outcome {
                 "cli.doctor_extensions",
                 &[("keys", &keys), ("writes", &writes)],
             );
+            say("cli.doctor_auth", &[("method", &backend.auth_method())]);
+            use crate::backend::Backend;
+            match backend.clock_offset() {
+                Some(offset) if offset.abs() > 60 => say(
+                    "cli.doctor_clock_apart",
+                    &[
+                        ("seconds", &offset.abs()),
+                        (
+                            "way",
+                            &lang.t(if offset > 0 {
+                                "cli.doctor_clock_ahead"
+                            } else {
+                                "cli.doctor_clock_behind"
+                            }),
+                        ),
+                    ],
+                ),
+                Some(_) => say("cli.doctor_clock_ok", &[]),
+                None => say("cli.doctor_clock_unknown", &[]),
+            }
         }
         Err(e) => say("cli.doctor_backend_error", &[("error", &e)]),
     }

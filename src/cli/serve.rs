@@ -33,6 +33,19 @@ pub struct ServeArgs {
     /// Lifetime of OAuth access tokens, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 1799)]
     token_ttl: i64,
+    /// Answer the token endpoint as an instance with no OAuth application
+    /// for the client does: 401 access_denied (clients must fall back to Basic).
+    #[arg(long)]
+    no_oauth: bool,
+    /// Run the server's clock this many seconds ahead (negative: behind) of
+    /// the machine's, for tests of workstations whose clock drifts.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    clock_offset: i64,
 }
 
 fn parse_date(text: &str) -> Result<time::Date, String> {
@@ -49,6 +62,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         rate_limit: args.rate_limit,
         extensions: !args.no_extensions,
         token_ttl_secs: args.token_ttl.max(1),
+        no_oauth: args.no_oauth,
+        clock_offset_secs: args.clock_offset,
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -88,6 +88,7 @@ pub fn entry(seq: i64, state: OutboxState, action: Action) -> OutboxEntry {
         keyless_sends: 0,
         doubtful: false,
         first_sent_at: None,
+        first_sent_backend_at: None,
         seen: BTreeMap::new(),
     }
 }

@@ -277,6 +277,15 @@ pub async fn token(
 }
 
 async fn issue(app: &Arc<AppState>, request: TokenRequest) -> Result<Response, ApiError> {
+    if app.options.no_oauth {
+        // What an instance answers when no OAuth application is registered
+        // for the client id: the same 401 as for a wrong password.
+        return Ok(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "server_error",
+            "access_denied",
+        ));
+    }
     let ttl = app.options.token_ttl_secs;
     match request.grant_type.as_deref() {
         Some("password") => {

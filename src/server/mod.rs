@@ -7,6 +7,7 @@
 mod access;
 pub mod accounts;
 mod auth;
+pub mod clock;
 mod db;
 pub mod demo;
 mod error;
@@ -47,6 +48,11 @@ pub struct ServeOptions {
     pub extensions: bool,
     /// Lifetime of OAuth access tokens (ServiceNow's default: 1799 s).
     pub token_ttl_secs: i64,
+    /// Answer the token endpoint as an instance with no OAuth application
+    /// registered for the client: 401 `access_denied`, whatever the password.
+    pub no_oauth: bool,
+    /// Seconds added to the machine's clock (tests of clock skew).
+    pub clock_offset_secs: i64,
 }
 
 pub struct AppState {
@@ -80,9 +86,9 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Epoch seconds as SQLite stores them.
+/// Epoch seconds as SQLite stores them, by the server's clock.
 pub(crate) fn epoch_now() -> i64 {
-    crate::domain::datetime::epoch_seconds() as i64
+    clock::epoch_now()
 }
 
 /// Opens (creating if needed) the database, seeds the demo when asked, then
@@ -132,6 +138,7 @@ pub async fn start(options: ServeOptions) -> Result<Running, ServeError> {
     if options.demo.is_some() && !options.addr.ip().is_loopback() {
         return Err(ServeError::DemoNotOnLoopback(options.addr));
     }
+    clock::set_offset(options.clock_offset_secs);
     let database_error = |source| ServeError::Database {
         path: options.db.clone(),
         source,

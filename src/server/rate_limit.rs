@@ -32,7 +32,7 @@ impl RateLimiter {
 
     /// Counts a request by `user`; Err(429) once the window's quota is spent.
     pub fn check(&self, user: &str) -> Result<Allowance, ApiError> {
-        let now = crate::domain::datetime::epoch_seconds();
+        let now = super::clock::epoch_now().max(0) as u64;
         let window = now - now % WINDOW_SECS;
         let reset_epoch = window + WINDOW_SECS;
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());

@@ -53,7 +53,23 @@ pub fn router(app: Arc<AppState>) -> Router {
                 "see /api/now/table/{table}",
             )
         })
+        .layer(middleware::from_fn(server_date))
         .with_state(app)
+}
+
+/// The `Date` header by the server's clock, when tests moved it (hyper
+/// writes the machine's otherwise).
+async fn server_date(request: axum::extract::Request, next: middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    if super::clock::offset() != 0
+        && let Ok(value) =
+            axum::http::HeaderValue::from_str(&super::clock::http_date(super::clock::now()))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::DATE, value);
+    }
+    response
 }
 
 /// Authenticates every Table API request and applies the rate limit.

@@ -142,7 +142,7 @@ fn case(
         if !changes.fields.contains_key("opened_at") {
             changes
                 .fields
-                .insert("opened_at", Value::Text(crate::domain::datetime::now()));
+                .insert("opened_at", Value::Text(super::clock::now_text()));
         }
         if !changes.fields.contains_key("assignment_group") && !agent.supervisor {
             let first: Option<String> = conn

@@ -258,7 +258,7 @@ pub fn apply(
     }
     rules::apply(conn, table, agent, existing.as_ref(), &mut changes)?;
 
-    let now = datetime::now();
+    let now = super::clock::now_text();
     let sys_id = match (&existing, target) {
         (Some(_), Some(id)) => {
             let count = existing.as_ref().map_or(0, mod_count);

@@ -81,6 +81,8 @@ pub struct OutboxEntry {
     pub doubtful: bool,
     /// When the action first left (local clock).
     pub first_sent_at: Option<String>,
+    /// When the action first left, by the back-end's clock, when known.
+    pub first_sent_backend_at: Option<String>,
     /// What the agent saw of the fields the action sets.
     #[serde(skip)]
     pub seen: BTreeMap<CaseField, String>,
@@ -91,7 +93,7 @@ pub struct OutboxEntry {
 const UNFINISHED: &str = "('pending', 'sending', 'in_doubt', 'failed', 'conflict')";
 
 const ENTRY_COLUMNS: &str = "seq, id, case_id, case_number, action, base_version, created_at, state, attempts, \
-     next_attempt_at, last_error, theirs, settled_by, seen, keyless_sends, doubtful, first_sent_at";
+     next_attempt_at, last_error, theirs, settled_by, seen, keyless_sends, doubtful, first_sent_at, first_sent_backend_at";
 
 fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry, StoreError>> {
     let action: String = r.get(4)?;
@@ -123,6 +125,7 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry,
             keyless_sends: r.get(14)?,
             doubtful: r.get(15)?,
             first_sent_at: r.get(16)?,
+            first_sent_backend_at: r.get(17)?,
             seen: serde_json::from_str(&seen)
                 .map_err(|e| StoreError::Corrupt(format!("outbox seen: {e}")))?,
         })
@@ -242,14 +245,23 @@ impl Store {
     /// Commits "sending" before the request leaves, so a crash during the
     /// request is remembered as in doubt. False when the action is no longer
     /// waiting (the agent dropped it meanwhile): then it must not be sent.
-    pub fn mark_sending(&mut self, id: &str, with_key: bool) -> StoreResult<bool> {
+    /// `backend_now`: the back-end's clock now, when known (kept for the
+    /// first send, to read back by the back-end's own timestamps).
+    pub fn mark_sending(
+        &mut self,
+        id: &str,
+        with_key: bool,
+        backend_now: Option<&str>,
+    ) -> StoreResult<bool> {
         let tx = self.write()?;
         let now = datetime::now();
         let changed = tx.execute(
             "UPDATE outbox SET state = 'sending', attempts = attempts + 1,
-               keyless_sends = keyless_sends + ?2, first_sent_at = coalesce(first_sent_at, ?3), updated_at = ?3
+               keyless_sends = keyless_sends + ?2, first_sent_at = coalesce(first_sent_at, ?3),
+               first_sent_backend_at = CASE WHEN first_sent_at IS NULL THEN ?4 ELSE first_sent_backend_at END,
+               updated_at = ?3
              WHERE id = ?1 AND state IN ('pending', 'in_doubt')",
-            params![id, i64::from(!with_key), now],
+            params![id, i64::from(!with_key), now, backend_now],
         )?;
         tx.commit()?;
         Ok(changed == 1)
@@ -546,10 +558,11 @@ impl Store {
     pub fn done_twins(&self, except: &OutboxEntry, since: &str) -> StoreResult<usize> {
         let action = serde_json::to_string(&except.action)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        // By when they were sent, the same clock as the window searched.
+        // By when they were sent, on the same clock as the window searched:
+        // the back-end's where it was known.
         let n: i64 = self.conn.query_row(
             "SELECT count(*) FROM outbox WHERE case_id = ? AND action = ? AND state = 'done' AND id != ?
-               AND first_sent_at >= ?",
+               AND coalesce(first_sent_backend_at, first_sent_at) >= ?",
             params![except.case_id, action, except.id, since],
             |r| r.get(0),
         )?;
@@ -682,7 +695,7 @@ mod tests {
             .unwrap();
         store.drop_action(&a.id).unwrap();
         assert!(
-            !store.mark_sending(&a.id, true).unwrap(),
+            !store.mark_sending(&a.id, true, None).unwrap(),
             "the pusher must skip it"
         );
         assert_eq!(store.action(&a.id).unwrap().state, OutboxState::Dropped);
@@ -694,7 +707,7 @@ mod tests {
         let a = store
             .enqueue("CS1", Action::Comment { text: "x".into() })
             .unwrap();
-        store.mark_sending(&a.id, true).unwrap();
+        store.mark_sending(&a.id, true, None).unwrap();
         assert_eq!(store.recover_interrupted().unwrap(), 1);
         assert_eq!(store.action(&a.id).unwrap().state, OutboxState::InDoubt);
         store.mark_retry(&a.id, "still down", 0).unwrap();

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 
 /// Each step takes the store from the version before it to its own; a store
 /// is brought up step by step, each step in one transaction.
-const STEPS: [&str; 3] = [SCHEMA, V2_SORT_INDEXES, V3_HAYSTACK];
+const STEPS: [&str; 4] = [SCHEMA, V2_SORT_INDEXES, V3_HAYSTACK, V4_BACKEND_CLOCK];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -40,6 +40,13 @@ CREATE TABLE IF NOT EXISTS case_haystack (row INTEGER PRIMARY KEY, text TEXT NOT
 CREATE TRIGGER IF NOT EXISTS case_haystack_delete AFTER DELETE ON cases BEGIN
   DELETE FROM case_haystack WHERE row = old.row;
 END;
+"#;
+
+/// When an action first left, by the back-end's clock (learnt from its
+/// `Date` header): read-backs never compare the workstation's clock with
+/// the back-end's timestamps.
+const V4_BACKEND_CLOCK: &str = r#"
+ALTER TABLE outbox ADD COLUMN first_sent_backend_at TEXT;
 "#;
 
 /// The console sorts lists by column: each order walks an index.

@@ -14,8 +14,13 @@ use crate::backend::{Backend, BackendError, Push};
 use crate::domain::datetime;
 use crate::store::{OutboxEntry, OutboxState, Store};
 
-/// How far around an action's first send a read-back looks for its journal
-/// entry (the clocks of workstation and back-end differ).
+/// How far before an action's first send, by the back-end's clock, a
+/// read-back looks for its journal entry: the `Date` header counts whole
+/// seconds and the back-end may stamp an entry a little before it commits.
+const READ_BACK_MARGIN: Duration = Duration::from_secs(120);
+/// The same when the back-end's clock was not known at the first send (no
+/// `Date` header, or an action first sent by an earlier version): the
+/// workstation's clock, with a wide margin for the two clocks' difference.
 const CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 /// How many times in a row a field change follows the back-end's newer
 /// version before giving the case a rest.
@@ -84,9 +89,17 @@ async fn read_back(
                 "who you are is not known: sync once to learn it".into(),
             )));
         }
-        let sent = entry.first_sent_at.as_deref().unwrap_or(&entry.created_at);
+        // By the back-end's clock where it was known at the first send: its
+        // journal stamps are compared with its own time, never with ours.
+        let (sent, margin) = match entry.first_sent_backend_at.as_deref() {
+            Some(at) => (at, READ_BACK_MARGIN),
+            None => (
+                entry.first_sent_at.as_deref().unwrap_or(&entry.created_at),
+                CLOCK_SKEW,
+            ),
+        };
         let since = datetime::parse(sent)
-            .map(|at| datetime::format(at - CLOCK_SKEW))
+            .map(|at| datetime::format(at - margin))
             .unwrap_or_default();
         let entries = backend
             .timeline(std::slice::from_ref(&entry.case_id))
@@ -112,14 +125,24 @@ async fn read_back(
 }
 
 /// Whether a replay of the action's key can be trusted to settle an
-/// unknown outcome: every send carried the key, recently enough.
-fn replay_settles(entry: &OutboxEntry, keys: bool) -> bool {
-    let recent = entry
-        .first_sent_at
-        .as_deref()
-        .and_then(datetime::parse)
-        .is_some_and(|at| OffsetDateTime::now_utc() - at < KEY_TRUST);
+/// unknown outcome: every send carried the key, recently enough by the
+/// back-end's clock (which decides how long it keeps keys).
+fn replay_settles(entry: &OutboxEntry, keys: bool, clock_offset: Option<i64>) -> bool {
+    let age = match (entry.first_sent_backend_at.as_deref(), clock_offset) {
+        (Some(at), Some(offset)) => datetime::parse(at).map(|at| backend_now(offset) - at),
+        _ => entry
+            .first_sent_at
+            .as_deref()
+            .and_then(datetime::parse)
+            .map(|at| OffsetDateTime::now_utc() - at),
+    };
+    let recent = age.is_some_and(|age| age < KEY_TRUST);
     keys && entry.keyless_sends == 0 && recent
+}
+
+/// The back-end's clock now, from its offset to ours.
+fn backend_now(offset: i64) -> OffsetDateTime {
+    OffsetDateTime::now_utc() + time::Duration::seconds(offset)
 }
 
 /// How one action's push ended, for the round.
@@ -200,7 +223,7 @@ async fn push_one(
     report: &mut PushReport,
 ) -> Result<Step, SyncError> {
     let in_doubt = entry.doubtful || entry.state == OutboxState::InDoubt;
-    if in_doubt && !replay_settles(entry, keys) {
+    if in_doubt && !replay_settles(entry, keys, backend.clock_offset()) {
         match read_back(backend, store, entry).await {
             Ok(ReadBack::Applied(case)) => {
                 store.mark_done(&entry.id, &case, "read_back")?;
@@ -243,7 +266,10 @@ async fn push_one(
         }
         base_version = Some(current.version);
     }
-    if !store.mark_sending(&entry.id, keys)? {
+    let backend_time = backend
+        .clock_offset()
+        .map(|offset| datetime::format(backend_now(offset)));
+    if !store.mark_sending(&entry.id, keys, backend_time.as_deref())? {
         // Dropped or settled elsewhere meanwhile: not ours to send.
         return Ok(Step::Settled);
     }

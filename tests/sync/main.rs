@@ -3,6 +3,7 @@ mod agent;
 mod bad_input;
 #[path = "../support/client.rs"]
 mod client;
+mod clock;
 mod conflicts;
 mod console;
 mod crash;

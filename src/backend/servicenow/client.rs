@@ -78,6 +78,9 @@ pub struct Client {
     http: reqwest::Client,
     settings: Settings,
     auth: Mutex<Auth>,
+    /// The back-end's clock minus the workstation's, in seconds, from the
+    /// `Date` header of its last answer; None before any answer.
+    clock_offset: Mutex<Option<i64>>,
 }
 
 /// A successful answer: status, headers and the parsed JSON body (Null when empty).
@@ -123,6 +126,7 @@ impl Client {
             http,
             settings,
             auth: Mutex::new(auth),
+            clock_offset: Mutex::new(None),
         })
     }
 
@@ -144,6 +148,34 @@ impl Client {
 
     pub fn user(&self) -> &str {
         &self.settings.user
+    }
+
+    /// How requests authenticate now: "OAuth", "HTTP Basic", or "not yet".
+    pub fn auth_method(&self) -> &'static str {
+        match &*self.auth.lock().unwrap_or_else(|p| p.into_inner()) {
+            Auth::Bearer(_) => "OAuth",
+            Auth::Basic => "HTTP Basic",
+            Auth::Unknown => "not yet",
+        }
+    }
+
+    /// The back-end's clock minus the workstation's, in seconds, as its
+    /// last answer told; None before any answer carried a `Date`.
+    pub fn clock_offset(&self) -> Option<i64> {
+        *self.clock_offset.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Learns the back-end's clock from an answer's `Date` header.
+    fn observe_clock(&self, headers: &HeaderMap) {
+        let Some(date) = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::domain::datetime::parse_http_date)
+        else {
+            return;
+        };
+        let offset = (date - time::OffsetDateTime::now_utc()).whole_seconds();
+        *self.clock_offset.lock().unwrap_or_else(|p| p.into_inner()) = Some(offset);
     }
 
     /// Sends a request built by `build`, authenticating first if needed,
@@ -177,6 +209,7 @@ impl Client {
                 eprintln!("http: {} {}", built.method(), built.url());
             }
             let response = request_result(request.send().await, effect)?;
+            self.observe_clock(response.headers());
             if response.status() == StatusCode::UNAUTHORIZED
                 && matches!(auth, Auth::Bearer(_))
                 && attempt == 0
@@ -239,9 +272,13 @@ impl Client {
         form.extend_from_slice(fields);
         let url = format!("{}/oauth_token.do", self.settings.url);
         let response = request_result(self.http.post(url).form(&form).send().await, Effect::Read)?;
+        self.observe_clock(response.headers());
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED {
-            return Err(BackendError::Auth("wrong user name or password".into()));
+            // A real instance answers 401 both to a wrong password and when
+            // no OAuth application is registered for our client id: only a
+            // Table API call can tell which. Basic it is; that call decides.
+            return Ok(Auth::Basic);
         }
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             return Err(transient_status(status, response.headers()));

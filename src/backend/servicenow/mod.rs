@@ -50,6 +50,11 @@ impl ServiceNow {
     }
 
     /// The OAuth session in use, if any, to keep for the next process.
+    /// How requests authenticate now (OAuth, HTTP Basic).
+    pub fn auth_method(&self) -> &'static str {
+        self.client.auth_method()
+    }
+
     pub fn session(&self) -> Option<SavedSession> {
         self.client.session()
     }
@@ -141,6 +146,10 @@ fn has_next(answer: &Answer) -> bool {
 }
 
 impl Backend for ServiceNow {
+    fn clock_offset(&self) -> Option<i64> {
+        self.client.clock_offset()
+    }
+
     async fn capabilities(&self) -> BackendResult<Capabilities> {
         if self.capabilities.load(Ordering::Relaxed) & DETECTED == 0 {
             // Any Table API answer says it; ask for the smallest one.

@@ -1,0 +1,124 @@
+//! Real instances as administrations run them: clocks hours away from the
+//! workstation's, and no OAuth application registered for Guichet.
+
+use crate::agent::Agent;
+use crate::offline::journal_texts;
+use crate::proxy::{Fault, FaultProxy};
+use crate::server::start;
+
+/// A comment whose answer is lost after the back-end applied it, with the
+/// back-end's clock `offset_secs` away from the workstation's: it must be
+/// found by reading back (or by the key's replay), never sent twice.
+async fn lost_answer_with_clock_apart(offset_secs: i64, extra: &[&str]) {
+    let offset = offset_secs.to_string();
+    let mut args = vec!["--clock-offset", offset.as_str()];
+    args.extend_from_slice(extra);
+    let server = start(30, &args);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "demo");
+    agent.ok(&["sync"]);
+    let cases = agent.numbers("open", 1);
+    assert_eq!(cases.len(), 1, "a case to answer");
+    let number = &cases[0];
+    let text = format!("Réponse unique ({offset_secs} s d'écart)");
+
+    proxy.schedule_writes([Fault::ResetAfterUpstream]);
+    let out = agent.run(&["comment", number, &text]).expect(0);
+    assert!(out.stdout.starts_with("queued"), "{}", out.stdout);
+    assert_eq!(proxy.stats().faults, 1, "the answer was lost");
+    let mut rounds = 0;
+    while !agent.queue().is_empty() {
+        rounds += 1;
+        assert!(rounds < 6, "the queue never drained: {:?}", agent.queue());
+        let _ = agent.run(&["sync"]);
+    }
+
+    let boss = server.client("superviseur");
+    let texts = journal_texts(&boss, number).await;
+    assert_eq!(
+        texts.iter().filter(|t| **t == text).count(),
+        1,
+        "sent once to the citizen, clock {offset_secs} s apart: {texts:?}"
+    );
+    let doctor = agent.ok(&["doctor"]);
+    let way = if offset_secs > 0 {
+        "s ahead of"
+    } else {
+        "s behind"
+    };
+    assert!(
+        doctor.contains(way),
+        "doctor says the clocks disagree: {doctor}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_20_minutes_behind_without_extensions() {
+    lost_answer_with_clock_apart(-20 * 60, &["--no-extensions"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_20_minutes_behind_with_keys() {
+    lost_answer_with_clock_apart(-20 * 60, &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_3_hours_ahead_without_extensions() {
+    lost_answer_with_clock_apart(3 * 3600, &["--no-extensions"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_5_hours_behind_without_extensions() {
+    lost_answer_with_clock_apart(-5 * 3600, &["--no-extensions"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_oauth_application_falls_back_to_basic_and_a_wrong_password_is_still_wrong() {
+    let server = start(10, &["--no-oauth", "--no-extensions"]);
+    let agent = Agent::login(&server.url, "demo");
+    agent.ok(&["sync"]);
+    assert!(
+        !agent.numbers("open", 5).is_empty(),
+        "work goes on over Basic"
+    );
+    let doctor = agent.ok(&["doctor"]);
+    assert!(doctor.contains("HTTP Basic"), "{doctor}");
+
+    // The same 401 from the token endpoint for a wrong password: the Table
+    // API call then says the password is wrong.
+    let wrong = agent.command(&[
+        "login",
+        "--profile",
+        "other",
+        "--url",
+        &server.url,
+        "--user",
+        "demo",
+        "--password-stdin",
+    ]);
+    let out = run_with_stdin(wrong, "not-the-password\n");
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn run_with_stdin(mut command: std::process::Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run guichet");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
