@@ -44,6 +44,21 @@ pub struct Profile {
     /// `fr` or `en` for labels; default from the environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Plain `http://` to a host other than this machine: refused unless
+    /// the agent allowed it at login (`--insecure-http`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_http: bool,
+    /// A proxy for this profile (`http://proxy:3128`), over the
+    /// `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` of the environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Seconds an answer may go without a byte before the link is taken for
+    /// dead (default 30; raise it on a very slow link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_timeout_secs: Option<u64>,
+    /// Seconds to open a connection (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_secs: Option<u64>,
 }
 
 fn default_backend() -> String {
@@ -182,11 +197,19 @@ mod tests {
                 user: "demo".into(),
                 backend: "servicenow".into(),
                 language: None,
+                insecure_http: false,
+                proxy: Some("http://proxy.example.fr:3128".into()),
+                read_timeout_secs: Some(120),
+                connect_timeout_secs: None,
             },
         );
         config.save(&path).unwrap();
         let back = Config::load(&path).unwrap();
         assert_eq!(back.profile(None).unwrap().0, "mairie");
+        assert_eq!(
+            back.profile(None).unwrap().1.proxy.as_deref(),
+            Some("http://proxy.example.fr:3128")
+        );
         std::fs::write(&path, "[profiles.mairie]\nurl = 12\n").unwrap();
         let e = Config::load(&path).unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");

@@ -48,6 +48,20 @@ impl Workspace {
     }
 }
 
+/// How to reach a profile's back-end.
+fn settings_of(profile: &Profile, password: &str) -> Settings {
+    let mut settings = Settings::new(&profile.url, &profile.user, password);
+    settings.allow_http = profile.insecure_http;
+    settings.proxy = profile.proxy.clone();
+    if let Some(secs) = profile.read_timeout_secs {
+        settings.read_timeout = std::time::Duration::from_secs(secs.max(1));
+    }
+    if let Some(secs) = profile.connect_timeout_secs {
+        settings.connect_timeout = std::time::Duration::from_secs(secs.max(1));
+    }
+    settings
+}
+
 /// Checks the credentials with the back-end and loads its directory and
 /// choice lists, then keeps the password in the keyring and the profile in
 /// the config (as the default one when there is none yet). A wrong password
@@ -61,8 +75,8 @@ pub async fn sign_in(
 ) -> Result<SignedIn, AppError> {
     use crate::backend::Backend;
     crate::config::check_name(name)?;
-    let backend = ServiceNow::new(Settings::new(&profile.url, &profile.user, password))
-        .map_err(|e| AppError::System(e.to_string()))?;
+    let backend = ServiceNow::new(settings_of(&profile, password))
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
     let mut store = Store::open(&paths.store(name))?;
     let me = backend.me().await.map_err(crate::sync::SyncError::from)?;
     crate::sync::pull::reference(&backend, &mut store).await?;
@@ -136,8 +150,8 @@ impl Remote {
     /// A back-end reached with a password held in memory, not the keyring
     /// (the demo: nothing of it may outlive the session).
     pub fn with_password(profile: &Profile, password: &str) -> Result<Remote, AppError> {
-        let backend = ServiceNow::new(Settings::new(&profile.url, &profile.user, password))
-            .map_err(|e| AppError::System(e.to_string()))?;
+        let backend = ServiceNow::new(settings_of(profile, password))
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
         Ok(Remote {
             backend,
             profile: String::new(),
@@ -158,14 +172,14 @@ impl Remote {
             let lang = Lang::choose(profile.language.as_deref());
             AppError::Login(lang.f("error.no_password", &[("name", &name)]))
         })?;
-        let mut settings = Settings::new(&profile.url, &profile.user, &password);
+        let mut settings = settings_of(profile, &password);
         settings.session =
             secrets::session(name, &profile.user).and_then(|text| serde_json::from_str(&text).ok());
         let loaded = settings
             .session
             .as_ref()
             .map(|s: &SavedSession| s.access.clone());
-        let backend = ServiceNow::new(settings).map_err(|e| AppError::System(e.to_string()))?;
+        let backend = ServiceNow::new(settings).map_err(|e| AppError::Invalid(e.to_string()))?;
         Ok(Remote {
             backend,
             profile: name.to_string(),

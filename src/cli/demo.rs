@@ -100,6 +100,10 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
         user: "demo".into(),
         backend: "servicenow".into(),
         language: None,
+        insecure_http: false,
+        proxy: None,
+        read_timeout_secs: None,
+        connect_timeout_secs: None,
     };
     let outcome = (|| -> Outcome {
         let mut store = Store::open(&folder.path.join("store.db"))?;

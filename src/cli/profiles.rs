@@ -25,6 +25,14 @@ pub struct LoginArgs {
     /// Language of labels: fr or en (default: from LANG).
     #[arg(long, value_parser = ["fr", "en"])]
     language: Option<String>,
+    /// Allow plain http:// to a host other than this machine (refused
+    /// otherwise: passwords and citizens' data would travel in clear).
+    #[arg(long)]
+    insecure_http: bool,
+    /// A proxy for this profile, e.g. http://proxy.mairie.local:3128 (over
+    /// HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY).
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +93,12 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
             .as_ref()
             .map_or("servicenow".into(), |p| p.backend.clone()),
         language,
+        insecure_http: args.insecure_http || existing.as_ref().is_some_and(|p| p.insecure_http),
+        proxy: args
+            .proxy
+            .or(existing.as_ref().and_then(|p| p.proxy.clone())),
+        read_timeout_secs: existing.as_ref().and_then(|p| p.read_timeout_secs),
+        connect_timeout_secs: existing.as_ref().and_then(|p| p.connect_timeout_secs),
     };
     let password = read_password(args.password_stdin, lang)?;
     // Verified before anything is stored: a wrong password is never saved.

@@ -152,6 +152,10 @@ pub fn run(lang: Lang, theme: Theme, ascii: bool, paths: Paths) -> Result<FirstR
                             user: form.fields[1].trim().to_string(),
                             backend: "servicenow".into(),
                             language: Some(lang.code().to_string()),
+                            insecure_http: false,
+                            proxy: None,
+                            read_timeout_secs: None,
+                            connect_timeout_secs: None,
                         };
                         let password = form.fields[2].clone();
                         let paths = paths.clone();

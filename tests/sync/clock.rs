@@ -105,7 +105,7 @@ async fn no_oauth_application_falls_back_to_basic_and_a_wrong_password_is_still_
     );
 }
 
-fn run_with_stdin(mut command: std::process::Command, input: &str) -> std::process::Output {
+pub fn run_with_stdin(mut command: std::process::Command, input: &str) -> std::process::Output {
     use std::io::Write;
     use std::process::Stdio;
     let mut child = command

@@ -9,6 +9,7 @@ mod console;
 mod crash;
 mod faults;
 mod language;
+mod network;
 mod offline;
 mod proxy;
 mod proxy_selftest;

@@ -21,9 +21,16 @@ pub struct Settings {
     pub user: String,
     pub password: String,
     pub connect_timeout: Duration,
-    pub request_timeout: Duration,
+    /// How long an answer may go without a byte before the link is taken
+    /// for dead. Not a limit on a whole answer: a page of cases takes tens
+    /// of seconds on a 64 kbit/s rural link, and must not be cut.
+    pub read_timeout: Duration,
     /// An OAuth session kept from an earlier process, reused while valid.
     pub session: Option<SavedSession>,
+    /// Plain http to a host other than this machine is allowed.
+    pub allow_http: bool,
+    /// A proxy for every request, over the environment's.
+    pub proxy: Option<String>,
 }
 
 /// An OAuth session in a form that outlives the process (kept in the
@@ -51,11 +58,38 @@ impl Settings {
             url: url.trim_end_matches('/').to_string(),
             user: user.to_string(),
             password: password.to_string(),
-            connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(30),
+            // A satellite or 3G link takes seconds to open a TLS session.
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
             session: None,
+            allow_http: false,
+            proxy: None,
         }
     }
+}
+
+/// Refuses plain http to anything but this machine, before any connection:
+/// passwords and citizens' data would cross the network in clear.
+fn check_transport(settings: &Settings) -> Result<(), BackendError> {
+    let Some(rest) = settings.url.strip_prefix("http://") else {
+        return Ok(());
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback || settings.allow_http {
+        return Ok(());
+    }
+    Err(BackendError::Rejected(format!(
+        "plain http to {host} is refused before connecting: the password and citizens' data would cross the network unencrypted. \
+         Use https://; if your administration's network really requires plain http, log in again with --insecure-http"
+    )))
 }
 
 #[derive(Debug, Clone)]
@@ -102,9 +136,17 @@ pub enum Effect {
 
 impl Client {
     pub fn new(settings: Settings) -> Result<Client, BackendError> {
-        let http = crate::tls::http_client()
+        check_transport(&settings)?;
+        let mut http = crate::tls::http_client();
+        if let Some(proxy) = &settings.proxy {
+            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
+                BackendError::Rejected(format!("the profile's proxy '{proxy}' cannot be used: {e}"))
+            })?;
+            http = http.proxy(proxy);
+        }
+        let http = http
             .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
+            .read_timeout(settings.read_timeout)
             .gzip(true)
             // A redirect would turn a PATCH into a GET (303) or re-send it
             // on its own (307/308), and may drop credentials: never follow.
@@ -472,4 +514,36 @@ async fn read_json(mut response: Response, effect: Effect) -> Result<Value, Back
             _ => BackendError::Protocol(message),
         }
     })
+}
+
+#[cfg(test)]
+mod transport_tests {
+    use super::*;
+
+    fn settings(url: &str) -> Settings {
+        Settings::new(url, "u", "p")
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine_unless_allowed() {
+        for ok in [
+            "https://instance.service-now.com",
+            "http://127.0.0.1:8080",
+            "http://localhost:8080/",
+            "http://[::1]:8080",
+        ] {
+            assert!(check_transport(&settings(ok)).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://instance.example.fr",
+            "http://10.0.0.5:8080",
+            "http://[2001:db8::1]/",
+        ] {
+            let e = check_transport(&settings(refused)).expect_err(refused);
+            assert!(e.to_string().contains("--insecure-http"), "{e}");
+        }
+        let mut allowed = settings("http://instance.example.fr");
+        allowed.allow_http = true;
+        assert!(check_transport(&allowed).is_ok());
+    }
 }
