@@ -34,6 +34,9 @@ pub struct Directory {
     pub groups: Vec<Group>,
     /// (user id, group id)
     pub memberships: Vec<(String, String)>,
+    /// The instance hides group memberships from the agent: only the agent's
+    /// own groups are known (asked with `getMyGroups()`).
+    pub only_my_groups: bool,
 }
 
 /// Where an incremental pull stands: the last change seen, by time and id.

@@ -93,6 +93,7 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
             token_ttl_secs: 1799,
             no_oauth: false,
             clock_offset_secs: 0,
+            deny_memberships: false,
         }))
         .map_err(|e| Failure::new(code::ERROR, e.to_string()))?;
     let profile = Profile {

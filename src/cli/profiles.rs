@@ -252,10 +252,14 @@ pub fn doctor(global: &Global) -> Outcome {
     }
     let backend = Remote::connect(&name, &profile)?;
     let checked = runtime()?.block_on(async {
-        Ok::<_, crate::backend::BackendError>((backend.me().await?, backend.capabilities().await?))
+        Ok::<_, crate::backend::BackendError>((
+            backend.me().await?,
+            backend.capabilities().await?,
+            backend.directory().await?,
+        ))
     });
     match checked {
-        Ok((me, c)) => {
+        Ok((me, c, directory)) => {
             say("cli.doctor_reachable", &[("name", &me.user.name)]);
             let keys = lang.t(if c.idempotency_keys {
                 "cli.doctor_yes"
@@ -272,6 +276,14 @@ pub fn doctor(global: &Global) -> Outcome {
                 &[("keys", &keys), ("writes", &writes)],
             );
             say("cli.doctor_auth", &[("method", &backend.auth_method())]);
+            say(
+                if directory.only_my_groups {
+                    "cli.doctor_groups_mine"
+                } else {
+                    "cli.doctor_groups_all"
+                },
+                &[],
+            );
             use crate::backend::Backend;
             match backend.clock_offset() {
                 Some(offset) if offset.abs() > 60 => say(

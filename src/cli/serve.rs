@@ -46,6 +46,10 @@ pub struct ServeArgs {
         allow_negative_numbers = true
     )]
     clock_offset: i64,
+    /// Refuse agents' reads of sys_user_grmember (403), as the ACLs of some
+    /// instances do.
+    #[arg(long)]
+    deny_memberships: bool,
 }
 
 fn parse_date(text: &str) -> Result<time::Date, String> {
@@ -64,6 +68,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         token_ttl_secs: args.token_ttl.max(1),
         no_oauth: args.no_oauth,
         clock_offset_secs: args.clock_offset,
+        deny_memberships: args.deny_memberships,
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -53,6 +53,9 @@ pub struct ServeOptions {
     pub no_oauth: bool,
     /// Seconds added to the machine's clock (tests of clock skew).
     pub clock_offset_secs: i64,
+    /// Refuse agents' reads of group memberships (403), as some instances'
+    /// ACLs do; supervisors still read them.
+    pub deny_memberships: bool,
 }
 
 pub struct AppState {

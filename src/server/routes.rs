@@ -197,6 +197,11 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let version = path.version()?;
     let table = table_named(&path.table)?;
+    if app.options.deny_memberships && table.name == super::tables::MEMBER && !agent.supervisor {
+        return Err(ApiError::forbidden(
+            "ACL: read access to sys_user_grmember is not granted",
+        ));
+    }
     let params = ListParams::parse(raw.as_deref().unwrap_or(""), base_url(&headers))?;
     let (limit, offset) = (params.limit, params.offset);
     let p = params.clone();

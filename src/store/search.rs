@@ -616,6 +616,7 @@ mod tests {
                     },
                 ],
                 memberships: vec![("u1".into(), "g1".into())],
+                only_my_groups: false,
             })
             .unwrap();
         store.set_meta("me", "u1").unwrap();

@@ -54,3 +54,23 @@ async fn a_profiles_proxy_carries_every_request() {
         proxy.stats()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_memberships_still_give_the_team_queue() {
+    let open = start(60, &[]);
+    let hiding = start(60, &["--deny-memberships"]);
+    let seen = Agent::login(&open.url, "accueil");
+    let hidden = Agent::login(&hiding.url, "accueil");
+    seen.ok(&["sync"]);
+    hidden.ok(&["sync"]);
+    let team = seen.numbers("team", 100);
+    assert!(!team.is_empty(), "the agent has a team queue");
+    assert_eq!(
+        hidden.numbers("team", 100),
+        team,
+        "the same queue without the memberships"
+    );
+    let doctor = hidden.ok(&["doctor"]);
+    assert!(doctor.contains("getMyGroups()"), "{doctor}");
+    assert!(seen.ok(&["doctor"]).contains("sys_user_grmember"));
+}

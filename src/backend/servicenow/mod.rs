@@ -105,6 +105,42 @@ impl ServiceNow {
         }
     }
 
+    /// The agent's groups: from the membership table, or, where the
+    /// instance refuses it or shows none, as `getMyGroups()` says.
+    async fn my_groups(&self, me: &str) -> BackendResult<Vec<String>> {
+        let query = Query::all_of([condition("user", Operator::Eq, me)]);
+        let listed = match self
+            .all_rows("sys_user_grmember", &query, "user,group")
+            .await
+        {
+            Ok(rows) => rows
+                .iter()
+                .map(|r| wire::membership(r).map(|(_, g)| g))
+                .collect::<BackendResult<Vec<_>>>()?,
+            Err(BackendError::Rejected(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        if !listed.is_empty() {
+            return Ok(listed);
+        }
+        self.groups_by_my_groups().await
+    }
+
+    /// The ids of the groups `javascript:getMyGroups()` names for the agent.
+    async fn groups_by_my_groups(&self) -> BackendResult<Vec<String>> {
+        let mine = Query::all_of([condition(
+            "sys_id",
+            Operator::In,
+            "javascript:getMyGroups()",
+        )])
+        .order_by("sys_id", false);
+        self.all_rows("sys_user_group", &mine, "sys_id")
+            .await?
+            .iter()
+            .map(wire::group_id)
+            .collect()
+    }
+
     /// Every row of a table matching `query`, following pages by offset
     /// (tables other than cases are small and rarely change mid-read).
     async fn all_rows(
@@ -174,13 +210,7 @@ impl Backend for ServiceNow {
         let user = rows.first().map(wire::user).transpose()?.ok_or_else(|| {
             BackendError::Auth(format!("no user '{}' on the back-end", self.client.user()))
         })?;
-        let query = Query::all_of([condition("user", Operator::Eq, user.id.clone())]);
-        let groups = self
-            .all_rows("sys_user_grmember", &query, "user,group")
-            .await?
-            .iter()
-            .map(|r| wire::membership(r).map(|(_, g)| g))
-            .collect::<BackendResult<_>>()?;
+        let groups = self.my_groups(&user.id).await?;
         Ok(Me { user, groups })
     }
 
@@ -190,19 +220,42 @@ impl Backend for ServiceNow {
             .all_rows("sys_user", &all, "sys_id,user_name,name,email,active")
             .await?;
         let groups = self.all_rows("sys_user_group", &all, "sys_id,name").await?;
-        let members = self
-            .all_rows("sys_user_grmember", &all, "user,group")
-            .await?;
+        let users: Vec<crate::domain::User> =
+            users.iter().map(wire::user).collect::<BackendResult<_>>()?;
+        // Some instances' ACLs refuse agents the membership table (403), or
+        // answer it empty: then the agent's own groups are asked the way
+        // ServiceNow's own lists do, so that the team queue still works.
+        let mut memberships: Vec<(String, String)> =
+            match self.all_rows("sys_user_grmember", &all, "user,group").await {
+                Ok(rows) => rows
+                    .iter()
+                    .map(wire::membership)
+                    .collect::<BackendResult<_>>()?,
+                Err(BackendError::Rejected(_)) => Vec::new(),
+                Err(e) => return Err(e),
+            };
+        let hidden = memberships.is_empty();
+        let me = users
+            .iter()
+            .find(|u| u.user_name == self.client.user())
+            .map(|u| u.id.clone());
+        let mut only_my_groups = false;
+        if let Some(me) = me
+            && !memberships.iter().any(|(user, _)| *user == me)
+        {
+            for group in self.groups_by_my_groups().await? {
+                memberships.push((me.clone(), group));
+            }
+            only_my_groups = hidden;
+        }
         Ok(Directory {
-            users: users.iter().map(wire::user).collect::<BackendResult<_>>()?,
+            users,
             groups: groups
                 .iter()
                 .map(wire::group)
                 .collect::<BackendResult<_>>()?,
-            memberships: members
-                .iter()
-                .map(wire::membership)
-                .collect::<BackendResult<_>>()?,
+            memberships,
+            only_my_groups,
         })
     }
 

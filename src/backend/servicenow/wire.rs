@@ -200,6 +200,11 @@ pub fn group(value: &Value) -> Result<Group, BackendError> {
     })
 }
 
+/// A group's id alone (for lists of ids).
+pub fn group_id(value: &Value) -> Result<String, BackendError> {
+    required(object(value, "group")?, "sys_id", "group")
+}
+
 pub fn membership(value: &Value) -> Result<(String, String), BackendError> {
     let r = object(value, "membership")?;
     Ok((
