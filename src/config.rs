@@ -59,6 +59,28 @@ pub struct Profile {
     /// Seconds to open a connection (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout_secs: Option<u64>,
+    /// How to log in: `auto` (OAuth where the instance offers it to us, else
+    /// HTTP Basic), `basic`, or `oauth` (an administrator registered Guichet).
+    #[serde(default, skip_serializing_if = "AuthMode::is_auto")]
+    pub auth: AuthMode,
+    /// The OAuth application's client id (its secret is in the keyring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    #[default]
+    Auto,
+    Basic,
+    Oauth,
+}
+
+impl AuthMode {
+    pub fn is_auto(&self) -> bool {
+        *self == AuthMode::Auto
+    }
 }
 
 fn default_backend() -> String {
@@ -201,6 +223,8 @@ mod tests {
                 proxy: Some("http://proxy.example.fr:3128".into()),
                 read_timeout_secs: Some(120),
                 connect_timeout_secs: None,
+                auth: AuthMode::Basic,
+                oauth_client_id: None,
             },
         );
         config.save(&path).unwrap();
@@ -210,6 +234,7 @@ mod tests {
             back.profile(None).unwrap().1.proxy.as_deref(),
             Some("http://proxy.example.fr:3128")
         );
+        assert_eq!(back.profile(None).unwrap().1.auth, AuthMode::Basic);
         std::fs::write(&path, "[profiles.mairie]\nurl = 12\n").unwrap();
         let e = Config::load(&path).unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");

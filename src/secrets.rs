@@ -75,7 +75,24 @@ pub fn forget_password(profile: &str, user: &str) -> Result<(), SecretError> {
     available()?;
     vault::forget(&account(profile, user));
     vault::forget(&session_account(profile, user));
+    vault::forget(&client_secret_account(profile));
     Ok(())
+}
+
+fn client_secret_account(profile: &str) -> String {
+    format!("{profile}:oauth-client-secret")
+}
+
+/// Keeps the secret of the OAuth application an administrator registered.
+pub fn save_client_secret(profile: &str, secret: &str) -> Result<(), SecretError> {
+    available()?;
+    vault::set(&client_secret_account(profile), secret).map_err(SecretError::Keyring)
+}
+
+/// The OAuth application's secret, if one was kept.
+pub fn client_secret(profile: &str) -> Option<String> {
+    available().ok()?;
+    vault::get(&client_secret_account(profile)).ok().flatten()
 }
 
 fn session_account(profile: &str, user: &str) -> String {

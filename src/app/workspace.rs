@@ -48,9 +48,14 @@ impl Workspace {
     }
 }
 
-/// How to reach a profile's back-end.
-fn settings_of(profile: &Profile, password: &str) -> Settings {
+/// How to reach a profile's back-end (`name`: where its client secret is kept).
+fn settings_of(name: &str, profile: &Profile, password: &str) -> Settings {
     let mut settings = Settings::new(&profile.url, &profile.user, password);
+    settings.auth = profile.auth;
+    if let Some(id) = &profile.oauth_client_id {
+        settings.client_id = id.clone();
+        settings.client_secret = secrets::client_secret(name).unwrap_or_default();
+    }
     settings.allow_http = profile.insecure_http;
     settings.proxy = profile.proxy.clone();
     if let Some(secs) = profile.read_timeout_secs {
@@ -72,15 +77,22 @@ pub async fn sign_in(
     name: &str,
     profile: Profile,
     password: &str,
+    client_secret: Option<&str>,
 ) -> Result<SignedIn, AppError> {
     use crate::backend::Backend;
     crate::config::check_name(name)?;
-    let backend = ServiceNow::new(settings_of(&profile, password))
-        .map_err(|e| AppError::Invalid(e.to_string()))?;
+    let mut settings = settings_of(name, &profile, password);
+    if let Some(secret) = client_secret {
+        settings.client_secret = secret.to_string();
+    }
+    let backend = ServiceNow::new(settings).map_err(|e| AppError::Invalid(e.to_string()))?;
     let mut store = Store::open(&paths.store(name))?;
     let me = backend.me().await.map_err(crate::sync::SyncError::from)?;
     crate::sync::pull::reference(&backend, &mut store).await?;
     secrets::save_password(name, &profile.user, password)?;
+    if let Some(secret) = client_secret {
+        secrets::save_client_secret(name, secret)?;
+    }
     if let Some(session) = backend
         .session()
         .and_then(|s| serde_json::to_string(&s).ok())
@@ -150,7 +162,7 @@ impl Remote {
     /// A back-end reached with a password held in memory, not the keyring
     /// (the demo: nothing of it may outlive the session).
     pub fn with_password(profile: &Profile, password: &str) -> Result<Remote, AppError> {
-        let backend = ServiceNow::new(settings_of(profile, password))
+        let backend = ServiceNow::new(settings_of("", profile, password))
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         Ok(Remote {
             backend,
@@ -172,7 +184,7 @@ impl Remote {
             let lang = Lang::choose(profile.language.as_deref());
             AppError::Login(lang.f("error.no_password", &[("name", &name)]))
         })?;
-        let mut settings = settings_of(profile, &password);
+        let mut settings = settings_of(name, profile, &password);
         settings.session =
             secrets::session(name, &profile.user).and_then(|text| serde_json::from_str(&text).ok());
         let loaded = settings

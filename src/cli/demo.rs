@@ -105,6 +105,8 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
         proxy: None,
         read_timeout_secs: None,
         connect_timeout_secs: None,
+        auth: Default::default(),
+        oauth_client_id: None,
     };
     let outcome = (|| -> Outcome {
         let mut store = Store::open(&folder.path.join("store.db"))?;

@@ -33,6 +33,15 @@ pub struct LoginArgs {
     /// HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY).
     #[arg(long, value_name = "URL")]
     proxy: Option<String>,
+    /// How to log in: auto (OAuth where offered, else HTTP Basic), basic, or
+    /// oauth (with an application an administrator registered).
+    #[arg(long, value_enum)]
+    auth: Option<crate::config::AuthMode>,
+    /// The registered OAuth application's client id; its secret is asked
+    /// (with --password-stdin: the second line of standard input) and kept
+    /// in the keyring, never in the config.
+    #[arg(long, value_name = "ID")]
+    oauth_client_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -44,9 +53,19 @@ pub struct LogoutArgs {
 }
 
 fn read_password(from_stdin: bool, lang: Lang) -> Result<String, Failure> {
+    read_line_secret(from_stdin, lang, "cli.password_prompt")
+}
+
+/// The OAuth application's secret: asked after the password (with
+/// --password-stdin, the next line).
+fn read_secret(from_stdin: bool, lang: Lang) -> Result<String, Failure> {
+    read_line_secret(from_stdin, lang, "cli.client_secret_prompt")
+}
+
+fn read_line_secret(from_stdin: bool, lang: Lang, prompt: &str) -> Result<String, Failure> {
     let stdin = std::io::stdin();
     if !from_stdin && stdin.is_terminal() {
-        eprint!("{}", lang.t("cli.password_prompt"));
+        eprint!("{}", lang.t(prompt));
     }
     let mut line = String::new();
     stdin.read_line(&mut line).map_err(|e| {
@@ -99,11 +118,28 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
             .or(existing.as_ref().and_then(|p| p.proxy.clone())),
         read_timeout_secs: existing.as_ref().and_then(|p| p.read_timeout_secs),
         connect_timeout_secs: existing.as_ref().and_then(|p| p.connect_timeout_secs),
+        auth: args
+            .auth
+            .or(existing.as_ref().map(|p| p.auth))
+            .unwrap_or_default(),
+        oauth_client_id: args
+            .oauth_client_id
+            .clone()
+            .or(existing.as_ref().and_then(|p| p.oauth_client_id.clone())),
     };
     let password = read_password(args.password_stdin, lang)?;
+    // A new client id comes with its secret; a kept one keeps its own.
+    let client_secret = match &args.oauth_client_id {
+        Some(_) => Some(read_secret(args.password_stdin, lang)?),
+        None => None,
+    };
     // Verified before anything is stored: a wrong password is never saved.
     let signed = runtime()?.block_on(crate::app::workspace::sign_in(
-        &paths, &name, profile, &password,
+        &paths,
+        &name,
+        profile,
+        &password,
+        client_secret.as_deref(),
     ))?;
     let me = &signed.me;
     println!(

@@ -156,6 +156,8 @@ pub fn run(lang: Lang, theme: Theme, ascii: bool, paths: Paths) -> Result<FirstR
                             proxy: None,
                             read_timeout_secs: None,
                             connect_timeout_secs: None,
+                            auth: Default::default(),
+                            oauth_client_id: None,
                         };
                         let password = form.fields[2].clone();
                         let paths = paths.clone();
@@ -164,7 +166,7 @@ pub fn run(lang: Lang, theme: Theme, ascii: bool, paths: Paths) -> Result<FirstR
                             let name = profile_name(&url);
                             let result = tokio::time::timeout(
                                 Duration::from_secs(60),
-                                sign_in(&paths, &name, profile, &password),
+                                sign_in(&paths, &name, profile, &password, None),
                             )
                             .await;
                             let result = match result {

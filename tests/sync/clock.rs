@@ -122,3 +122,65 @@ pub fn run_with_stdin(mut command: std::process::Command, input: &str) -> std::p
         .expect("write");
     child.wait_with_output().expect("wait")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_method_is_chosen_per_profile() {
+    let server = start(10, &[]);
+    let agent = Agent::login(&server.url, "demo");
+    let basic = agent.command(&["login", "--auth", "basic", "--password-stdin"]);
+    let out = run_with_stdin(basic, "demo\n");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("with HTTP Basic"),
+        "{said}"
+    );
+    agent.ok(&["sync"]);
+    assert!(agent.ok(&["doctor"]).contains("login:        HTTP Basic"));
+
+    // A registered OAuth application: its id in the config, its secret in
+    // the keyring only.
+    let oauth = agent.command(&[
+        "login",
+        "--auth",
+        "oauth",
+        "--oauth-client-id",
+        "mairie-app",
+        "--password-stdin",
+    ]);
+    let out = run_with_stdin(oauth, "demo\nthe-client-secret\n");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("with OAuth"),
+        "{said}"
+    );
+    let config = std::fs::read_to_string(agent.home().join("config.toml")).expect("config");
+    assert!(
+        config.contains("oauth_client_id = \"mairie-app\""),
+        "{config}"
+    );
+    assert!(
+        !config.contains("the-client-secret"),
+        "no secret in the config"
+    );
+    agent.ok(&["sync"]);
+
+    // OAuth required, and the instance has none for us: said, not hidden
+    // behind a fallback.
+    let strict = start(10, &["--no-oauth"]);
+    let refused = agent.command(&[
+        "login",
+        "--profile",
+        "strict",
+        "--url",
+        &strict.url,
+        "--user",
+        "demo",
+        "--auth",
+        "oauth",
+        "--password-stdin",
+    ]);
+    let out = run_with_stdin(refused, "demo\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("oauth_client_id"), "{stderr}");
+}

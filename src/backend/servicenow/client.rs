@@ -31,6 +31,11 @@ pub struct Settings {
     pub allow_http: bool,
     /// A proxy for every request, over the environment's.
     pub proxy: Option<String>,
+    pub auth: crate::config::AuthMode,
+    /// The OAuth application's id and secret ("guichet" and none when no
+    /// administrator registered one).
+    pub client_id: String,
+    pub client_secret: String,
 }
 
 /// An OAuth session in a form that outlives the process (kept in the
@@ -64,6 +69,9 @@ impl Settings {
             session: None,
             allow_http: false,
             proxy: None,
+            auth: crate::config::AuthMode::Auto,
+            client_id: "guichet".into(),
+            client_secret: String::new(),
         }
     }
 }
@@ -155,6 +163,7 @@ impl Client {
             .build()
             .map_err(|e| BackendError::Protocol(format!("cannot build the HTTP client: {e}")))?;
         let auth = match &settings.session {
+            _ if settings.auth == crate::config::AuthMode::Basic => Auth::Basic,
             Some(saved) => Auth::Bearer(Token {
                 access: saved.access.clone(),
                 expires: later(Duration::from_secs(
@@ -310,12 +319,23 @@ impl Client {
     }
 
     async fn grant(&self, fields: &[(&str, &str)]) -> Result<Auth, BackendError> {
-        let mut form = vec![("client_id", "guichet"), ("client_secret", "")];
+        let mut form = vec![
+            ("client_id", self.settings.client_id.as_str()),
+            ("client_secret", self.settings.client_secret.as_str()),
+        ];
         form.extend_from_slice(fields);
         let url = format!("{}/oauth_token.do", self.settings.url);
         let response = request_result(self.http.post(url).form(&form).send().await, Effect::Read)?;
         self.observe_clock(response.headers());
         let status = response.status();
+        let oauth_only = self.settings.auth == crate::config::AuthMode::Oauth;
+        if status == StatusCode::UNAUTHORIZED && oauth_only {
+            return Err(BackendError::Auth(
+                "the instance refused the OAuth login: check the user name, the password, \
+                 the profile's oauth_client_id and its secret"
+                    .into(),
+            ));
+        }
         if status == StatusCode::UNAUTHORIZED {
             // A real instance answers 401 both to a wrong password and when
             // no OAuth application is registered for our client id: only a
@@ -326,12 +346,22 @@ impl Client {
             return Err(transient_status(status, response.headers()));
         }
         if !status.is_success() {
+            if oauth_only {
+                return Err(BackendError::Auth(format!(
+                    "the instance has no OAuth login for this profile (HTTP {status})"
+                )));
+            }
             return Ok(Auth::Basic);
         }
         let body = read_json(response, Effect::Read).await?;
         let (Some(access), Some(expires_in)) =
             (body["access_token"].as_str(), body["expires_in"].as_u64())
         else {
+            if oauth_only {
+                return Err(BackendError::Protocol(
+                    "the token endpoint answered without a token".into(),
+                ));
+            }
             return Ok(Auth::Basic);
         };
         Ok(Auth::Bearer(Token {
