@@ -66,6 +66,10 @@ pub struct Profile {
     /// The OAuth application's client id (its secret is in the keyring).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth_client_id: Option<String>,
+    /// A PEM file of the administration's own certificate authority, trusted
+    /// beside the system's roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -225,6 +229,7 @@ mod tests {
                 connect_timeout_secs: None,
                 auth: AuthMode::Basic,
                 oauth_client_id: None,
+                ca_cert: None,
             },
         );
         config.save(&path).unwrap();

@@ -58,6 +58,7 @@ fn settings_of(name: &str, profile: &Profile, password: &str) -> Settings {
     }
     settings.allow_http = profile.insecure_http;
     settings.proxy = profile.proxy.clone();
+    settings.ca_cert = profile.ca_cert.clone();
     if let Some(secs) = profile.read_timeout_secs {
         settings.read_timeout = std::time::Duration::from_secs(secs.max(1));
     }

@@ -107,6 +107,7 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
         connect_timeout_secs: None,
         auth: Default::default(),
         oauth_client_id: None,
+        ca_cert: None,
     };
     let outcome = (|| -> Outcome {
         let mut store = Store::open(&folder.path.join("store.db"))?;

@@ -42,6 +42,10 @@ pub struct LoginArgs {
     /// in the keyring, never in the config.
     #[arg(long, value_name = "ID")]
     oauth_client_id: Option<String>,
+    /// A PEM file of your administration's certificate authority, trusted
+    /// beside the system's roots.
+    #[arg(long, value_name = "PATH")]
+    ca_cert: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +130,12 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
             .oauth_client_id
             .clone()
             .or(existing.as_ref().and_then(|p| p.oauth_client_id.clone())),
+        // Kept absolute: commands run from any folder.
+        ca_cert: args
+            .ca_cert
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+            .or(existing.as_ref().and_then(|p| p.ca_cert.clone())),
     };
     let password = read_password(args.password_stdin, lang)?;
     // A new client id comes with its secret; a kept one keeps its own.

@@ -158,6 +158,7 @@ pub fn run(lang: Lang, theme: Theme, ascii: bool, paths: Paths) -> Result<FirstR
                             connect_timeout_secs: None,
                             auth: Default::default(),
                             oauth_client_id: None,
+                            ca_cert: None,
                         };
                         let password = form.fields[2].clone();
                         let paths = paths.clone();

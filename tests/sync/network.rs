@@ -74,3 +74,130 @@ async fn hidden_memberships_still_give_the_team_queue() {
     assert!(doctor.contains("getMyGroups()"), "{doctor}");
     assert!(seen.ok(&["doctor"]).contains("sys_user_grmember"));
 }
+
+/// A certificate authority made here, and a TLS front signed by it that
+/// hands the decrypted bytes to `upstream` (127.0.0.1:PORT).
+struct TlsFront {
+    url: String,
+    ca_pem: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn tls_front(upstream: &str) -> TlsFront {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use std::sync::Arc;
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "Mairie de Test, autorité interne");
+    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::from_params(&ca, &ca_key);
+    let key = KeyPair::generate().expect("server key");
+    let params = CertificateParams::new(vec!["localhost".to_string()]).expect("server params");
+    let cert = params.signed_by(&key, &issuer).expect("server certificate");
+
+    let chain = vec![cert.der().clone()];
+    let private = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("key der");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocols")
+    .with_no_client_auth()
+    .with_single_cert(chain, private)
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let upstream = upstream.to_string();
+    let task = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    TlsFront {
+        url: format!("https://localhost:{port}"),
+        ca_pem: ca_cert.pem(),
+        task,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrations_own_authority_is_trusted_when_given() {
+    let server = start(10, &[]);
+    let front = tls_front(server.address()).await;
+    let agent = Agent::login(&server.url, "demo");
+    let args = |extra: &[&str]| {
+        let mut args = vec![
+            "login",
+            "--profile",
+            "tls",
+            "--url",
+            &front.url,
+            "--user",
+            "demo",
+            "--password-stdin",
+        ];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    // Unknown to the system's roots: refused.
+    let plain = args(&[]);
+    let refused = run_with_stdin(
+        agent.command(&plain.iter().map(String::as_str).collect::<Vec<_>>()),
+        "demo\n",
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "an unknown authority is not trusted"
+    );
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+
+    let ca = agent.home().join("mairie-ca.pem");
+    std::fs::write(&ca, &front.ca_pem).expect("write CA");
+    let ca_arg = ca.display().to_string();
+    let trusted = args(&["--ca-cert", &ca_arg]);
+    let out = run_with_stdin(
+        agent.command(&trusted.iter().map(String::as_str).collect::<Vec<_>>()),
+        "demo\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = std::fs::read_to_string(agent.home().join("config.toml")).expect("config");
+    assert!(
+        config.contains("mairie-ca.pem"),
+        "kept in the profile: {config}"
+    );
+    let synced = agent
+        .command(&["--profile", "tls", "sync"])
+        .output()
+        .expect("sync");
+    assert!(
+        synced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synced.stderr)
+    );
+}

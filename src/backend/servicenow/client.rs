@@ -36,6 +36,9 @@ pub struct Settings {
     /// administrator registered one).
     pub client_id: String,
     pub client_secret: String,
+    /// The administration's own certificate authority (PEM), trusted beside
+    /// the system's roots.
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 /// An OAuth session in a form that outlives the process (kept in the
@@ -72,6 +75,7 @@ impl Settings {
             auth: crate::config::AuthMode::Auto,
             client_id: "guichet".into(),
             client_secret: String::new(),
+            ca_cert: None,
         }
     }
 }
@@ -151,6 +155,23 @@ impl Client {
                 BackendError::Rejected(format!("the profile's proxy '{proxy}' cannot be used: {e}"))
             })?;
             http = http.proxy(proxy);
+        }
+        if let Some(path) = &settings.ca_cert {
+            let refused = |e: String| {
+                BackendError::Rejected(format!(
+                    "the certificate authority file {}: {e}",
+                    path.display()
+                ))
+            };
+            let pem = std::fs::read(path).map_err(|e| refused(e.to_string()))?;
+            let certificates =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| refused(e.to_string()))?;
+            if certificates.is_empty() {
+                return Err(refused("no certificate in it".into()));
+            }
+            for certificate in certificates {
+                http = http.add_root_certificate(certificate);
+            }
         }
         let http = http
             .connect_timeout(settings.connect_timeout)
