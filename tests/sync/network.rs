@@ -201,3 +201,104 @@ async fn an_administrations_own_authority_is_trusted_when_given() {
         String::from_utf8_lossy(&synced.stderr)
     );
 }
+
+/// A CONNECT proxy (what an administration's https proxy is), counting the
+/// tunnels it carried.
+async fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let tunnels = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&tunnels);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let count = Arc::clone(&count);
+            tokio::spawn(async move {
+                // The request head, up to the blank line (bounded).
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+                    if client.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head);
+                let Some(target) = head
+                    .strip_prefix("CONNECT ")
+                    .and_then(|rest| rest.split_whitespace().next())
+                else {
+                    let _ = client
+                        .write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                        .await;
+                    return;
+                };
+                // Only this machine, as every network test here.
+                let port = target.rsplit_once(':').map_or("", |(_, p)| p);
+                let Ok(mut upstream) =
+                    tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await
+                else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                count.fetch_add(1, Ordering::SeqCst);
+                if client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .is_ok()
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), tunnels)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_goes_through_a_connect_proxy() {
+    let server = start(10, &[]);
+    let front = tls_front(server.address()).await;
+    let (proxy, tunnels) = connect_proxy().await;
+    let agent = Agent::login(&server.url, "demo");
+    let ca = agent.home().join("ca.pem");
+    std::fs::write(&ca, &front.ca_pem).expect("write CA");
+    let ca = ca.display().to_string();
+    let login = agent.command(&[
+        "login",
+        "--profile",
+        "far",
+        "--url",
+        &front.url,
+        "--user",
+        "demo",
+        "--ca-cert",
+        &ca,
+        "--proxy",
+        &proxy,
+        "--password-stdin",
+    ]);
+    let out = run_with_stdin(login, "demo\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let synced = agent
+        .command(&["--profile", "far", "sync"])
+        .output()
+        .expect("sync");
+    assert!(
+        synced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synced.stderr)
+    );
+    assert!(
+        tunnels.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the https requests went through the proxy's tunnels"
+    );
+}
