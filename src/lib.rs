@@ -1,6 +1,8 @@
 //! Guichet: a keyboard-driven, offline-first console for public-service
 //! caseworkers, and the ServiceNow-compatible reference back-end it ships with.
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod backend;
 pub mod cli;

@@ -58,6 +58,22 @@ fn parse_date(text: &str) -> Result<time::Date, String> {
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
+    // The server's log is its standard error (GUICHET_LOG sets the level);
+    // in the demo the same events go to the console's log file instead.
+    let level = std::env::var("GUICHET_LOG")
+        .ok()
+        .and_then(|v| {
+            v.trim()
+                .parse::<tracing_subscriber::filter::LevelFilter>()
+                .ok()
+        })
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_max_level(level)
+        .with_target(false)
+        .try_init();
     let options = ServeOptions {
         addr: args.addr,
         db: args.db,

@@ -45,7 +45,7 @@ impl ApiError {
     }
     pub fn internal(detail: impl Into<String>) -> Self {
         let detail = detail.into();
-        eprintln!("guichet serve: internal error: {detail}");
+        tracing::error!("internal error: {detail}");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal server error",
@@ -68,7 +68,7 @@ impl From<rusqlite::Error> for ApiError {
             );
         }
         // The cause goes to the server's log, not to the client.
-        eprintln!("guichet serve: database error: {e}");
+        tracing::error!("database error: {e}");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal server error",

@@ -215,7 +215,7 @@ async fn purge_expired(db: Arc<Db>) {
             })
             .await;
         if let Err(e) = result {
-            eprintln!("guichet serve: purge failed: {}", e.detail);
+            tracing::warn!("purge failed: {}", e.detail);
         }
     }
 }

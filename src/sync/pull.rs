@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use time::OffsetDateTime;
-
 use super::SyncError;
 use crate::backend::{Backend, Watermark};
 use crate::domain::datetime;
@@ -44,7 +42,7 @@ fn since_epoch(meta: Option<String>) -> Option<i64> {
 }
 
 fn now_epoch() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
+    datetime::epoch_seconds() as i64
 }
 
 /// Refreshes the agent's identity, the directory and the choice lists.

@@ -54,9 +54,7 @@ pub enum Round {
     Now,
 }
 
-fn now_ms() -> i64 {
-    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
+use datetime::epoch_millis as now_ms;
 
 fn later(entry: &OutboxEntry, retry_after: Option<Duration>) -> i64 {
     let wait = backoff::delay(entry.attempts, retry_after).min(Duration::from_secs(24 * 3600));
