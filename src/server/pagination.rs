@@ -5,7 +5,7 @@ use super::records::{DisplayMode, Render};
 use crate::encoded_query::{self, Query};
 
 /// ServiceNow's default and our ceiling for `sysparm_limit`.
-pub const MAX_LIMIT: usize = 10_000;
+pub const MAX_LIMIT: usize = crate::protocol::PAGE_CEILING;
 
 #[derive(Debug, Clone)]
 pub struct ListParams {

@@ -93,10 +93,13 @@ async fn authenticate(
     let mut response = next.run(request).await;
     if app.options.extensions {
         // Clients detect the extensions from this header rather than guess.
-        response.headers_mut().insert(
-            crate::backend::servicenow::EXTENSIONS_HEADER,
-            HeaderValue::from_static("etag, if-match, idempotency-key"),
-        );
+        if let Ok(value) =
+            HeaderValue::from_str(&crate::protocol::announce(&crate::protocol::Extension::ALL))
+        {
+            response
+                .headers_mut()
+                .insert(crate::protocol::EXTENSIONS_HEADER, value);
+        }
     }
     if let Some(allowance) = allowance {
         let headers = response.headers_mut();

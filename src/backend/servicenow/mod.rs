@@ -21,7 +21,7 @@ use crate::domain::{Case, Choice, Citizen, TimelineEntry};
 use crate::encoded_query::{Condition, Operator, Query, Term};
 
 /// The header by which `guichet serve` announces its extensions.
-pub const EXTENSIONS_HEADER: &str = "x-guichet-extensions";
+use crate::protocol::EXTENSIONS_HEADER;
 
 const IDEMPOTENCY: u8 = 1;
 const CONDITIONAL: u8 = 2;
@@ -63,17 +63,18 @@ impl ServiceNow {
         if self.capabilities.load(Ordering::Relaxed) & DETECTED != 0 {
             return;
         }
-        let announced = answer
-            .headers
-            .get(EXTENSIONS_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let announced = crate::protocol::announced(
+            answer
+                .headers
+                .get(EXTENSIONS_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+        );
         let mut bits = DETECTED;
-        if announced.contains("idempotency-key") {
+        if announced.contains(&crate::protocol::Extension::IdempotencyKey) {
             bits |= IDEMPOTENCY;
         }
-        if announced.contains("if-match") {
+        if announced.contains(&crate::protocol::Extension::IfMatch) {
             bits |= CONDITIONAL;
         }
         self.capabilities.store(bits, Ordering::Relaxed);
@@ -351,7 +352,7 @@ impl Backend for ServiceNow {
             let params = [
                 ("sysparm_query", query.to_string()),
                 ("sysparm_fields", "sys_id".to_string()),
-                ("sysparm_limit", "10000".to_string()),
+                ("sysparm_limit", crate::protocol::PAGE_CEILING.to_string()),
                 ("sysparm_no_count", "true".into()),
             ];
             let answer = self.get(wire::CASE_TABLE, &params).await?;
@@ -363,7 +364,10 @@ impl Backend for ServiceNow {
                 }
             }
             match ids.last() {
-                Some(last) if !rows.is_empty() && (rows.len() == 10_000 || has_next(&answer)) => {
+                Some(last)
+                    if !rows.is_empty()
+                        && (rows.len() == crate::protocol::PAGE_CEILING || has_next(&answer)) =>
+                {
                     after = last.clone()
                 }
                 _ => return Ok(ids),
