@@ -9,7 +9,8 @@ pub mod servicenow;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::domain::{Action, Case, Choice, Citizen, Group, TimelineEntry, User};
+pub use crate::domain::directory::{Directory, Watermark};
+use crate::domain::{Action, Case, Choice, Citizen, TimelineEntry, User};
 
 /// What a back-end can do for exactly-once and conflict detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -25,25 +26,6 @@ pub struct Capabilities {
 pub struct Me {
     pub user: User,
     pub groups: Vec<String>,
-}
-
-/// Users, groups and who belongs where.
-#[derive(Debug, Clone, Default)]
-pub struct Directory {
-    pub users: Vec<User>,
-    pub groups: Vec<Group>,
-    /// (user id, group id)
-    pub memberships: Vec<(String, String)>,
-    /// The instance hides group memberships from the agent: only the agent's
-    /// own groups are known (asked with `getMyGroups()`).
-    pub only_my_groups: bool,
-}
-
-/// Where an incremental pull stands: the last change seen, by time and id.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Watermark {
-    pub updated: String,
-    pub id: String,
 }
 
 /// One page of changed cases, oldest change first.

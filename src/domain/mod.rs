@@ -4,6 +4,7 @@
 pub mod action;
 pub mod case;
 pub mod datetime;
+pub mod directory;
 pub mod search;
 pub mod text;
 

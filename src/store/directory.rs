@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, StoreResult};
-use crate::backend::Directory;
+use crate::domain::directory::Directory;
 pub use crate::domain::text::fold;
 use crate::domain::{Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User};
 

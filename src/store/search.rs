@@ -551,7 +551,7 @@ impl From<crate::domain::search::SearchError> for StoreError {
 
 #[cfg(test)]
 mod tests {
-    use crate::backend::Directory;
+    use crate::domain::directory::Directory;
     use crate::domain::search::{Search, View};
     use crate::domain::{Case, Choice, ChoiceList, Citizen, Group, Stage, User};
     use crate::store::{Store, test_store};

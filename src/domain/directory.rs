@@ -1,0 +1,23 @@
+//! Who is who on a back-end, and where an incremental pull stands: what the
+//! store keeps of a back-end, in its terms, whichever back-end it is.
+
+use super::{Group, User};
+
+/// Users, groups and who belongs where.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
+    /// (user id, group id)
+    pub memberships: Vec<(String, String)>,
+    /// The instance hides group memberships from the agent: only the agent's
+    /// own groups are known (asked with `getMyGroups()`).
+    pub only_my_groups: bool,
+}
+
+/// Where an incremental pull stands: the last change seen, by time and id.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Watermark {
+    pub updated: String,
+    pub id: String,
+}
