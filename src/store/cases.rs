@@ -49,8 +49,9 @@ pub(super) fn case_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Case> {
     })
 }
 
-/// States of outbox rows whose effect the agent should see on the case.
-pub(super) const FOLDED_STATES: &str = "('pending', 'sending', 'in_doubt')";
+/// States of outbox rows whose effect the agent should see on the case, as SQL.
+pub(super) static FOLDED_STATES: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| super::outbox::states_sql(&super::outbox::FOLDED));
 
 fn base_of(tx: &Transaction<'_>, id: &str) -> StoreResult<Option<Case>> {
     let base: Option<String> = tx
@@ -66,7 +67,8 @@ fn base_of(tx: &Transaction<'_>, id: &str) -> StoreResult<Option<Case>> {
 pub(super) fn write_shown(tx: &Transaction<'_>, base: &Case) -> StoreResult<()> {
     let mut shown = base.clone();
     let mut stmt = tx.prepare_cached(&format!(
-        "SELECT action FROM outbox WHERE case_id = ? AND state IN {FOLDED_STATES} ORDER BY seq"
+        "SELECT action FROM outbox WHERE case_id = ? AND state IN {} ORDER BY seq",
+        *FOLDED_STATES
     ))?;
     let actions = stmt.query_map([&base.id], |r| r.get::<_, String>(0))?;
     for action in actions {

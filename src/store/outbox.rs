@@ -88,9 +88,35 @@ pub struct OutboxEntry {
     pub seen: BTreeMap<CaseField, String>,
 }
 
-/// The states of actions not yet applied or dropped, as SQL (a list the
-/// outbox_state index serves; `NOT IN` would scan the whole history).
-const UNFINISHED: &str = "('pending', 'sending', 'in_doubt', 'failed', 'conflict')";
+/// An SQL list of state names, made from the enum (the one source of the
+/// names): `('pending', 'sending')`.
+pub(super) fn states_sql(states: &[OutboxState]) -> String {
+    let names: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    format!("({})", names.join(", "))
+}
+
+/// Actions whose effect the agent sees on the case (not yet acknowledged).
+pub(super) const FOLDED: [OutboxState; 3] = [
+    OutboxState::Pending,
+    OutboxState::Sending,
+    OutboxState::InDoubt,
+];
+/// Actions not yet applied or dropped (a list the outbox_state index
+/// serves; `NOT IN` would scan the whole history).
+const UNFINISHED_STATES: [OutboxState; 5] = [
+    OutboxState::Pending,
+    OutboxState::Sending,
+    OutboxState::InDoubt,
+    OutboxState::Failed,
+    OutboxState::Conflict,
+];
+/// Actions that may be sent when their time comes.
+const SENDABLE: [OutboxState; 2] = [OutboxState::Pending, OutboxState::InDoubt];
+/// Actions waiting for the agent's decision.
+pub(super) const DECISION: [OutboxState; 2] = [OutboxState::Conflict, OutboxState::Failed];
+
+static UNFINISHED: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| states_sql(&UNFINISHED_STATES));
 
 const ENTRY_COLUMNS: &str = "seq, id, case_id, case_number, action, base_version, created_at, state, attempts, \
      next_attempt_at, last_error, theirs, settled_by, seen, keyless_sends, doubtful, first_sent_at, first_sent_backend_at";
@@ -204,8 +230,18 @@ impl Store {
         let tx = self.write()?;
         tx.execute(
             "INSERT INTO outbox (id, case_id, case_number, action, base_version, seen, created_at, state, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-            params![id, shown.id, shown.number, action_json, shown.version, seen, now, now],
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            params![
+                id,
+                shown.id,
+                shown.number,
+                action_json,
+                shown.version,
+                seen,
+                now,
+                OutboxState::Pending.as_str(),
+                now
+            ],
         )?;
         audit(&tx, &id, &shown.number, "queued", &action.describe())?;
         refresh_shown(&tx, &shown.id)?;
@@ -218,8 +254,12 @@ impl Store {
     /// unknown outcome: it becomes in_doubt, never silently re-sent.
     pub fn recover_interrupted(&mut self) -> StoreResult<usize> {
         Ok(self.conn.execute(
-            "UPDATE outbox SET state = 'in_doubt', doubtful = 1, updated_at = ?1 WHERE state = 'sending'",
-            [datetime::now()],
+            "UPDATE outbox SET state = ?2, doubtful = 1, updated_at = ?1 WHERE state = ?3",
+            params![
+                datetime::now(),
+                OutboxState::InDoubt.as_str(),
+                OutboxState::Sending.as_str()
+            ],
         )?)
     }
 
@@ -229,9 +269,11 @@ impl Store {
     pub fn ready(&self, now_ms: i64) -> StoreResult<Vec<OutboxEntry>> {
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM outbox o
-             WHERE o.seq IN (SELECT min(seq) FROM outbox WHERE state IN ('pending', 'sending', 'in_doubt', 'failed', 'conflict') GROUP BY case_id)
-               AND o.state IN ('pending', 'in_doubt') AND o.next_attempt_at <= ?
-             ORDER BY o.seq"
+             WHERE o.seq IN (SELECT min(seq) FROM outbox WHERE state IN {} GROUP BY case_id)
+               AND o.state IN {} AND o.next_attempt_at <= ?
+             ORDER BY o.seq",
+            *UNFINISHED,
+            states_sql(&SENDABLE)
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([now_ms], entry_from_row)?;
@@ -256,12 +298,21 @@ impl Store {
         let tx = self.write()?;
         let now = datetime::now();
         let changed = tx.execute(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1,
-               keyless_sends = keyless_sends + ?2, first_sent_at = coalesce(first_sent_at, ?3),
-               first_sent_backend_at = CASE WHEN first_sent_at IS NULL THEN ?4 ELSE first_sent_backend_at END,
-               updated_at = ?3
-             WHERE id = ?1 AND state IN ('pending', 'in_doubt')",
-            params![id, i64::from(!with_key), now, backend_now],
+            &format!(
+                "UPDATE outbox SET state = ?5, attempts = attempts + 1,
+                   keyless_sends = keyless_sends + ?2, first_sent_at = coalesce(first_sent_at, ?3),
+                   first_sent_backend_at = CASE WHEN first_sent_at IS NULL THEN ?4 ELSE first_sent_backend_at END,
+                   updated_at = ?3
+                 WHERE id = ?1 AND state IN {}",
+                states_sql(&SENDABLE)
+            ),
+            params![
+                id,
+                i64::from(!with_key),
+                now,
+                backend_now,
+                OutboxState::Sending.as_str()
+            ],
         )?;
         tx.commit()?;
         Ok(changed == 1)
@@ -380,12 +431,13 @@ impl Store {
         let theirs_json =
             serde_json::to_string(theirs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         tx.execute(
-            "UPDATE outbox SET state = 'conflict', theirs = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+            "UPDATE outbox SET state = ?5, theirs = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
             params![
                 id,
                 theirs_json,
                 format!("the case changed on the back-end (version {})", theirs.version),
-                datetime::now()
+                datetime::now(),
+                OutboxState::Conflict.as_str()
             ],
         )?;
         write_shown(&tx, theirs)?;
@@ -419,7 +471,7 @@ impl Store {
         let filter = if include_finished {
             String::new()
         } else {
-            format!("WHERE state IN {UNFINISHED}")
+            format!("WHERE state IN {}", *UNFINISHED)
         };
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {ENTRY_COLUMNS} FROM outbox {filter} ORDER BY seq"
@@ -431,7 +483,8 @@ impl Store {
     /// The unfinished actions on one case, oldest first (outbox_case index).
     pub fn queue_of_case(&self, case_id: &str) -> StoreResult<Vec<OutboxEntry>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM outbox WHERE case_id = ? AND state IN {UNFINISHED} ORDER BY seq"
+            "SELECT {ENTRY_COLUMNS} FROM outbox WHERE case_id = ? AND state IN {} ORDER BY seq",
+            *UNFINISHED
         ))?;
         let rows = stmt.query_map([case_id], entry_from_row)?;
         rows.map(|r| r?).collect()
@@ -440,7 +493,8 @@ impl Store {
     /// How many unfinished actions are in each state (the status bar's count).
     pub fn queue_counts(&self) -> StoreResult<Vec<(OutboxState, u64)>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT state, count(*) FROM outbox WHERE state IN {UNFINISHED} GROUP BY state"
+            "SELECT state, count(*) FROM outbox WHERE state IN {} GROUP BY state",
+            *UNFINISHED
         ))?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         let mut out = Vec::new();
@@ -534,9 +588,15 @@ impl Store {
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.execute(
-                "UPDATE outbox SET state = 'pending', base_version = coalesce(?2, base_version),
+                "UPDATE outbox SET state = ?5, base_version = coalesce(?2, base_version),
                    seen = coalesce(?3, seen), next_attempt_at = 0, theirs = NULL, updated_at = ?4 WHERE id = ?1",
-                params![current.id, theirs.map(|t| t.version.clone()), seen, datetime::now()],
+                params![
+                    current.id,
+                    theirs.map(|t| t.version.clone()),
+                    seen,
+                    datetime::now(),
+                    OutboxState::Pending.as_str()
+                ],
             )?;
         } else {
             set_state(&tx, &current.id, OutboxState::Dropped, None, None)?;
@@ -561,9 +621,15 @@ impl Store {
         // By when they were sent, on the same clock as the window searched:
         // the back-end's where it was known.
         let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE case_id = ? AND action = ? AND state = 'done' AND id != ?
+            "SELECT count(*) FROM outbox WHERE case_id = ? AND action = ? AND state = ? AND id != ?
                AND coalesce(first_sent_backend_at, first_sent_at) >= ?",
-            params![except.case_id, action, except.id, since],
+            params![
+                except.case_id,
+                action,
+                OutboxState::Done.as_str(),
+                except.id,
+                since
+            ],
             |r| r.get(0),
         )?;
         Ok(n.max(0) as usize)
@@ -571,7 +637,7 @@ impl Store {
 
     pub fn unfinished_count(&self) -> StoreResult<u64> {
         let n: i64 = self.conn.query_row(
-            &format!("SELECT count(*) FROM outbox WHERE state IN {UNFINISHED}"),
+            &format!("SELECT count(*) FROM outbox WHERE state IN {}", *UNFINISHED),
             [],
             |r| r.get(0),
         )?;

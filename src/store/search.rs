@@ -250,10 +250,12 @@ impl Store {
         };
         // Two steps: pick the page on the cases table alone (the order has an
         // index), then join names and queue marks for those rows only.
+        let folded = &*FOLDED_STATES;
+        let decision = super::outbox::states_sql(&super::outbox::DECISION);
         let query = format!(
             "SELECT {CASE_COLUMNS}, coalesce(p.name, ''), coalesce(u.name, ''), coalesce(u.user_name, ''), coalesce(g.name, ''),
-               (SELECT count(*) FROM outbox o WHERE o.case_id = c.id AND o.state IN {FOLDED_STATES}),
-               EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = c.id AND o.state IN ('conflict', 'failed'))
+               (SELECT count(*) FROM outbox o WHERE o.case_id = c.id AND o.state IN {folded}),
+               EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = c.id AND o.state IN {decision})
              FROM (SELECT c.row FROM cases c WHERE {filter} {order}{limit}) AS page
              JOIN cases c ON c.row = page.row
              LEFT JOIN citizens p ON p.id = c.citizen
