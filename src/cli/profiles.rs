@@ -1,5 +1,6 @@
 //! `guichet login`, `logout`, `profiles`, `doctor`.
 
+use crate::store::Meta;
 use std::io::IsTerminal;
 
 use clap::Args;
@@ -273,7 +274,7 @@ pub fn doctor(global: &Global) -> Outcome {
     );
     let store = Store::open(&paths.store(&name))?;
     let pulled = store
-        .meta("pulled_at")?
+        .meta(Meta::PulledAt)?
         .unwrap_or_else(|| lang.t("cli.doctor_never").to_string());
     say(
         "cli.doctor_store",

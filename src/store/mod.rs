@@ -55,6 +55,42 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What the store remembers besides cases and actions, one value each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meta {
+    /// The agent's user id on the back-end.
+    Me,
+    /// The agent's user name (journal entries name their author by it).
+    MeUserName,
+    /// When the directory and choice lists were last refreshed (epoch s).
+    ReferenceAt,
+    /// Where the incremental pull stands (JSON of a `Watermark`).
+    Watermark,
+    /// Cases whose timelines are owed after a pull (JSON list of ids).
+    TimelinesDue,
+    /// When the visible ids were last compared (epoch s).
+    ReconciledAt,
+    /// When the last pull finished (`YYYY-MM-DD HH:MM:SS`, UTC).
+    PulledAt,
+    /// The typo search's lines were filled for cases stored before them.
+    HaystackFilled,
+}
+
+impl Meta {
+    fn key(self) -> &'static str {
+        match self {
+            Meta::Me => "me",
+            Meta::MeUserName => "me_user_name",
+            Meta::ReferenceAt => "reference_at",
+            Meta::Watermark => "watermark",
+            Meta::TimelinesDue => "timelines_due",
+            Meta::ReconciledAt => "reconciled_at",
+            Meta::PulledAt => "pulled_at",
+            Meta::HaystackFilled => "haystack_filled",
+        }
+    }
+}
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -122,14 +158,14 @@ impl Store {
     /// Cases stored before the search lines existed get theirs (once, on
     /// the first open after the upgrade).
     fn fill_haystack(&mut self) -> StoreResult<()> {
-        if self.meta("haystack_filled")?.is_some() {
+        if self.meta(Meta::HaystackFilled)?.is_some() {
             return Ok(());
         }
         let tx = self.write()?;
         haystack::rewrite_where(&tx, "c.row NOT IN (SELECT row FROM case_haystack)", None)?;
         tx.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('haystack_filled', '1')",
-            [],
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')",
+            [Meta::HaystackFilled.key()],
         )?;
         tx.commit()?;
         Ok(())
@@ -174,17 +210,19 @@ impl Store {
         &self.path
     }
 
-    pub fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+    pub fn meta(&self, meta: Meta) -> StoreResult<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = ?", [key], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = ?", [meta.key()], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 
-    pub fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+    pub fn set_meta(&self, meta: Meta, value: &str) -> StoreResult<()> {
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
-            [key, value],
+            [meta.key(), value],
         )?;
         Ok(())
     }
@@ -220,7 +258,7 @@ impl Store {
 
     /// The agent's own user id, learnt at login or first sync.
     pub fn me(&self) -> StoreResult<Option<String>> {
-        self.meta("me")
+        self.meta(Meta::Me)
     }
 }
 

@@ -621,7 +621,7 @@ mod tests {
                 only_my_groups: false,
             })
             .unwrap();
-        store.set_meta("me", "u1").unwrap();
+        store.set_meta(crate::store::Meta::Me, "u1").unwrap();
         store
             .save_citizens(&[Citizen {
                 id: "p1".into(),

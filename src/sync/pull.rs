@@ -3,6 +3,7 @@
 //! watermark so that a change committed after a later one is not missed
 //! (the overlap's repeats are dropped by version).
 
+use crate::store::Meta;
 use std::time::Duration;
 
 use super::SyncError;
@@ -52,9 +53,9 @@ pub async fn reference(backend: &impl Backend, store: &mut Store) -> Result<(), 
     let choices = backend.choices().await?;
     store.save_directory(&directory)?;
     store.save_choices(&choices)?;
-    store.set_meta("me", &me.user.id)?;
-    store.set_meta("me_user_name", &me.user.user_name)?;
-    store.set_meta("reference_at", &now_epoch().to_string())?;
+    store.set_meta(Meta::Me, &me.user.id)?;
+    store.set_meta(Meta::MeUserName, &me.user.user_name)?;
+    store.set_meta(Meta::ReferenceAt, &now_epoch().to_string())?;
     Ok(())
 }
 
@@ -67,13 +68,13 @@ pub async fn pull(
     let now = now_epoch();
     let stale =
         |at: Option<i64>, every: Duration| at.is_none_or(|at| now - at >= every.as_secs() as i64);
-    if stale(since_epoch(store.meta("reference_at")?), REFERENCE_EVERY) {
+    if stale(since_epoch(store.meta(Meta::ReferenceAt)?), REFERENCE_EVERY) {
         reference(backend, store).await?;
         report.reference_refreshed = true;
     }
 
     let watermark: Option<Watermark> = store
-        .meta("watermark")?
+        .meta(Meta::Watermark)?
         .and_then(|w| serde_json::from_str(&w).ok());
     // Start a little before the watermark: a write committed late in the
     // same second would otherwise be skipped for ever.
@@ -116,7 +117,10 @@ pub async fn pull(
         // The watermark moves with each stored page: an interrupted pull
         // resumes where it stopped.
         if let Some(w) = &newest {
-            store.set_meta("watermark", &serde_json::to_string(w).unwrap_or_default())?;
+            store.set_meta(
+                Meta::Watermark,
+                &serde_json::to_string(w).unwrap_or_default(),
+            )?;
         }
         if !page.more {
             break;
@@ -137,7 +141,7 @@ pub async fn pull(
     // these cases, so a failed fetch must be retried by the next pull.
     let me = store.me()?.unwrap_or_default();
     let mut mine: Vec<String> = store
-        .meta("timelines_due")?
+        .meta(Meta::TimelinesDue)?
         .and_then(|due| serde_json::from_str(&due).ok())
         .unwrap_or_default();
     for id in store.cases_assigned_among(&changed_ids, &me)? {
@@ -147,16 +151,21 @@ pub async fn pull(
     }
     if !mine.is_empty() {
         store.set_meta(
-            "timelines_due",
+            Meta::TimelinesDue,
             &serde_json::to_string(&mine).unwrap_or_default(),
         )?;
         let entries = backend.timeline(&mine).await?;
         report.timelines = mine.len();
         store.save_timeline(&mine, &entries)?;
-        store.set_meta("timelines_due", "[]")?;
+        store.set_meta(Meta::TimelinesDue, "[]")?;
     }
 
-    if force_reconcile || stale(since_epoch(store.meta("reconciled_at")?), RECONCILE_EVERY) {
+    if force_reconcile
+        || stale(
+            since_epoch(store.meta(Meta::ReconciledAt)?),
+            RECONCILE_EVERY,
+        )
+    {
         let visible: std::collections::HashSet<String> =
             backend.visible_case_ids().await?.into_iter().collect();
         // An empty answer is more likely a back-end gone wrong than every case
@@ -185,14 +194,14 @@ pub async fn pull(
                 }
             }
         }
-        store.set_meta("reconciled_at", &now.to_string())?;
+        store.set_meta(Meta::ReconciledAt, &now.to_string())?;
     }
     if report.cases_changed > 1000 {
         // After a large pull, refresh the query planner's statistics so
         // that the list and search indexes are used.
         store.optimize()?;
     }
-    store.set_meta("pulled_at", &datetime::now())?;
+    store.set_meta(Meta::PulledAt, &datetime::now())?;
     Ok(report)
 }
 

@@ -4,6 +4,7 @@
 //! idempotency key or, where that cannot be trusted, by reading back what it
 //! holds, never by a blind re-send.
 
+use crate::store::Meta;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -81,7 +82,7 @@ async fn read_back(
         // Count my entries with this exact text from shortly before the first
         // send, and my other actions with the same text sent since: more
         // entries than those twins means this one landed.
-        let me = store.meta("me_user_name")?.unwrap_or_default();
+        let me = store.meta(Meta::MeUserName)?.unwrap_or_default();
         if me.is_empty() {
             return Err(SyncError::Store(crate::store::StoreError::Invalid(
                 "who you are is not known: sync once to learn it".into(),

@@ -20,6 +20,7 @@ mod server;
 #[path = "../support/tmux.rs"]
 mod tmux;
 
+use guichet::store::Meta;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -369,7 +370,7 @@ fn main() {
     {
         let store = Store::open(&big.agent.store_path()).expect("store");
         store
-            .set_meta("watermark", "null")
+            .set_meta(Meta::Watermark, "null")
             .expect("reset watermark");
     }
     let mut syncing_seen = false;

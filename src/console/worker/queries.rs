@@ -1,5 +1,6 @@
 //! The query thread: reads for the screens, on its own connection.
 
+use crate::store::Meta;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
@@ -220,7 +221,7 @@ fn counts(store: &Store) -> Result<Counts, StoreError> {
     Ok(Counts {
         outbox: store.queue_counts()?,
         cases: store.case_count()?,
-        last_pull: store.meta("pulled_at")?,
+        last_pull: store.meta(Meta::PulledAt)?,
     })
 }
 
