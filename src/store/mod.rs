@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use cases::CaseRow;
-pub use outbox::{OutboxEntry, OutboxState};
+pub use outbox::{OutboxEntry, OutboxState, Settled};
 pub use search::{Page, SearchHit, Sort};
 pub use stats::Stats;
 

@@ -56,6 +56,31 @@ impl OutboxState {
     }
 }
 
+/// How a done action was settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Settled {
+    /// Its send was answered.
+    Sent,
+    /// Its answer was lost; reading the back-end back found it applied.
+    ReadBack,
+}
+
+impl Settled {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Settled::Sent => "sent",
+            Settled::ReadBack => "read_back",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Settled> {
+        [Settled::Sent, Settled::ReadBack]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxEntry {
     pub seq: i64,
@@ -74,7 +99,7 @@ pub struct OutboxEntry {
     pub theirs: Option<Case>,
     /// For a done action: `sent`, or `read_back` when a read-back found it
     /// already applied (its answer had been lost).
-    pub settled_by: Option<String>,
+    pub settled_by: Option<Settled>,
     /// Sends made without an idempotency key.
     pub keyless_sends: u32,
     /// A send's outcome is unknown: settle it before sending again.
@@ -147,7 +172,13 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry,
                         .map_err(|e| StoreError::Corrupt(format!("outbox theirs: {e}")))
                 })
                 .transpose()?,
-            settled_by: r.get(12)?,
+            settled_by: r
+                .get::<_, Option<String>>(12)?
+                .map(|s| {
+                    Settled::parse(&s)
+                        .ok_or_else(|| StoreError::Corrupt(format!("outbox settled_by '{s}'")))
+                })
+                .transpose()?,
             keyless_sends: r.get(14)?,
             doubtful: r.get(15)?,
             first_sent_at: r.get(16)?,
@@ -327,13 +358,13 @@ impl Store {
 
     /// The back-end applied the action and returned the case: one
     /// transaction stores the case and marks the action done.
-    pub fn mark_done(&mut self, id: &str, returned: &Case, settled_by: &str) -> StoreResult<()> {
+    pub fn mark_done(&mut self, id: &str, returned: &Case, settled_by: Settled) -> StoreResult<()> {
         let tx = self.write()?;
         let done = entry(&tx, id)?;
         set_state(&tx, id, OutboxState::Done, None, None)?;
         tx.execute(
             "UPDATE outbox SET settled_by = ?, doubtful = 0 WHERE id = ?",
-            params![settled_by, id],
+            params![settled_by.as_str(), id],
         )?;
         // A replayed answer carries the case as it was at the first send; a
         // newer copy pulled since is kept.

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::{SyncError, backoff};
 use crate::backend::{Backend, BackendError, Push};
 use crate::domain::datetime;
-use crate::store::{OutboxEntry, OutboxState, Store};
+use crate::store::{OutboxEntry, OutboxState, Settled, Store};
 
 /// How far before an action's first send, by the back-end's clock, a
 /// read-back looks for its journal entry: the `Date` header counts whole
@@ -225,7 +225,7 @@ async fn push_one(
     if in_doubt && !replay_settles(entry, keys, backend.clock_offset()) {
         match read_back(backend, store, entry).await {
             Ok(ReadBack::Applied(case)) => {
-                store.mark_done(&entry.id, &case, "read_back")?;
+                store.mark_done(&entry.id, &case, Settled::ReadBack)?;
                 report.found_applied += 1;
                 return Ok(Step::Settled);
             }
@@ -254,7 +254,7 @@ async fn push_one(
         if in_doubt && entry.action.is_reflected_in(&current) {
             // Already there: an earlier send whose answer was lost (or a
             // colleague made the same change). Nothing to send.
-            store.mark_done(&entry.id, &current, "read_back")?;
+            store.mark_done(&entry.id, &current, Settled::ReadBack)?;
             report.found_applied += 1;
             return Ok(Step::Settled);
         }
@@ -283,12 +283,12 @@ async fn push_one(
         };
         match backend.push(&push).await {
             Ok(case) => {
-                store.mark_done(&entry.id, &case, "sent")?;
+                store.mark_done(&entry.id, &case, Settled::Sent)?;
                 report.applied += 1;
                 return Ok(Step::Settled);
             }
             Err(BackendError::Conflict { theirs }) if entry.action.is_reflected_in(&theirs) => {
-                store.mark_done(&entry.id, &theirs, "read_back")?;
+                store.mark_done(&entry.id, &theirs, Settled::ReadBack)?;
                 report.found_applied += 1;
                 return Ok(Step::Settled);
             }
