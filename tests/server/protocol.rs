@@ -94,9 +94,11 @@ async fn values_are_strings_and_references_have_links() {
     let server = start(40, &[]);
     let client = server.client("demo");
     let case = client.find_case("assigned_toISNOTEMPTY").await;
+    let mut references = 0;
     for (name, value) in case.as_object().unwrap() {
         match name.as_str() {
             "assigned_to" | "assignment_group" | "consumer" => {
+                references += 1;
                 let link = s(&value["link"]);
                 let id = s(&value["value"]);
                 assert_eq!(id.len(), 32);
@@ -108,6 +110,7 @@ async fn values_are_strings_and_references_have_links() {
             _ => assert!(value.is_string(), "{name} = {value}"),
         }
     }
+    assert_eq!(references, 3, "the three references were checked");
     assert_eq!(s(&case["comments"]), "", "journal fields read back empty");
     assert!(s(&case["number"]).starts_with("CS") && s(&case["number"]).len() == 9);
     let opened = s(&case["opened_at"]);
@@ -182,6 +185,7 @@ async fn fields_restrict_the_record_and_unknown_names_are_ignored() {
         )
         .await
         .expect(200);
+    assert_eq!(reply.rows().len(), 3, "rows to check");
     for row in reply.rows() {
         let keys: Vec<&String> = row.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["number", "state"]);

@@ -209,6 +209,11 @@ async fn ordering_is_applied_field_by_field() {
         .iter()
         .map(|r| (int(r, "priority"), s(&r["number"]).to_string()))
         .collect();
+    let priorities: std::collections::BTreeSet<i64> = keys.iter().map(|k| k.0).collect();
+    assert!(
+        keys.len() > 10 && priorities.len() > 1,
+        "enough rows and priorities to show an order: {keys:?}"
+    );
     let mut sorted = keys.clone();
     sorted.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
     assert_eq!(keys, sorted);

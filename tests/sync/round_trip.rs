@@ -136,6 +136,7 @@ async fn an_incremental_sync_fetches_only_what_changed() {
         )
         .await
         .expect(200);
+    assert_eq!(some.rows().len(), 3, "cases to change");
     for case in some.rows() {
         boss.patch(
             &format!("{CASES}/{}", s(&case["sys_id"])),
