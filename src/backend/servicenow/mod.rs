@@ -109,9 +109,9 @@ impl ServiceNow {
     /// The agent's groups: from the membership table, or, where the
     /// instance refuses it or shows none, as `getMyGroups()` says.
     async fn my_groups(&self, me: &str) -> BackendResult<Vec<String>> {
-        let query = Query::all_of([condition("user", Operator::Eq, me)]);
+        let query = Query::all_of([condition(wire::MEMBER_USER_FIELD, Operator::Eq, me)]);
         let listed = match self
-            .all_rows("sys_user_grmember", &query, "user,group")
+            .all_rows(wire::MEMBER_TABLE, &query, wire::MEMBER_FIELDS)
             .await
         {
             Ok(rows) => rows
@@ -130,16 +130,35 @@ impl ServiceNow {
     /// The ids of the groups `javascript:getMyGroups()` names for the agent.
     async fn groups_by_my_groups(&self) -> BackendResult<Vec<String>> {
         let mine = Query::all_of([condition(
-            "sys_id",
+            wire::ID_FIELD,
             Operator::In,
             "javascript:getMyGroups()",
         )])
-        .order_by("sys_id", false);
-        self.all_rows("sys_user_group", &mine, "sys_id")
+        .order_by(wire::ID_FIELD, false);
+        self.all_rows(wire::GROUP_TABLE, &mine, wire::ID_FIELD)
             .await?
             .iter()
             .map(wire::group_id)
             .collect()
+    }
+
+    /// The rows of `table` with these ids (as far as the agent may see
+    /// them), asked in lists short enough for a URL, read by `read`.
+    async fn rows_by_ids<T>(
+        &self,
+        table: &str,
+        fields: &str,
+        ids: &[String],
+        read: impl Fn(&Value) -> BackendResult<T>,
+    ) -> BackendResult<Vec<T>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let query = Query::all_of([condition(wire::ID_FIELD, Operator::In, chunk.join(","))]);
+            for row in self.all_rows(table, &query, fields).await? {
+                out.push(read(&row)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Every row of a table matching `query`, following pages by offset
@@ -192,9 +211,9 @@ impl Backend for ServiceNow {
             // Any Table API answer says it; ask for the smallest one.
             let params = [
                 ("sysparm_limit", "1".to_string()),
-                ("sysparm_fields", "sys_id".to_string()),
+                ("sysparm_fields", wire::ID_FIELD.to_string()),
             ];
-            self.get("sys_user_group", &params).await?;
+            self.get(wire::GROUP_TABLE, &params).await?;
         }
         let bits = self.capabilities.load(Ordering::Relaxed);
         Ok(Capabilities {
@@ -204,9 +223,13 @@ impl Backend for ServiceNow {
     }
 
     async fn me(&self) -> BackendResult<super::Me> {
-        let query = Query::all_of([condition("user_name", Operator::Eq, self.client.user())]);
+        let query = Query::all_of([condition(
+            wire::USER_NAME_FIELD,
+            Operator::Eq,
+            self.client.user(),
+        )]);
         let rows = self
-            .all_rows("sys_user", &query, "sys_id,user_name,name,email,active")
+            .all_rows(wire::USER_TABLE, &query, wire::USER_FIELDS)
             .await?;
         let user = rows.first().map(wire::user).transpose()?.ok_or_else(|| {
             BackendError::Auth(format!("no user '{}' on the back-end", self.client.user()))
@@ -216,25 +239,29 @@ impl Backend for ServiceNow {
     }
 
     async fn directory(&self) -> BackendResult<Directory> {
-        let all = Query::default().order_by("sys_id", false);
+        let all = Query::default().order_by(wire::ID_FIELD, false);
         let users = self
-            .all_rows("sys_user", &all, "sys_id,user_name,name,email,active")
+            .all_rows(wire::USER_TABLE, &all, wire::USER_FIELDS)
             .await?;
-        let groups = self.all_rows("sys_user_group", &all, "sys_id,name").await?;
+        let groups = self
+            .all_rows(wire::GROUP_TABLE, &all, wire::GROUP_FIELDS)
+            .await?;
         let users: Vec<crate::domain::User> =
             users.iter().map(wire::user).collect::<BackendResult<_>>()?;
         // Some instances' ACLs refuse agents the membership table (403), or
         // answer it empty: then the agent's own groups are asked the way
         // ServiceNow's own lists do, so that the team queue still works.
-        let mut memberships: Vec<(String, String)> =
-            match self.all_rows("sys_user_grmember", &all, "user,group").await {
-                Ok(rows) => rows
-                    .iter()
-                    .map(wire::membership)
-                    .collect::<BackendResult<_>>()?,
-                Err(BackendError::Rejected(_)) => Vec::new(),
-                Err(e) => return Err(e),
-            };
+        let mut memberships: Vec<(String, String)> = match self
+            .all_rows(wire::MEMBER_TABLE, &all, wire::MEMBER_FIELDS)
+            .await
+        {
+            Ok(rows) => rows
+                .iter()
+                .map(wire::membership)
+                .collect::<BackendResult<_>>()?,
+            Err(BackendError::Rejected(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
         let hidden = memberships.is_empty();
         let me = users
             .iter()
@@ -262,20 +289,16 @@ impl Backend for ServiceNow {
 
     async fn choices(&self) -> BackendResult<Vec<Choice>> {
         let query = Query::all_of([
-            condition("name", Operator::Eq, wire::CASE_TABLE),
+            condition(wire::CHOICE_TABLE_FIELD, Operator::Eq, wire::CASE_TABLE),
             condition(
-                "element",
+                wire::CHOICE_ELEMENT_FIELD,
                 Operator::In,
-                "state,priority,category,contact_type,resolution_code",
+                wire::CHOICE_ELEMENTS,
             ),
         ])
-        .order_by("sequence", false);
+        .order_by(wire::SEQUENCE_FIELD, false);
         let rows = self
-            .all_rows(
-                "sys_choice",
-                &query,
-                "element,value,label,language,sequence,inactive",
-            )
+            .all_rows(wire::CHOICE_TABLE, &query, wire::CHOICE_FIELDS)
             .await?;
         wire::choices(&rows)
     }
@@ -293,15 +316,19 @@ impl Backend for ServiceNow {
                 blocks: vec![
                     crate::encoded_query::Block {
                         groups: vec![vec![condition(
-                            "sys_updated_on",
+                            wire::UPDATED_FIELD,
                             Operator::Gt,
                             w.updated.clone(),
                         )]],
                     },
                     crate::encoded_query::Block {
                         groups: vec![
-                            vec![condition("sys_updated_on", Operator::Eq, w.updated.clone())],
-                            vec![condition("sys_id", Operator::Gt, w.id.clone())],
+                            vec![condition(
+                                wire::UPDATED_FIELD,
+                                Operator::Eq,
+                                w.updated.clone(),
+                            )],
+                            vec![condition(wire::ID_FIELD, Operator::Gt, w.id.clone())],
                         ],
                     },
                 ],
@@ -309,8 +336,8 @@ impl Backend for ServiceNow {
             },
         };
         query = query
-            .order_by("sys_updated_on", false)
-            .order_by("sys_id", false);
+            .order_by(wire::UPDATED_FIELD, false)
+            .order_by(wire::ID_FIELD, false);
         let params = [
             ("sysparm_query", query.to_string()),
             ("sysparm_fields", wire::CASE_FIELDS.to_string()),
@@ -347,18 +374,18 @@ impl Backend for ServiceNow {
         let mut ids = Vec::new();
         let mut after = String::new();
         loop {
-            let query = Query::all_of([condition("sys_id", Operator::Gt, after.clone())])
-                .order_by("sys_id", false);
+            let query = Query::all_of([condition(wire::ID_FIELD, Operator::Gt, after.clone())])
+                .order_by(wire::ID_FIELD, false);
             let params = [
                 ("sysparm_query", query.to_string()),
-                ("sysparm_fields", "sys_id".to_string()),
+                ("sysparm_fields", wire::ID_FIELD.to_string()),
                 ("sysparm_limit", crate::protocol::PAGE_CEILING.to_string()),
                 ("sysparm_no_count", "true".into()),
             ];
             let answer = self.get(wire::CASE_TABLE, &params).await?;
             let rows = wire::result_rows(&answer.body)?;
             for row in rows {
-                match row.get("sys_id").and_then(Value::as_str) {
+                match row.get(wire::ID_FIELD).and_then(Value::as_str) {
                     Some(id) => ids.push(id.to_string()),
                     None => return Err(BackendError::Protocol("a case without sys_id".into())),
                 }
@@ -394,44 +421,31 @@ impl Backend for ServiceNow {
     }
 
     async fn cases(&self, ids: &[String]) -> BackendResult<Vec<Case>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let query = Query::all_of([condition("sys_id", Operator::In, chunk.join(","))]);
-            for row in self
-                .all_rows(wire::CASE_TABLE, &query, wire::CASE_FIELDS)
-                .await?
-            {
-                out.push(wire::case(&row)?);
-            }
-        }
-        Ok(out)
+        self.rows_by_ids(wire::CASE_TABLE, wire::CASE_FIELDS, ids, wire::case)
+            .await
     }
 
     async fn citizens(&self, ids: &[String]) -> BackendResult<Vec<Citizen>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let query = Query::all_of([condition("sys_id", Operator::In, chunk.join(","))]);
-            for row in self
-                .all_rows("csm_consumer", &query, wire::CITIZEN_FIELDS)
-                .await?
-            {
-                out.push(wire::citizen(&row)?);
-            }
-        }
-        Ok(out)
+        self.rows_by_ids(
+            wire::CITIZEN_TABLE,
+            wire::CITIZEN_FIELDS,
+            ids,
+            wire::citizen,
+        )
+        .await
     }
 
     async fn timeline(&self, case_ids: &[String]) -> BackendResult<Vec<TimelineEntry>> {
         let mut out = Vec::new();
         for chunk in case_ids.chunks(IDS_PER_QUERY) {
             let query = Query::all_of([
-                condition("element_id", Operator::In, chunk.join(",")),
-                condition("element", Operator::In, "comments,work_notes"),
+                condition(wire::JOURNAL_CASE_FIELD, Operator::In, chunk.join(",")),
+                condition(wire::JOURNAL_KIND_FIELD, Operator::In, wire::JOURNAL_KINDS),
             ])
-            .order_by("sys_created_on", false)
-            .order_by("sys_id", false);
+            .order_by(wire::CREATED_FIELD, false)
+            .order_by(wire::ID_FIELD, false);
             for row in self
-                .all_rows("sys_journal_field", &query, wire::JOURNAL_FIELDS)
+                .all_rows(wire::JOURNAL_TABLE, &query, wire::JOURNAL_FIELDS)
                 .await?
             {
                 if let Some(entry) = wire::timeline_entry(&row)? {

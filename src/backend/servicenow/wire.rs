@@ -9,9 +9,35 @@ use crate::domain::{
 };
 
 pub const CASE_TABLE: &str = "sn_customerservice_case";
+pub const CITIZEN_TABLE: &str = "csm_consumer";
+pub const JOURNAL_TABLE: &str = "sys_journal_field";
+pub const USER_TABLE: &str = "sys_user";
+pub const GROUP_TABLE: &str = "sys_user_group";
+pub const MEMBER_TABLE: &str = "sys_user_grmember";
+pub const CHOICE_TABLE: &str = "sys_choice";
 pub const CASE_FIELDS: &str = "sys_id,number,short_description,description,state,priority,category,contact_type,consumer,assigned_to,assignment_group,opened_at,due_date,resolution_code,close_notes,sys_updated_on,sys_updated_by,sys_mod_count";
 pub const CITIZEN_FIELDS: &str = "sys_id,first_name,last_name,email,mobile_phone,street,city,zip";
 pub const JOURNAL_FIELDS: &str = "sys_id,element_id,element,value,sys_created_on,sys_created_by";
+pub const USER_FIELDS: &str = "sys_id,user_name,name,email,active";
+pub const GROUP_FIELDS: &str = "sys_id,name";
+pub const MEMBER_FIELDS: &str = "user,group";
+pub const CHOICE_FIELDS: &str = "element,value,label,language,sequence,inactive";
+/// Only the id: for lists of ids and the smallest possible answer.
+pub const ID_FIELD: &str = "sys_id";
+pub const UPDATED_FIELD: &str = "sys_updated_on";
+pub const CREATED_FIELD: &str = "sys_created_on";
+pub const USER_NAME_FIELD: &str = "user_name";
+/// A membership's user.
+pub const MEMBER_USER_FIELD: &str = "user";
+/// A journal entry's case, and its kind (`comments` or `work_notes`).
+pub const JOURNAL_CASE_FIELD: &str = "element_id";
+pub const JOURNAL_KIND_FIELD: &str = "element";
+pub const JOURNAL_KINDS: &str = "comments,work_notes";
+/// A choice's table and element (the field it lists values for).
+pub const CHOICE_TABLE_FIELD: &str = "name";
+pub const CHOICE_ELEMENT_FIELD: &str = "element";
+pub const CHOICE_ELEMENTS: &str = "state,priority,category,contact_type,resolution_code";
+pub const SEQUENCE_FIELD: &str = "sequence";
 
 /// The wire name of a case field an action sets.
 pub fn field_name(field: CaseField) -> &'static str {
