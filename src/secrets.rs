@@ -21,15 +21,30 @@ pub enum SecretError {
     #[error(
         "no keyring is available on this machine ({0}); set {PASSWORD_ENV} for this session instead"
     )]
-    NoKeyring(String),
+    NoKeyring(VaultError),
     #[error("keyring: {0}")]
-    Keyring(String),
+    Keyring(#[from] VaultError),
+}
+
+/// What the credential store itself said.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    #[error("the keyring cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("the keyring refused: {0}")]
+    Refused(String),
+    #[error("the stored secret is not text")]
+    NotText,
+    #[error("the keyring did not return what was stored")]
+    Forgetful,
+    #[error("Guichet has no keyring support on this system yet")]
+    Unsupported,
 }
 
 /// Checks once per process that the keyring really keeps, returns and
 /// forgets a secret.
 fn available() -> Result<(), SecretError> {
-    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    static PROBE: OnceLock<Result<(), VaultError>> = OnceLock::new();
     PROBE
         .get_or_init(|| {
             let name = format!("probe-{}", std::process::id());
@@ -38,7 +53,7 @@ fn available() -> Result<(), SecretError> {
             vault::forget(&name);
             match back.as_deref() {
                 Some("probe") => Ok(()),
-                _ => Err("the keyring did not return what was stored".to_string()),
+                _ => Err(VaultError::Forgetful),
             }
         })
         .clone()
@@ -57,7 +72,7 @@ fn account(profile: &str, user: &str) -> String {
 
 pub fn save_password(profile: &str, user: &str, password: &str) -> Result<(), SecretError> {
     available()?;
-    vault::set(&account(profile, user), password).map_err(SecretError::Keyring)
+    vault::set(&account(profile, user), password).map_err(SecretError::from)
 }
 
 /// The password for a profile: the environment override, else the keyring.
@@ -68,7 +83,7 @@ pub fn password(profile: &str, user: &str) -> Result<Option<String>, SecretError
         return Ok(Some(password));
     }
     available()?;
-    vault::get(&account(profile, user)).map_err(SecretError::Keyring)
+    vault::get(&account(profile, user)).map_err(SecretError::from)
 }
 
 pub fn forget_password(profile: &str, user: &str) -> Result<(), SecretError> {
@@ -86,7 +101,7 @@ fn client_secret_account(profile: &str) -> String {
 /// Keeps the secret of the OAuth application an administrator registered.
 pub fn save_client_secret(profile: &str, secret: &str) -> Result<(), SecretError> {
     available()?;
-    vault::set(&client_secret_account(profile), secret).map_err(SecretError::Keyring)
+    vault::set(&client_secret_account(profile), secret).map_err(SecretError::from)
 }
 
 /// The OAuth application's secret, if one was kept.
@@ -102,7 +117,7 @@ fn session_account(profile: &str, user: &str) -> String {
 /// Keeps a back-end session token (a secret too) for the next command.
 pub fn save_session(profile: &str, user: &str, session: &str) -> Result<(), SecretError> {
     available()?;
-    vault::set(&session_account(profile, user), session).map_err(SecretError::Keyring)
+    vault::set(&session_account(profile, user), session).map_err(SecretError::from)
 }
 
 /// A session token kept by an earlier command, if any.
@@ -115,33 +130,38 @@ pub fn session(profile: &str, user: &str) -> Option<String> {
 mod vault {
     use linux_keyutils::{KeyRing, KeyRingIdentifier};
 
+    use super::VaultError;
+
     pub const NAME: &str =
         "Linux kernel keyring (per-user keyring: shared by your logins, forgotten at reboot)";
 
-    fn ring() -> Result<KeyRing, String> {
-        KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(|e| e.to_string())
+    fn ring() -> Result<KeyRing, VaultError> {
+        KeyRing::from_special_id(KeyRingIdentifier::User, true)
+            .map_err(|e| VaultError::Unreachable(e.to_string()))
     }
 
     fn description(account: &str) -> String {
         format!("guichet:{account}")
     }
 
-    pub fn set(account: &str, secret: &str) -> Result<(), String> {
+    pub fn set(account: &str, secret: &str) -> Result<(), VaultError> {
         // add_key replaces the payload of an existing key of that name.
         ring()?
             .add_key(&description(account), secret)
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| VaultError::Refused(e.to_string()))
     }
 
-    pub fn get(account: &str) -> Result<Option<String>, String> {
+    pub fn get(account: &str) -> Result<Option<String>, VaultError> {
         let Ok(key) = ring()?.search(&description(account)) else {
             return Ok(None);
         };
-        let bytes = key.read_to_vec().map_err(|e| e.to_string())?;
+        let bytes = key
+            .read_to_vec()
+            .map_err(|e| VaultError::Refused(e.to_string()))?;
         String::from_utf8(bytes)
             .map(Some)
-            .map_err(|_| "the stored secret is not text".to_string())
+            .map_err(|_| VaultError::NotText)
     }
 
     pub fn forget(account: &str) {
@@ -155,13 +175,14 @@ mod vault {
 
 #[cfg(not(target_os = "linux"))]
 mod vault {
+    use super::VaultError;
+
     pub const NAME: &str = "none";
-    const MISSING: &str = "Guichet has no keyring support on this system yet";
-    pub fn set(_: &str, _: &str) -> Result<(), String> {
-        Err(MISSING.into())
+    pub fn set(_: &str, _: &str) -> Result<(), VaultError> {
+        Err(VaultError::Unsupported)
     }
-    pub fn get(_: &str) -> Result<Option<String>, String> {
-        Err(MISSING.into())
+    pub fn get(_: &str) -> Result<Option<String>, VaultError> {
+        Err(VaultError::Unsupported)
     }
     pub fn forget(_: &str) {}
 }

@@ -7,11 +7,14 @@
 mod access;
 pub mod accounts;
 mod auth;
+mod changes;
 pub mod clock;
 mod db;
+mod delete;
 pub mod demo;
 mod error;
 mod idempotency;
+mod list;
 mod pagination;
 mod query_sql;
 mod rate_limit;
@@ -20,6 +23,7 @@ mod routes;
 mod rules;
 mod schema;
 pub mod tables;
+mod write_flow;
 mod writes;
 
 use std::net::SocketAddr;

@@ -6,10 +6,10 @@ use rusqlite::Connection;
 use rusqlite::types::Value;
 
 use super::access::{Agent, is_member};
+use super::changes::Changes;
 use super::error::ApiError;
 use super::records::{Record, text};
 use super::tables::{CASE, CITIZEN, Table, USER, static_table};
-use super::writes::Changes;
 
 pub const NEW: i64 = 1;
 pub const OPEN: i64 = 10;

@@ -10,6 +10,7 @@ use rusqlite::{Connection, params_from_iter};
 use serde_json::Value as Json;
 
 use super::access::{Agent, check_table_write, read_scope};
+use super::changes::Changes;
 use super::error::ApiError;
 use super::records::{Record, load_one};
 use super::rules;
@@ -19,13 +20,6 @@ use crate::domain::datetime;
 /// The longest value a field takes: a long letter to a citizen fits many
 /// times over, while a page of records stays a reasonable size to send.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
-
-/// What a write sets: column values, and journal entries to append.
-#[derive(Debug, Default)]
-pub struct Changes {
-    pub fields: BTreeMap<&'static str, Value>,
-    pub journal: Vec<(&'static str, String)>,
-}
 
 /// Reads a request body into typed changes, refusing unknown fields,
 /// server-owned fields, wrong types and values outside a choice list.
