@@ -57,10 +57,8 @@ fn base_of(tx: &Transaction<'_>, id: &str) -> StoreResult<Option<Case>> {
     let base: Option<String> = tx
         .query_row("SELECT base FROM cases WHERE id = ?", [id], |r| r.get(0))
         .optional()?;
-    base.map(|json| {
-        serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("case {id}: {e}")))
-    })
-    .transpose()
+    base.map(|json| super::from_json(&format!("case {id}"), &json))
+        .transpose()
 }
 
 /// Writes the shown copy of a case: `base` with pending actions applied.
@@ -72,11 +70,10 @@ pub(super) fn write_shown(tx: &Transaction<'_>, base: &Case) -> StoreResult<()> 
     ))?;
     let actions = stmt.query_map([&base.id], |r| r.get::<_, String>(0))?;
     for action in actions {
-        let action: Action = serde_json::from_str(&action?)
-            .map_err(|e| StoreError::Corrupt(format!("outbox: {e}")))?;
+        let action: Action = super::from_json("outbox action", &action?)?;
         action.apply_to(&mut shown);
     }
-    let base_json = serde_json::to_string(base).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let base_json = super::to_json(base)?;
     let row: i64 = tx.prepare_cached(
         "INSERT INTO cases (id, number, summary, description, state, priority, procedure, channel, citizen,
            assignee, grp, opened, due, resolution_code, close_notes, updated, updated_by, version, base)
@@ -208,9 +205,7 @@ impl Store {
             .conn
             .query_row("SELECT base FROM cases WHERE id = ?", [id], |r| r.get(0))
             .optional()?;
-        base.map(|json| {
-            serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("case {id}: {e}")))
-        })
-        .transpose()
+        base.map(|json| super::from_json(&format!("case {id}"), &json))
+            .transpose()
     }
 }

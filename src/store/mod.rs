@@ -55,6 +55,17 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Reads JSON the store wrote (`what` names it in the error): the one place
+/// where a serde error becomes a store error.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Writes a value as JSON for the store.
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// What the store remembers besides cases and actions, one value each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Meta {

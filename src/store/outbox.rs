@@ -157,8 +157,7 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry,
             id: r.get(1)?,
             case_id: r.get(2)?,
             case_number: r.get(3)?,
-            action: serde_json::from_str(&action)
-                .map_err(|e| StoreError::Corrupt(format!("outbox action: {e}")))?,
+            action: super::from_json("outbox action", &action)?,
             base_version: r.get(5)?,
             created_at: r.get(6)?,
             state: OutboxState::parse(&state)
@@ -167,10 +166,7 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry,
             next_attempt_at: r.get(9)?,
             last_error: r.get(10)?,
             theirs: theirs
-                .map(|t| {
-                    serde_json::from_str(&t)
-                        .map_err(|e| StoreError::Corrupt(format!("outbox theirs: {e}")))
-                })
+                .map(|t| super::from_json("outbox theirs", &t))
                 .transpose()?,
             settled_by: r
                 .get::<_, Option<String>>(12)?
@@ -183,8 +179,7 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry,
             doubtful: r.get(15)?,
             first_sent_at: r.get(16)?,
             first_sent_backend_at: r.get(17)?,
-            seen: serde_json::from_str(&seen)
-                .map_err(|e| StoreError::Corrupt(format!("outbox seen: {e}")))?,
+            seen: super::from_json("outbox seen", &seen)?,
         })
     })();
     Ok(parsed.map_err(|e: StoreError| e))
@@ -254,10 +249,8 @@ impl Store {
         }
         let id = uuid::Uuid::now_v7().to_string();
         let now = datetime::now();
-        let action_json =
-            serde_json::to_string(&action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let seen = serde_json::to_string(&action.seen_values(&shown))
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let action_json = super::to_json(&action)?;
+        let seen = super::to_json(&action.seen_values(&shown))?;
         let tx = self.write()?;
         tx.execute(
             "INSERT INTO outbox (id, case_id, case_number, action, base_version, seen, created_at, state, updated_at)
@@ -459,8 +452,7 @@ impl Store {
     pub fn mark_conflict(&mut self, id: &str, theirs: &Case) -> StoreResult<()> {
         let tx = self.write()?;
         let conflicted = entry(&tx, id)?;
-        let theirs_json =
-            serde_json::to_string(theirs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let theirs_json = super::to_json(theirs)?;
         tx.execute(
             "UPDATE outbox SET state = ?5, theirs = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
             params![
@@ -615,9 +607,8 @@ impl Store {
             // The agent has now seen theirs: the action applies over it.
             let theirs = current.theirs.as_ref();
             let seen = theirs
-                .map(|t| serde_json::to_string(&current.action.seen_values(t)))
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                .map(|t| super::to_json(&current.action.seen_values(t)))
+                .transpose()?;
             tx.execute(
                 "UPDATE outbox SET state = ?5, base_version = coalesce(?2, base_version),
                    seen = coalesce(?3, seen), next_attempt_at = 0, theirs = NULL, updated_at = ?4 WHERE id = ?1",
@@ -647,8 +638,7 @@ impl Store {
     /// How many of the agent's done actions on the same case appended this
     /// same journal text, sent after `since`, other than `except` (read-back).
     pub fn done_twins(&self, except: &OutboxEntry, since: &str) -> StoreResult<usize> {
-        let action = serde_json::to_string(&except.action)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let action = super::to_json(&except.action)?;
         // By when they were sent, on the same clock as the window searched:
         // the back-end's where it was known.
         let n: i64 = self.conn.query_row(
