@@ -52,8 +52,22 @@ enum AccountsCommand {
     List,
 }
 
+/// Why `guichet accounts` failed.
+#[derive(Debug, thiserror::Error)]
+enum AccountsError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: std::path::PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot read the password: {0}")]
+    Password(std::io::Error),
+    #[error(transparent)]
+    Account(#[from] crate::server::accounts::AccountError),
+}
+
 /// Reads a password from stdin: one line, without its line ending.
-fn read_password() -> Result<String, String> {
+fn read_password() -> Result<String, AccountsError> {
     let mut stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprint!("password (it is shown as you type; pipe it in to hide it): ");
@@ -61,7 +75,7 @@ fn read_password() -> Result<String, String> {
     let mut text = String::new();
     stdin
         .read_to_string(&mut text)
-        .map_err(|e| format!("cannot read the password: {e}"))?;
+        .map_err(AccountsError::Password)?;
     Ok(text.lines().next().unwrap_or("").to_string())
 }
 
@@ -75,12 +89,14 @@ pub fn run(args: AccountsArgs) -> ExitCode {
     }
 }
 
-fn execute(args: AccountsArgs) -> Result<(), String> {
-    let mut conn =
-        open_database(&args.db).map_err(|e| format!("cannot open {}: {e}", args.db.display()))?;
+fn execute(args: AccountsArgs) -> Result<(), AccountsError> {
+    let mut conn = open_database(&args.db).map_err(|source| AccountsError::Open {
+        path: args.db.clone(),
+        source,
+    })?;
     match args.command {
         AccountsCommand::GroupAdd { name, description } => {
-            accounts::add_group(&mut conn, &name, &description).map_err(|e| e.to_string())?;
+            accounts::add_group(&mut conn, &name, &description)?;
             println!("group '{name}' created");
         }
         AccountsCommand::AgentAdd {
@@ -103,16 +119,16 @@ fn execute(args: AccountsArgs) -> Result<(), String> {
                 language: &language,
                 password: &password,
             };
-            accounts::add_agent(&mut conn, &agent).map_err(|e| e.to_string())?;
+            accounts::add_agent(&mut conn, &agent)?;
             println!("agent '{user_name}' created in {}", groups.join(", "));
         }
         AccountsCommand::Password { user_name } => {
             let password = read_password()?;
-            accounts::set_password(&conn, &user_name, &password).map_err(|e| e.to_string())?;
+            accounts::set_password(&conn, &user_name, &password)?;
             println!("password of '{user_name}' changed");
         }
         AccountsCommand::List => {
-            for agent in accounts::list(&conn).map_err(|e| e.to_string())? {
+            for agent in accounts::list(&conn)? {
                 let mut notes = Vec::new();
                 if !agent.roles.is_empty() {
                     notes.push(agent.roles);

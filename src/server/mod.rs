@@ -83,7 +83,7 @@ pub enum ServeError {
         source: rusqlite::Error,
     },
     #[error("cannot seed the demo data: {0}")]
-    Seed(String),
+    Seed(#[from] demo::SeedError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -158,15 +158,11 @@ pub async fn start(options: ServeOptions) -> Result<Running, ServeError> {
         let date = options
             .demo_date
             .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
-        seeded = Some(
-            match demo::seed(&mut conn, cases, date).map_err(ServeError::Seed)? {
-                Some(report) => report.to_string(),
-                None => {
-                    "the database already holds data: demo seeding skipped, agents' changes kept"
-                        .to_string()
-                }
-            },
-        );
+        seeded = Some(match demo::seed(&mut conn, cases, date)? {
+            Some(report) => report.to_string(),
+            None => "the database already holds data: demo seeding skipped, agents' changes kept"
+                .to_string(),
+        });
     }
     let db = Db::open(&options.db).map_err(database_error)?;
     let listener = tokio::net::TcpListener::bind(options.addr)

@@ -32,45 +32,53 @@ impl Ids {
     }
 }
 
+/// Why the demo could not be seeded.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// An embedded catalogue is broken (a build mistake the tests catch).
+    #[error("demo catalogue: {0}")]
+    Catalog(String),
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("password hash: {0}")]
+    Hash(String),
+}
+
 /// Seeds `cases` demo cases into an empty database. Returns None (and
 /// touches nothing) when the database already holds users or cases, so that a
 /// restart keeps what agents changed.
-pub fn seed(conn: &mut Connection, cases: u32, day: Date) -> Result<Option<String>, String> {
+pub fn seed(conn: &mut Connection, cases: u32, day: Date) -> Result<Option<String>, SeedError> {
     let started = Instant::now();
-    let catalog = Catalog::load()?;
-    let db = |e: rusqlite::Error| format!("database: {e}");
-    let occupied: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sys_user) OR EXISTS (SELECT 1 FROM sn_customerservice_case)",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(db)?;
+    let catalog = Catalog::load().map_err(SeedError::Catalog)?;
+    let occupied: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sys_user) OR EXISTS (SELECT 1 FROM sn_customerservice_case)",
+        [],
+        |r| r.get(0),
+    )?;
     if occupied {
         return Ok(None);
     }
     // One hash for every demo account: argon2 is slow on purpose, and the
     // fixed salt keeps the seeded file identical for identical inputs.
-    let salt = SaltString::from_b64("Z3VpY2hldGRlbW9zYWx0").map_err(|e| e.to_string())?;
+    let salt =
+        SaltString::from_b64("Z3VpY2hldGRlbW9zYWx0").map_err(|e| SeedError::Hash(e.to_string()))?;
     let hash = argon2::Argon2::default()
         .hash_password(DEMO_PASSWORD.as_bytes(), &salt)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| SeedError::Hash(e.to_string()))?
         .to_string();
     // An empty file needs no write-ahead log to be filled: a rollback journal
     // records almost nothing for new pages, where WAL would write every page
     // twice (gigabytes at a million cases). WAL and FULL sync come back after.
     conn.execute_batch(
         "PRAGMA journal_mode = DELETE; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144;",
-    )
-    .map_err(db)?;
-    let tx = conn.transaction().map_err(db)?;
+    )?;
+    let tx = conn.transaction()?;
     let mut generator = Generator::new(&catalog, cases, day, hash);
-    generator.write(&tx).map_err(db)?;
-    tx.commit().map_err(db)?;
+    generator.write(&tx)?;
+    tx.commit()?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -32000;",
-    )
-    .map_err(db)?;
+    )?;
     Ok(Some(format!(
         "demo: seeded {cases} cases, {} citizens, {} journal entries and {} agents in {:.2} s (password for every demo account: {DEMO_PASSWORD})",
         generator.citizens.len(),
