@@ -197,6 +197,8 @@ impl Countdown {
             Countdown::None => "-".into(),
             Countdown::Left(0) => "J0".into(),
             Countdown::Left(days) => format!("J-{days}"),
+            // Past its hour today: late, on the day.
+            Countdown::Late(0) => "!J0".into(),
             Countdown::Late(days) => format!("!J+{days}"),
         }
     }
@@ -230,6 +232,10 @@ mod tests {
         );
         assert_eq!(Countdown::of("", now, paris), Countdown::None);
         assert!(Countdown::of("2026-11-28 09:59:59", now, paris).is_late());
+        assert_eq!(
+            Countdown::of("2026-11-28 09:59:59", now, paris).text(),
+            "!J0"
+        );
         assert!(
             matches!(Countdown::of("9999-12-31 23:30:00", now, paris), Countdown::Left(d) if d > 2_900_000),
             "the last representable evening does not crash"
