@@ -46,6 +46,8 @@ pub fn max_scroll(state: &State) -> u16 {
 fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
     let detail = state.case.detail.as_deref()?;
     let l = &detail.line;
+    // ": " in English, " : " in French typography.
+    let colon = state.t("ui.colon");
     let countdown = l.countdown(state.now, state.offset);
     let mut lines: Vec<Line> = Vec::new();
     let flag = if l.attention {
@@ -71,7 +73,7 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
     };
     lines.push(Line::raw(fit(
         &format!(
-            " {}: {} · {}: {} · {}: {} · {}: {}",
+            " {}{colon}{} · {}{colon}{} · {}{colon}{} · {}{colon}{}",
             state.t("case.assignee"),
             assignee,
             state.t("case.group"),
@@ -95,13 +97,13 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
                 }
             };
             lines.push(Line::from(vec![
-                Span::styled(format!(" {}: ", state.t("case.citizen")), s.header),
+                Span::styled(format!(" {}{colon}", state.t("case.citizen")), s.header),
                 Span::raw(clean(&c.name())),
             ]));
             let address = format!("{} {} {}", c.street, c.zip, c.city);
             lines.push(Line::raw(fit(
                 &format!(
-                    "   {}: {} · {}: {} · {}: {}{}",
+                    "   {}{colon}{} · {}{colon}{} · {}{colon}{}{}",
                     state.t("case.email"),
                     shown(&c.email),
                     state.t("case.phone"),
@@ -118,10 +120,10 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
                 state.ascii,
             )));
         }
-        None => lines.push(Line::raw(format!(" {}: -", state.t("case.citizen")))),
+        None => lines.push(Line::raw(format!(" {}{colon}-", state.t("case.citizen")))),
     }
     lines.push(Line::from(vec![
-        Span::styled(format!(" {}: ", state.t("case.summary")), s.header),
+        Span::styled(format!(" {}{colon}", state.t("case.summary")), s.header),
         Span::raw(clean(&l.summary)),
     ]));
     for text in clean_lines(&detail.description) {
@@ -129,7 +131,7 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
     }
     if !detail.close_notes.is_empty() {
         lines.push(Line::raw(format!(
-            " {}: {} — {}",
+            " {}{colon}{} — {}",
             state.t("case.resolution"),
             clean(&detail.resolution_code),
             clean(&detail.close_notes)
@@ -168,7 +170,7 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
         if let (OutboxState::Conflict, Some(theirs)) = (q.state, &q.theirs) {
             for (field, mine) in q.action.field_changes() {
                 lines.push(Line::raw(format!(
-                    "   {}: {} {} | {} {}",
+                    "   {}{colon}{} {} | {} {}",
                     crate::app::view::field_name(field, state.lang),
                     state.t("case.mine"),
                     clean(&mine.unwrap_or_default()),
@@ -189,7 +191,7 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
             Span::styled(format!(" [{label}] "), style),
             Span::styled(
                 format!(
-                    "{} {}: ",
+                    "{} {}{colon}",
                     local_time(state, &entry.at),
                     clean(&entry.author)
                 ),

@@ -88,7 +88,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
             clean(&state.describe(&e.action))
         ));
     let mut info = vec![Line::from(vec![
-        Span::styled(format!("{}: ", state.t("outbox.state")), s.header),
+        Span::styled(
+            format!("{}{}", state.t("outbox.state"), state.t("ui.colon")),
+            s.header,
+        ),
         Span::raw(state_label(state, e)),
         Span::raw(format!(
             " · {} {} · {}",
@@ -99,7 +102,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
     ])];
     if let Some(error) = &e.last_error {
         info.push(Line::from(vec![
-            Span::styled(format!("{}: ", state.t("outbox.reason")), s.header),
+            Span::styled(
+                format!("{}{}", state.t("outbox.reason"), state.t("ui.colon")),
+                s.header,
+            ),
             Span::raw(clean(error)),
         ]));
     }

@@ -134,7 +134,7 @@ fn help(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles, filter: &s
     let wanted = fold(filter);
     let mut lines = vec![Line::styled(
         fit(
-            &format!("{}: {filter}_", state.t("help.filter")),
+            &format!("{}{}{filter}_", state.t("help.filter"), state.t("ui.colon")),
             w,
             state.ascii,
         ),
