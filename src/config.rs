@@ -87,6 +87,25 @@ impl AuthMode {
     }
 }
 
+impl Profile {
+    /// A ServiceNow profile with every other setting at its default.
+    pub fn new(url: &str, user: &str) -> Profile {
+        Profile {
+            url: url.trim_end_matches('/').to_string(),
+            user: user.to_string(),
+            backend: default_backend(),
+            language: None,
+            insecure_http: false,
+            proxy: None,
+            read_timeout_secs: None,
+            connect_timeout_secs: None,
+            auth: AuthMode::Auto,
+            oauth_client_id: None,
+            ca_cert: None,
+        }
+    }
+}
+
 fn default_backend() -> String {
     "servicenow".into()
 }

@@ -96,19 +96,7 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
             deny_memberships: false,
         }))
         .map_err(|e| Failure::new(code::ERROR, e.to_string()))?;
-    let profile = Profile {
-        url: format!("http://{}", running.addr),
-        user: "demo".into(),
-        backend: "servicenow".into(),
-        language: None,
-        insecure_http: false,
-        proxy: None,
-        read_timeout_secs: None,
-        connect_timeout_secs: None,
-        auth: Default::default(),
-        oauth_client_id: None,
-        ca_cert: None,
-    };
+    let profile = Profile::new(&format!("http://{}", running.addr), "demo");
     let outcome = (|| -> Outcome {
         let mut store = Store::open(&folder.path.join("store.db"))?;
         eprintln!("guichet demo: first sync of the local store...");

@@ -148,17 +148,8 @@ pub fn run(lang: Lang, theme: Theme, ascii: bool, paths: Paths) -> Result<FirstR
                         form.checking = true;
                         let url = form.fields[0].trim().trim_end_matches('/').to_string();
                         let profile = Profile {
-                            url: url.clone(),
-                            user: form.fields[1].trim().to_string(),
-                            backend: "servicenow".into(),
                             language: Some(lang.code().to_string()),
-                            insecure_http: false,
-                            proxy: None,
-                            read_timeout_secs: None,
-                            connect_timeout_secs: None,
-                            auth: Default::default(),
-                            oauth_client_id: None,
-                            ca_cert: None,
+                            ..Profile::new(&url, form.fields[1].trim())
                         };
                         let password = form.fields[2].clone();
                         let paths = paths.clone();
