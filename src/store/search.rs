@@ -201,15 +201,6 @@ impl Store {
         Ok(())
     }
 
-    fn select(
-        &self,
-        sql: &Sql,
-        extra: Option<(&str, Value)>,
-        limit: Option<usize>,
-    ) -> StoreResult<Vec<CaseRow>> {
-        self.select_window(sql, extra, Sort::Urgency.order(false), 0, limit)
-    }
-
     fn where_clause(sql: &Sql, extra: Option<(&str, Value)>) -> (String, Vec<Value>) {
         let mut conditions = sql.conditions.clone();
         let mut params = sql.params.clone();
@@ -284,7 +275,9 @@ impl Store {
             conditions: vec!["c.id = ?".into()],
             params: vec![text(id)],
         };
-        Ok(self.select(&sql, None, Some(1))?.pop())
+        Ok(self
+            .select_window(&sql, None, Sort::Urgency.order(false), 0, Some(1))?
+            .pop())
     }
 
     /// The SQL of a search's typed filters.
@@ -302,35 +295,9 @@ impl Store {
 
     /// Cases matching a search, most urgent first (or best fuzzy match first).
     pub fn search(&self, search: &Search, limit: usize) -> StoreResult<Vec<SearchHit>> {
-        let sql = self.filters_sql(search)?;
-        if search.words.is_empty() {
-            let rows = self.select(&sql, None, Some(limit))?;
-            return Ok(rows
-                .into_iter()
-                .map(|row| SearchHit { row, score: 0 })
-                .collect());
-        }
-        let expression = search
-            .words
-            .iter()
-            .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let exact = self.select(
-            &sql,
-            Some((
-                "c.row IN (SELECT rowid FROM case_words WHERE case_words MATCH ?)",
-                Value::Text(expression),
-            )),
-            Some(limit),
-        )?;
-        if !exact.is_empty() {
-            return Ok(exact
-                .into_iter()
-                .map(|row| SearchHit { row, score: 0 })
-                .collect());
-        }
-        self.fuzzy(&sql, &search.words, limit)
+        Ok(self
+            .search_page(search, Sort::Urgency, false, 0, limit)?
+            .hits)
     }
 
     /// A window of a list: `limit` rows from `offset` in `sort` order, and
@@ -387,19 +354,8 @@ impl Store {
         })
     }
 
-    /// Fuzzy fallback over number, citizen, procedure and summary: scores
-    /// a light projection of every candidate, then loads the best in full.
-    fn fuzzy(&self, sql: &Sql, words: &[String], limit: usize) -> StoreResult<Vec<SearchHit>> {
-        let mut hits = Vec::with_capacity(limit);
-        for (score, id) in self.fuzzy_ids(sql, words, limit)? {
-            if let Some(row) = self.case_row(&id)? {
-                hits.push(SearchHit { row, score });
-            }
-        }
-        Ok(hits)
-    }
-
-    /// The ids of the `limit` closest cases, best first, with their scores.
+    /// The fuzzy fallback over number, citizen, procedure and summary: the
+    /// ids of the `limit` closest cases, best first, with their scores.
     fn fuzzy_ids(
         &self,
         sql: &Sql,
