@@ -62,49 +62,37 @@ impl Agent {
         if let Some(language) = language {
             args.extend(["--language", language]);
         }
-        let mut child = agent
-            .command(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run guichet login");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(b"demo\n")
-            .expect("password");
-        let out = child.wait_with_output().expect("login");
-        assert!(
-            out.status.success(),
-            "login failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        agent.run_with_input(&args, "demo\n").expect(0);
         agent
     }
 
     /// Logs in again on the same profile (after a logout).
     pub fn relogin(&self) {
+        self.run_with_input(&["login", "--password-stdin"], "demo\n")
+            .expect(0);
+    }
+
+    /// Runs a command with `input` on its standard input (passwords, secrets).
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> Output {
         let mut child = self
-            .command(&["login", "--password-stdin"])
+            .command(args)
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("run guichet login");
+            .expect("run guichet");
         child
             .stdin
             .take()
             .expect("stdin")
-            .write_all(b"demo\n")
-            .expect("password");
-        let out = child.wait_with_output().expect("login");
-        assert!(
-            out.status.success(),
-            "login failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .write_all(input.as_bytes())
+            .expect("write standard input");
+        let out = child.wait_with_output().expect("guichet ends");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 
     /// A `guichet` command in the C locale: English whatever the machine's

@@ -86,73 +86,52 @@ async fn no_oauth_application_falls_back_to_basic_and_a_wrong_password_is_still_
 
     // The same 401 from the token endpoint for a wrong password: the Table
     // API call then says the password is wrong.
-    let wrong = agent.command(&[
-        "login",
-        "--profile",
-        "other",
-        "--url",
-        &server.url,
-        "--user",
-        "demo",
-        "--password-stdin",
-    ]);
-    let out = run_with_stdin(wrong, "not-the-password\n");
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-pub fn run_with_stdin(mut command: std::process::Command, input: &str) -> std::process::Output {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run guichet");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write");
-    child.wait_with_output().expect("wait")
+    agent
+        .run_with_input(
+            &[
+                "login",
+                "--profile",
+                "other",
+                "--url",
+                &server.url,
+                "--user",
+                "demo",
+                "--password-stdin",
+            ],
+            "not-the-password\n",
+        )
+        .expect(5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_method_is_chosen_per_profile() {
     let server = start(10, &[]);
     let agent = Agent::login(&server.url, "demo");
-    let basic = agent.command(&["login", "--auth", "basic", "--password-stdin"]);
-    let out = run_with_stdin(basic, "demo\n");
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && said.contains("with HTTP Basic"),
-        "{said}"
-    );
+    let said = agent
+        .run_with_input(&["login", "--auth", "basic", "--password-stdin"], "demo\n")
+        .expect(0)
+        .stdout;
+    assert!(said.contains("with HTTP Basic"), "{said}");
     agent.ok(&["sync"]);
     assert!(agent.ok(&["doctor"]).contains("login:        HTTP Basic"));
 
     // A registered OAuth application: its id in the config, its secret in
     // the keyring only.
-    let oauth = agent.command(&[
-        "login",
-        "--auth",
-        "oauth",
-        "--oauth-client-id",
-        "mairie-app",
-        "--password-stdin",
-    ]);
-    let out = run_with_stdin(oauth, "demo\nthe-client-secret\n");
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && said.contains("with OAuth"),
-        "{said}"
-    );
+    let said = agent
+        .run_with_input(
+            &[
+                "login",
+                "--auth",
+                "oauth",
+                "--oauth-client-id",
+                "mairie-app",
+                "--password-stdin",
+            ],
+            "demo\nthe-client-secret\n",
+        )
+        .expect(0)
+        .stdout;
+    assert!(said.contains("with OAuth"), "{said}");
     let config = std::fs::read_to_string(agent.home().join("config.toml")).expect("config");
     assert!(
         config.contains("oauth_client_id = \"mairie-app\""),
@@ -167,20 +146,23 @@ async fn the_login_method_is_chosen_per_profile() {
     // OAuth required, and the instance has none for us: said, not hidden
     // behind a fallback.
     let strict = start(10, &["--no-oauth"]);
-    let refused = agent.command(&[
-        "login",
-        "--profile",
-        "strict",
-        "--url",
-        &strict.url,
-        "--user",
-        "demo",
-        "--auth",
-        "oauth",
-        "--password-stdin",
-    ]);
-    let out = run_with_stdin(refused, "demo\n");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    let stderr = agent
+        .run_with_input(
+            &[
+                "login",
+                "--profile",
+                "strict",
+                "--url",
+                &strict.url,
+                "--user",
+                "demo",
+                "--auth",
+                "oauth",
+                "--password-stdin",
+            ],
+            "demo\n",
+        )
+        .expect(5)
+        .stderr;
     assert!(stderr.contains("oauth_client_id"), "{stderr}");
 }

@@ -2,7 +2,6 @@
 //! before any connection is attempted.
 
 use crate::agent::Agent;
-use crate::clock::run_with_stdin;
 use crate::proxy::FaultProxy;
 use crate::server::start;
 
@@ -12,19 +11,20 @@ async fn plain_http_to_another_host_is_refused_before_connecting() {
     let agent = Agent::login(&server.url, "demo");
     // A name that cannot resolve (.invalid is reserved): had a connection
     // been tried, the error would be a lookup failure, not this refusal.
-    let login = agent.command(&[
-        "login",
-        "--profile",
-        "mairie",
-        "--url",
-        "http://guichet-test.invalid:8080",
-        "--user",
-        "demo",
-        "--password-stdin",
-    ]);
-    let out = run_with_stdin(login, "demo\n");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let out = agent.run_with_input(
+        &[
+            "login",
+            "--profile",
+            "mairie",
+            "--url",
+            "http://guichet-test.invalid:8080",
+            "--user",
+            "demo",
+            "--password-stdin",
+        ],
+        "demo\n",
+    );
+    let stderr = out.expect(2).stderr;
     assert!(stderr.contains("refused before connecting"), "{stderr}");
     assert!(stderr.contains("--insecure-http"), "{stderr}");
     assert!(
@@ -38,13 +38,11 @@ async fn a_profiles_proxy_carries_every_request() {
     let server = start(20, &[]);
     let proxy = FaultProxy::start(server.address()).await;
     let agent = Agent::login(&server.url, "demo");
-    let login = agent.command(&["login", "--proxy", &proxy.url, "--password-stdin"]);
-    let out = run_with_stdin(login, "demo\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = agent.run_with_input(
+        &["login", "--proxy", &proxy.url, "--password-stdin"],
+        "demo\n",
     );
+    out.expect(0);
     let before = proxy.stats().forwarded;
     agent.ok(&["sync"]);
     assert!(!agent.numbers("open", 5).is_empty());
@@ -162,44 +160,29 @@ async fn an_administrations_own_authority_is_trusted_when_given() {
     };
     // Unknown to the system's roots: refused.
     let plain = args(&[]);
-    let refused = run_with_stdin(
-        agent.command(&plain.iter().map(String::as_str).collect::<Vec<_>>()),
+    let refused = agent.run_with_input(
+        &plain.iter().map(String::as_str).collect::<Vec<_>>(),
         "demo\n",
     );
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        !refused.status.success(),
-        "an unknown authority is not trusted"
-    );
+    let stderr = refused.stderr;
+    assert_ne!(refused.code, 0, "an unknown authority is not trusted");
     assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
 
     let ca = agent.home().join("mairie-ca.pem");
     std::fs::write(&ca, &front.ca_pem).expect("write CA");
     let ca_arg = ca.display().to_string();
     let trusted = args(&["--ca-cert", &ca_arg]);
-    let out = run_with_stdin(
-        agent.command(&trusted.iter().map(String::as_str).collect::<Vec<_>>()),
+    let out = agent.run_with_input(
+        &trusted.iter().map(String::as_str).collect::<Vec<_>>(),
         "demo\n",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    out.expect(0);
     let config = std::fs::read_to_string(agent.home().join("config.toml")).expect("config");
     assert!(
         config.contains("mairie-ca.pem"),
         "kept in the profile: {config}"
     );
-    let synced = agent
-        .command(&["--profile", "tls", "sync"])
-        .output()
-        .expect("sync");
-    assert!(
-        synced.status.success(),
-        "{}",
-        String::from_utf8_lossy(&synced.stderr)
-    );
+    agent.run(&["--profile", "tls", "sync"]).expect(0);
 }
 
 /// A CONNECT proxy (what an administration's https proxy is), counting the
@@ -268,35 +251,25 @@ async fn https_goes_through_a_connect_proxy() {
     let ca = agent.home().join("ca.pem");
     std::fs::write(&ca, &front.ca_pem).expect("write CA");
     let ca = ca.display().to_string();
-    let login = agent.command(&[
-        "login",
-        "--profile",
-        "far",
-        "--url",
-        &front.url,
-        "--user",
-        "demo",
-        "--ca-cert",
-        &ca,
-        "--proxy",
-        &proxy,
-        "--password-stdin",
-    ]);
-    let out = run_with_stdin(login, "demo\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = agent.run_with_input(
+        &[
+            "login",
+            "--profile",
+            "far",
+            "--url",
+            &front.url,
+            "--user",
+            "demo",
+            "--ca-cert",
+            &ca,
+            "--proxy",
+            &proxy,
+            "--password-stdin",
+        ],
+        "demo\n",
     );
-    let synced = agent
-        .command(&["--profile", "far", "sync"])
-        .output()
-        .expect("sync");
-    assert!(
-        synced.status.success(),
-        "{}",
-        String::from_utf8_lossy(&synced.stderr)
-    );
+    out.expect(0);
+    agent.run(&["--profile", "far", "sync"]).expect(0);
     assert!(
         tunnels.load(std::sync::atomic::Ordering::SeqCst) >= 1,
         "the https requests went through the proxy's tunnels"
