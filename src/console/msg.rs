@@ -36,7 +36,8 @@ pub enum Msg {
 pub struct ListPage {
     pub offset: usize,
     pub lines: Vec<CaseLine>,
-    pub total: u64,
+    /// How many match in all; None when not counted (a scroll).
+    pub total: Option<u64>,
     pub fuzzy: bool,
 }
 

@@ -65,7 +65,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     let list = &mut state.list;
                     list.offset = page.offset;
                     list.lines = page.lines;
-                    list.total = page.total;
+                    if let Some(total) = page.total {
+                        list.total = total;
+                    }
                     list.fuzzy = page.fuzzy;
                     list.error = None;
                     list.loaded = true;
@@ -303,6 +305,16 @@ fn say(state: &mut State, text: String, error: bool) {
 /// Asks for the list again. `reset`: a new list (queue, filter or order),
 /// back to its top; otherwise the same window, fresh.
 fn request_list(state: &mut State, reset: bool, fx: &mut Vec<Effect>) {
+    request(state, reset, true, fx);
+}
+
+/// Asks for the rows about to be shown of the same list (a scroll): the
+/// count of matches is kept, not recomputed.
+fn request_window(state: &mut State, fx: &mut Vec<Effect>) {
+    request(state, false, false, fx);
+}
+
+fn request(state: &mut State, reset: bool, count: bool, fx: &mut Vec<Effect>) {
     let height = ui::list_height(state.size).max(1);
     let list = &mut state.list;
     if reset {
@@ -324,6 +336,7 @@ fn request_list(state: &mut State, reset: bool, fx: &mut Vec<Effect>) {
         descending: list.descending,
         offset,
         limit: height * 3,
+        count,
         lang: state.lang,
     })));
 }
@@ -345,7 +358,7 @@ fn ensure_window(state: &mut State, fx: &mut Vec<Effect>) {
     let end = (list.top + height).min(total);
     let have_end = list.offset + list.lines.len();
     if list.loaded && list.top < end && (list.top < list.offset || end > have_end) {
-        request_list(state, false, fx);
+        request_window(state, fx);
     }
 }
 

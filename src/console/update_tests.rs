@@ -46,7 +46,7 @@ fn answer(state: &mut State, lines: Vec<crate::app::view::CaseLine>, total: u64)
             result: Ok(ListPage {
                 offset: 0,
                 lines,
-                total,
+                total: Some(total),
                 fuzzy: false,
             }),
         },
@@ -267,4 +267,28 @@ fn offline_by_choice_stays_offline_whatever_a_round_says() {
         }),
     );
     assert_eq!(state.link, Link::Offline);
+}
+
+#[test]
+fn scrolling_reads_rows_without_counting_again_a_change_counts() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    state.list.offset = 0;
+    state.list.top = 0;
+    state.list.selected = 0;
+    let lists = |fx: &[Effect]| -> Vec<bool> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Query(Query::List(l)) => Some(l.count),
+                _ => None,
+            })
+            .collect()
+    };
+    // Far below the loaded window: rows are read, the total kept.
+    let fx = key(&mut state, KeyCode::End);
+    assert_eq!(lists(&fx), [false], "a scroll does not count");
+    // A new filter is a new list: counted.
+    let fx = key(&mut state, KeyCode::Char('/'));
+    assert!(lists(&fx).is_empty());
+    let fx = key(&mut state, KeyCode::Char('x'));
+    assert_eq!(lists(&fx), [true]);
 }

@@ -71,7 +71,8 @@ impl Sort {
 #[derive(Debug, Clone, Default)]
 pub struct Page {
     pub hits: Vec<SearchHit>,
-    pub total: u64,
+    /// How many match, when counting was asked (or cost nothing).
+    pub total: Option<u64>,
     /// The words matched nothing exactly: these are the closest cases.
     pub fuzzy: bool,
 }
@@ -216,6 +217,15 @@ impl Store {
         (filter, params)
     }
 
+    /// Whether anything matches (cheaper than counting).
+    fn any(&self, sql: &Sql, extra: Option<(&str, Value)>) -> StoreResult<bool> {
+        let (filter, params) = Self::where_clause(sql, extra);
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM cases c WHERE {filter})"
+        ))?;
+        Ok(stmt.query_row(params_from_iter(params.iter()), |r| r.get(0))?)
+    }
+
     fn count(&self, sql: &Sql, extra: Option<(&str, Value)>) -> StoreResult<u64> {
         let (filter, params) = Self::where_clause(sql, extra);
         let mut stmt = self
@@ -296,22 +306,24 @@ impl Store {
     /// Cases matching a search, most urgent first (or best fuzzy match first).
     pub fn search(&self, search: &Search, limit: usize) -> StoreResult<Vec<SearchHit>> {
         Ok(self
-            .search_page(search, Sort::Urgency, false, 0, limit)?
+            .search_page(search, Sort::Urgency, false, (0, limit), false)?
             .hits)
     }
 
-    /// A window of a list: `limit` rows from `offset` in `sort` order, and
-    /// the number of matches in all. Only the window is read and joined, so
-    /// a list of 100,000 cases pages as fast as one of 100. Free words match
-    /// the full-text index first; when that finds nothing, the closest cases
-    /// by fuzzy score (best first, whatever the sort).
+    /// A window of a list: `limit` rows from `offset` in `sort` order, and,
+    /// with `count`, the number of matches in all (most of the cost of a
+    /// broad list: a list scrolled, not changed, does not count again).
+    /// Only the window is read and joined, so a list of 100,000 cases pages
+    /// as fast as one of 100. Free words match the full-text index first;
+    /// when that finds nothing, the closest cases by fuzzy score (best
+    /// first, whatever the sort).
     pub fn search_page(
         &self,
         search: &Search,
         sort: Sort,
         descending: bool,
-        offset: usize,
-        limit: usize,
+        (offset, limit): (usize, usize),
+        count: bool,
     ) -> StoreResult<Page> {
         let sql = self.filters_sql(search)?;
         let order = sort.order(descending);
@@ -327,8 +339,17 @@ impl Store {
                 Value::Text(expression),
             )
         });
-        let total = self.count(&sql, words.clone())?;
-        if total > 0 || words.is_none() {
+        let total = if count {
+            Some(self.count(&sql, words.clone())?)
+        } else {
+            None
+        };
+        let found = match (total, &words) {
+            (Some(n), _) => n > 0,
+            (None, None) => true,
+            (None, Some(_)) => self.any(&sql, words.clone())?,
+        };
+        if found || words.is_none() {
             let rows = self.select_window(&sql, words, order, offset, Some(limit))?;
             return Ok(Page {
                 hits: rows
@@ -340,7 +361,7 @@ impl Store {
             });
         }
         let ranked = self.fuzzy_ids(&sql, &search.words, FUZZY_KEEP)?;
-        let total = ranked.len() as u64;
+        let total = Some(ranked.len() as u64);
         let mut hits = Vec::with_capacity(limit);
         for (score, id) in ranked.into_iter().skip(offset).take(limit) {
             if let Some(row) = self.case_row(&id)? {

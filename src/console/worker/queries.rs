@@ -81,6 +81,8 @@ pub struct ListQuery {
     pub descending: bool,
     pub offset: usize,
     pub limit: usize,
+    /// Count the matches too: the list changed (not only scrolled).
+    pub count: bool,
     pub lang: Lang,
 }
 
@@ -195,7 +197,13 @@ fn list_page(store: &Store, list: &ListQuery) -> Result<ListPage, String> {
         .map_err(|e| e.0)?
         .with(list.tab.view().filters());
     let page = store
-        .search_page(&search, list.sort, list.descending, list.offset, list.limit)
+        .search_page(
+            &search,
+            list.sort,
+            list.descending,
+            (list.offset, list.limit),
+            list.count,
+        )
         .map_err(|e| {
             if e.is_interrupted() {
                 "interrupted".to_string()
@@ -247,7 +255,7 @@ fn dashboard(store: &Store, lang: Lang) -> Result<DashboardData, StoreError> {
         crate::domain::search::Filter::Active,
     ]);
     let overdue = store
-        .search_page(&search, Sort::Urgency, false, 0, 8)?
+        .search_page(&search, Sort::Urgency, false, (0, 8), false)?
         .hits
         .iter()
         .map(|hit| case_line(store, &hit.row, lang))
