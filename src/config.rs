@@ -70,6 +70,14 @@ pub struct Profile {
     /// beside the system's roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_cert: Option<PathBuf>,
+    /// The table cases live in, where the instance keeps them elsewhere than
+    /// CSM's `sn_customerservice_case` (`incident`, an extension of `task`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_table: Option<String>,
+    /// Case fields the instance names its own way, e.g. `citizen =
+    /// "caller_id"`, `due = "u_deadline"`; checked at login.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -102,6 +110,8 @@ impl Profile {
             auth: AuthMode::Auto,
             oauth_client_id: None,
             ca_cert: None,
+            case_table: None,
+            fields: BTreeMap::new(),
         }
     }
 }
@@ -249,9 +259,14 @@ mod tests {
                 auth: AuthMode::Basic,
                 oauth_client_id: None,
                 ca_cert: None,
+                case_table: Some("incident".into()),
+                fields: [("citizen".to_string(), "caller_id".to_string())].into(),
             },
         );
         config.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("case_table = \"incident\""), "{text}");
+        assert!(text.contains("citizen = \"caller_id\""), "{text}");
         let back = Config::load(&path).unwrap();
         assert_eq!(back.profile(None).unwrap().0, "mairie");
         assert_eq!(

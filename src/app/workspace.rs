@@ -1,7 +1,9 @@
 //! A profile's workspace: its settings, its local store, and the way to its
 //! back-end. Both front ends start here.
 
-use crate::backend::servicenow::{SavedSession, ServiceNow, Settings};
+use crate::backend::servicenow::{
+    CSM_CASE_TABLE, CaseTable, SavedSession, Schema, ServiceNow, Settings,
+};
 use crate::config::{Config, Paths, Profile};
 use crate::i18n::Lang;
 use crate::secrets;
@@ -68,6 +70,14 @@ fn settings_of(name: &str, profile: &Profile, password: &str) -> Settings {
     settings
 }
 
+/// The adapter for a profile: its transport settings and its case table
+/// and field map (refused with the profile's name when they cannot be used).
+fn backend_of(name: &str, profile: &Profile, settings: Settings) -> Result<ServiceNow, AppError> {
+    let schema = Schema::new(profile.case_table.as_deref(), &profile.fields)
+        .map_err(|e| AppError::Invalid(format!("profile {name}: {e}")))?;
+    ServiceNow::new(settings, schema).map_err(|e| AppError::Invalid(e.to_string()))
+}
+
 /// Checks the credentials with the back-end and loads its directory and
 /// choice lists, then keeps the password in the keyring and the profile in
 /// the config (as the default one when there is none yet). A wrong password
@@ -86,9 +96,10 @@ pub async fn sign_in(
     if let Some(secret) = client_secret {
         settings.client_secret = secret.to_string();
     }
-    let backend = ServiceNow::new(settings).map_err(|e| AppError::Invalid(e.to_string()))?;
+    let backend = backend_of(name, &profile, settings)?;
     let mut store = Store::open(&paths.store(name))?;
     let me = backend.me().await.map_err(crate::sync::SyncError::from)?;
+    let case_table = check_case_table(&backend, &profile).await?;
     crate::sync::pull::reference(&backend, &mut store).await?;
     secrets::save_password(name, &profile.user, password)?;
     if let Some(secret) = client_secret {
@@ -109,15 +120,48 @@ pub async fn sign_in(
     config.save(&paths.config_file)?;
     Ok(SignedIn {
         me,
+        case_table,
         method: backend.auth_method(),
         clock_offset: backend.clock_offset(),
     })
+}
+
+/// The profile's case table and field map, as the instance answers them:
+/// refused before anything is kept when the table cannot be read or a
+/// mapped field does not come back, with what to change.
+async fn check_case_table(backend: &ServiceNow, profile: &Profile) -> Result<CaseTable, AppError> {
+    let lang = Lang::choose(profile.language.as_deref());
+    let table = backend.check_case_table().await.map_err(|e| match e {
+        crate::backend::BackendError::Rejected(why) => AppError::Invalid(lang.f(
+            "error.case_table_unreadable",
+            &[
+                (
+                    "table",
+                    &profile.case_table.as_deref().unwrap_or(CSM_CASE_TABLE),
+                ),
+                ("why", &why),
+            ],
+        )),
+        other => AppError::Sync(other.into()),
+    })?;
+    if !table.missing.is_empty() {
+        return Err(AppError::Invalid(lang.f(
+            "error.case_fields_missing",
+            &[
+                ("table", &table.table),
+                ("fields", &table.missing.join(", ")),
+            ],
+        )));
+    }
+    Ok(table)
 }
 
 /// Who signed in, and how.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub me: crate::backend::Me,
+    /// The case table as the instance answered for it.
+    pub case_table: CaseTable,
     /// "OAuth" or "HTTP Basic".
     pub method: &'static str,
     /// The back-end's clock minus the workstation's, in seconds.
@@ -163,8 +207,7 @@ impl Remote {
     /// A back-end reached with a password held in memory, not the keyring
     /// (the demo: nothing of it may outlive the session).
     pub fn with_password(profile: &Profile, password: &str) -> Result<Remote, AppError> {
-        let backend = ServiceNow::new(settings_of("", profile, password))
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let backend = backend_of("demo", profile, settings_of("", profile, password))?;
         Ok(Remote {
             backend,
             profile: String::new(),
@@ -192,7 +235,7 @@ impl Remote {
             .session
             .as_ref()
             .map(|s: &SavedSession| s.access.clone());
-        let backend = ServiceNow::new(settings).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let backend = backend_of(name, profile, settings)?;
         Ok(Remote {
             backend,
             profile: name.to_string(),

@@ -7,6 +7,7 @@ mod actions;
 mod cases;
 mod console;
 mod demo;
+mod doctor;
 mod output;
 mod profiles;
 mod queue;
@@ -98,7 +99,7 @@ pub fn main() -> ExitCode {
         Command::Login(args) => finish(profiles::login(global, args)),
         Command::Logout(args) => finish(profiles::logout(global, args)),
         Command::Profiles => finish(profiles::profiles(global)),
-        Command::Doctor => finish(profiles::doctor(global)),
+        Command::Doctor => finish(doctor::doctor(global)),
         Command::Sync(args) => finish(sync::sync(global, args)),
         Command::Cases(args) => finish(cases::cases(global, args)),
         Command::Case(args) => finish(cases::case(global, args)),

@@ -1,13 +1,10 @@
 //! `guichet login`, `logout`, `profiles`, `doctor`.
 
-use crate::store::Meta;
 use std::io::IsTerminal;
 
 use clap::Args;
 
 use super::session::{Failure, Global, Outcome, code, runtime};
-use crate::app::Remote;
-use crate::backend::Backend;
 use crate::config::{Config, Paths, Profile, check_name};
 use crate::i18n::Lang;
 use crate::secrets;
@@ -47,6 +44,22 @@ pub struct LoginArgs {
     /// beside the system's roots.
     #[arg(long, value_name = "PATH")]
     ca_cert: Option<std::path::PathBuf>,
+    /// The table cases live in, where your instance does not keep them in
+    /// CSM's sn_customerservice_case (e.g. incident).
+    #[arg(long, value_name = "TABLE")]
+    case_table: Option<String>,
+    /// A case field your instance names its own way, e.g. citizen=caller_id
+    /// or due=u_deadline (repeat for each; checked at login).
+    #[arg(long = "field", value_name = "FIELD=NAME", value_parser = field_rename)]
+    fields: Vec<(String, String)>,
+}
+
+/// `--field citizen=caller_id`; the names themselves are checked with the
+/// profile's whole schema.
+fn field_rename(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(field, name)| (field.trim().to_string(), name.trim().to_string()))
+        .ok_or_else(|| format!("expected FIELD=NAME, e.g. citizen=caller_id, not '{text}'"))
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +150,16 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
             .as_ref()
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
             .or(existing.as_ref().and_then(|p| p.ca_cert.clone())),
+        case_table: args
+            .case_table
+            .or(existing.as_ref().and_then(|p| p.case_table.clone())),
+        fields: existing
+            .as_ref()
+            .map(|p| p.fields.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(args.fields)
+            .collect(),
     };
     let password = read_password(args.password_stdin, lang)?;
     // A new client id comes with its secret; a kept one keeps its own.
@@ -234,124 +257,7 @@ pub fn profiles(global: &Global) -> Outcome {
 
 /// The language of a command about profiles: the chosen profile's, else
 /// the locale's.
-fn chosen_lang(config: &Config, global: &Global) -> Lang {
+pub(super) fn chosen_lang(config: &Config, global: &Global) -> Lang {
     let profile = config.profile(global.profile.as_deref()).ok();
     Lang::choose(profile.and_then(|(_, p)| p.language).as_deref())
-}
-
-pub fn doctor(global: &Global) -> Outcome {
-    let paths = Paths::discover()?;
-    // Read first for its language; a broken file is reported after the
-    // paths, which help to find it.
-    let config = Config::load(&paths.config_file);
-    let lang = config
-        .as_ref()
-        .map_or_else(|_| Lang::choose(None), |c| chosen_lang(c, global));
-    let say = |key: &str, args: &[(&str, &dyn std::fmt::Display)]| {
-        println!("{}", lang.f(key, args));
-    };
-    say(
-        "cli.doctor_config",
-        &[("path", &paths.config_file.display())],
-    );
-    say("cli.doctor_data", &[("path", &paths.data_dir.display())]);
-    match secrets::store_in_use() {
-        Ok(store) => say("cli.doctor_keyring", &[("keyring", &store)]),
-        Err(e) => say("cli.doctor_no_keyring", &[("error", &e)]),
-    }
-    let config = config?;
-    let Ok((name, profile)) = config.profile(global.profile.as_deref()) else {
-        say("cli.doctor_no_profile", &[]);
-        return Ok(());
-    };
-    say(
-        "cli.doctor_profile",
-        &[
-            ("name", &name),
-            ("user", &profile.user),
-            ("url", &profile.url),
-        ],
-    );
-    let store = Store::open(&paths.store(&name))?;
-    let pulled = store
-        .meta(Meta::PulledAt)?
-        .unwrap_or_else(|| lang.t("cli.doctor_never").to_string());
-    say(
-        "cli.doctor_store",
-        &[
-            ("path", &store.path().display()),
-            ("cases", &store.case_count()?),
-            ("waiting", &store.unfinished_count()?),
-            ("pulled", &pulled),
-        ],
-    );
-    let password = secrets::password(&name, &profile.user).ok().flatten();
-    say(
-        if password.is_some() {
-            "cli.doctor_password"
-        } else {
-            "cli.doctor_no_password"
-        },
-        &[],
-    );
-    if global.offline || password.is_none() {
-        return Ok(());
-    }
-    let backend = Remote::connect(&name, &profile)?;
-    let checked = runtime()?.block_on(async {
-        Ok::<_, crate::backend::BackendError>((
-            backend.me().await?,
-            backend.capabilities().await?,
-            backend.directory().await?,
-        ))
-    });
-    match checked {
-        Ok((me, c, directory)) => {
-            say("cli.doctor_reachable", &[("name", &me.user.name)]);
-            let keys = lang.t(if c.idempotency_keys {
-                "cli.doctor_yes"
-            } else {
-                "cli.doctor_no_keys"
-            });
-            let writes = lang.t(if c.conditional_writes {
-                "cli.doctor_yes"
-            } else {
-                "cli.doctor_no_writes"
-            });
-            say(
-                "cli.doctor_extensions",
-                &[("keys", &keys), ("writes", &writes)],
-            );
-            say("cli.doctor_auth", &[("method", &backend.auth_method())]);
-            say(
-                if directory.only_my_groups {
-                    "cli.doctor_groups_mine"
-                } else {
-                    "cli.doctor_groups_all"
-                },
-                &[],
-            );
-            use crate::backend::Backend;
-            match backend.clock_offset() {
-                Some(offset) if offset.abs() > 60 => say(
-                    "cli.doctor_clock_apart",
-                    &[
-                        ("seconds", &offset.abs()),
-                        (
-                            "way",
-                            &lang.t(if offset > 0 {
-                                "cli.doctor_clock_ahead"
-                            } else {
-                                "cli.doctor_clock_behind"
-                            }),
-                        ),
-                    ],
-                ),
-                Some(_) => say("cli.doctor_clock_ok", &[]),
-                None => say("cli.doctor_clock_unknown", &[]),
-            }
-        }
-        Err(e) => say("cli.doctor_backend_error", &[("error", &e)]),
-    }
-    Ok(())
 }

@@ -13,40 +13,20 @@
 //! Needs tmux and fzf (`apt-get install tmux fzf`). The console writes its
 //! timings to its log (target `guichet::bench`, debug level), read here.
 
-#[path = "../sync/agent.rs"]
-mod agent;
-#[path = "../support/server.rs"]
-mod server;
-#[path = "../support/tmux.rs"]
-mod tmux;
-
-use guichet::store::Meta;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use guichet::domain::search::{Search, View};
-use guichet::store::{Sort, Store};
-
-use agent::Agent;
-use tmux::Console;
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use guichet::store::{Meta, Sort, Store};
+use support::agent::Agent;
+use support::bench::{env_number, listing, spread};
+use support::server;
+use support::tmux::Console;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// Median, min and max of a sample.
-fn spread(mut times: Vec<Duration>) -> (Duration, Duration, Duration) {
-    times.sort();
-    (times[times.len() / 2], times[0], times[times.len() - 1])
 }
 
 /// A percentile of microsecond samples, in milliseconds.
@@ -289,7 +269,7 @@ fn black_hole() -> String {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    if listing() {
         return;
     }
     let cases = env_number("GUICHET_BENCH_CASES", 100_000);

@@ -5,58 +5,10 @@
 //!   cargo bench --bench server
 //!   GUICHET_BENCH_CASES=1000000 cargo bench --bench server
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Served {
-    child: Child,
-    url: String,
-    seed_report: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(db: &std::path::Path, cases: u32) -> Served {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--demo",
-            &cases.to_string(),
-            "--db",
-        ])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start guichet serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line.trim().trim_start_matches("listening on ").to_string();
-    let mut report = String::new();
-    BufReader::new(child.stderr.take().expect("stderr"))
-        .read_line(&mut report)
-        .expect("seed report");
-    Served {
-        child,
-        url,
-        seed_report: format!(
-            "{} (process ready after {:.2} s)",
-            report.trim(),
-            started.elapsed().as_secs_f64()
-        ),
-    }
-}
+use support::bench::{env_number, listing};
+use support::server;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -94,25 +46,22 @@ async fn measure(
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return; // `cargo test --benches` asks for the list of tests
+    if listing() {
+        return;
     }
-    let cases: u32 = std::env::var("GUICHET_BENCH_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let cases = env_number("GUICHET_BENCH_CASES", 100_000) as u32;
     let dir = tempfile::tempdir().expect("temp dir");
 
-    let small = serve(&dir.path().join("small.db"), 5_000);
-    println!("seed 5000: {}", small.seed_report);
+    let (small, report) = server::seed(&dir.path().join("small.db"), 5_000);
+    println!("seed 5000: {report}");
     drop(small);
-    let big = serve(&dir.path().join("big.db"), cases);
-    println!("seed {cases}: {}", big.seed_report);
+    let (big, report) = server::seed(&dir.path().join("big.db"), cases);
+    println!("seed {cases}: {report}");
     let size = std::fs::metadata(dir.path().join("big.db")).map_or(0, |m| m.len());
     println!("database file: {:.1} MiB", size as f64 / 1048576.0);
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let client = guichet::tls::http_client().build().expect("client");
+    let client = support::http_client().build().expect("client");
     let rounds = 40;
     type Params = Vec<(&'static str, &'static str)>;
     let queries: [(&str, &str, Params); 6] = [

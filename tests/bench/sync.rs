@@ -7,34 +7,18 @@
 //!   cargo bench --bench sync
 //!   GUICHET_BENCH_CASES=100000 GUICHET_BENCH_ACTIONS=10000 cargo bench --bench sync
 
-#[path = "../sync/agent.rs"]
-mod agent;
-#[path = "../sync/proxy.rs"]
-#[allow(dead_code)]
-mod proxy;
-#[path = "../support/server.rs"]
-mod server;
-
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use guichet::domain::Action;
 use guichet::domain::search::{Search, View};
 use guichet::store::Store;
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
+use support::agent::Agent;
+use support::bench::{env_number, listing, spread};
+use support::proxy::FaultProxy;
+use support::server;
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    if listing() {
         return;
     }
     let cases = env_number("GUICHET_BENCH_CASES", 100_000);
@@ -46,8 +30,8 @@ fn main() {
         "server seeded with {cases} cases in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let proxy = runtime.block_on(proxy::FaultProxy::start(server.address()));
-    let agent = agent::Agent::login(&proxy.url, "superviseur");
+    let proxy = runtime.block_on(FaultProxy::start(server.address()));
+    let agent = Agent::login(&proxy.url, "superviseur");
 
     let before = proxy.stats();
     let started = Instant::now();
@@ -147,7 +131,7 @@ fn main() {
             found = store.search(&search, 50).expect("search").len();
             times.push(started.elapsed());
         }
-        let m = median(times);
+        let (m, _, _) = spread(times);
         let base = *baseline.get_or_insert(m);
         println!(
             "  {name:<40} {:>8.2} ms  x{:.1}  ({found} found)",

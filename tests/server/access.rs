@@ -2,7 +2,8 @@
 
 use serde_json::json;
 
-use crate::common::*;
+use support::client::*;
+use support::server::*;
 
 #[tokio::test]
 async fn agents_read_only_their_groups_and_supervisors_read_all() {

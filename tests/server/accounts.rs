@@ -1,29 +1,14 @@
 //! `guichet accounts`: a small office creates its groups and agents, then
 //! serves without any demo data.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-use crate::common::*;
+use support::cli::{self, Output};
+use support::client::*;
+use support::server::*;
 
 fn accounts(db: &std::path::Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
-        .arg("accounts")
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let mut command = cli::guichet();
+    command.arg("accounts").arg("--db").arg(db).args(args);
+    cli::run_with_input(command, stdin)
 }
 
 #[tokio::test]
@@ -31,9 +16,9 @@ async fn an_office_creates_its_agents_and_serves_them() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("office.db");
     for group in ["Accueil", "État civil"] {
-        assert!(accounts(&db, &["group-add", group], "").status.success());
+        accounts(&db, &["group-add", group], "").expect(0);
     }
-    let created = accounts(
+    accounts(
         &db,
         &[
             "agent-add",
@@ -46,13 +31,9 @@ async fn an_office_creates_its_agents_and_serves_them() {
             "État civil",
         ],
         "s3cret\n",
-    );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let boss = accounts(
+    )
+    .expect(0);
+    accounts(
         &db,
         &[
             "agent-add",
@@ -66,8 +47,8 @@ async fn an_office_creates_its_agents_and_serves_them() {
             "--supervisor",
         ],
         "b0ss\n",
-    );
-    assert!(boss.status.success());
+    )
+    .expect(0);
 
     let again = accounts(
         &db,
@@ -83,8 +64,8 @@ async fn an_office_creates_its_agents_and_serves_them() {
         ],
         "x\n",
     );
-    assert_eq!(again.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("already exists"));
     let unknown = accounts(
         &db,
         &[
@@ -99,7 +80,7 @@ async fn an_office_creates_its_agents_and_serves_them() {
         ],
         "x\n",
     );
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no group named 'Titres'"));
+    assert!(unknown.stderr.contains("no group named 'Titres'"));
     let empty = accounts(
         &db,
         &[
@@ -114,9 +95,9 @@ async fn an_office_creates_its_agents_and_serves_them() {
         ],
         "",
     );
-    assert!(String::from_utf8_lossy(&empty.stderr).contains("password is empty"));
+    assert!(empty.stderr.contains("password is empty"));
 
-    let listed = String::from_utf8(accounts(&db, &["list"], "").stdout).unwrap();
+    let listed = accounts(&db, &["list"], "").stdout;
     assert!(
         listed.contains("m.dupont")
             && listed.contains("État civil")
@@ -157,7 +138,7 @@ async fn an_office_creates_its_agents_and_serves_them() {
         "a supervisor sees every group"
     );
 
-    let token = guichet::tls::http_client()
+    let token = support::http_client()
         .build()
         .unwrap()
         .post(format!("{}/oauth_token.do", server.url))
@@ -175,11 +156,7 @@ async fn an_office_creates_its_agents_and_serves_them() {
     let bearer = marie.with_auth(Auth::Bearer(token["access_token"].as_str().unwrap().into()));
     bearer.get(CASES).await.expect(200);
 
-    assert!(
-        accounts(&db, &["password", "m.dupont"], "n0uveau\n")
-            .status
-            .success()
-    );
+    accounts(&db, &["password", "m.dupont"], "n0uveau\n").expect(0);
     // At once, on the running server: the old password and its sessions end.
     marie.get(CASES).await.expect(401);
     bearer.get(CASES).await.expect(401);

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use crate::common::*;
+use support::client::*;
+use support::server::*;
 
 async fn token(server: &Server, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
-    let response = guichet::tls::http_client()
+    let response = support::http_client()
         .build()
         .unwrap()
         .post(format!("{}/oauth_token.do", server.url))
@@ -116,14 +117,13 @@ async fn demo_accounts_only_log_in_while_serving_the_demo() {
 #[test]
 fn the_demo_refuses_a_non_loopback_address() {
     let dir = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
+    let mut command = support::cli::guichet();
+    command
         .args(["serve", "--addr", "0.0.0.0:0", "--demo", "10", "--db"])
-        .arg(dir.path().join("x.db"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("loopback"), "{stderr}");
+        .arg(dir.path().join("x.db"));
+    let output = support::cli::run(command);
+    assert_eq!(output.code, 1);
+    assert!(output.stderr.contains("loopback"), "{}", output.stderr);
     assert!(
         !dir.path().join("x.db").exists(),
         "refused before touching the database"

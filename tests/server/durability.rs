@@ -2,7 +2,8 @@
 
 use serde_json::json;
 
-use crate::common::*;
+use support::client::*;
+use support::server::*;
 
 #[tokio::test]
 async fn acknowledged_writes_survive_a_kill_minus_nine() {

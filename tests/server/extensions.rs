@@ -8,7 +8,8 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::*;
+use support::client::*;
+use support::server::*;
 
 #[tokio::test]
 async fn if_match_refuses_a_stale_version_with_the_current_record() {

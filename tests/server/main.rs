@@ -1,7 +1,6 @@
 //! The reference back-end, tested as a client sees it: a real `guichet serve`
-//! on 127.0.0.1:0 with a temporary database, spoken to over HTTP.
-
-mod common;
+//! on 127.0.0.1:0 with a temporary database, spoken to over HTTP (through
+//! the `support` crate, tests/support).
 
 mod access;
 mod accounts;

@@ -2,7 +2,8 @@
 
 use std::collections::HashSet;
 
-use crate::common::*;
+use support::client::*;
+use support::server::*;
 
 fn next_link(link: &str) -> Option<String> {
     link.split(',')
@@ -250,7 +251,7 @@ async fn errors_come_in_the_servicenow_envelope() {
 #[tokio::test]
 async fn responses_are_gzipped_for_clients_that_ask() {
     let server = start(100, &[]);
-    let raw = guichet::tls::http_client().no_gzip().build().unwrap();
+    let raw = support::http_client().no_gzip().build().unwrap();
     let response = raw
         .get(format!("{}{CASES}", server.url))
         .basic_auth("superviseur", Some("demo"))

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::common::*;
+use support::client::*;
+use support::server::*;
 
 struct Fixture {
     _server: Server,

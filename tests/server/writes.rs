@@ -3,7 +3,8 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::*;
+use support::client::*;
+use support::server::*;
 
 #[tokio::test]
 async fn comments_and_work_notes_append_journal_entries() {
@@ -286,8 +287,8 @@ async fn bad_bodies_get_clear_errors_and_change_nothing() {
     let huge = format!("{{\"description\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
     // On a client of its own: the connection it dies with is not pooled.
     let own = client.with_auth(client.auth.clone());
-    let own = crate::common::Client {
-        http: guichet::tls::http_client().build().unwrap(),
+    let own = Client {
+        http: support::http_client().build().unwrap(),
         ..own
     };
     let sent = own

@@ -2,9 +2,9 @@
 //! huge body. Each gives a clear error; the store and the queue are left
 //! exactly as they were.
 
-use crate::agent::Agent;
-use crate::proxy::{Fault, FaultProxy};
-use crate::server::start;
+use support::agent::Agent;
+use support::proxy::{Fault, FaultProxy};
+use support::server::start;
 
 fn json_answer(body: &str) -> Fault {
     Fault::Respond {
@@ -92,12 +92,9 @@ async fn bad_answers_are_refused_and_nothing_is_lost() {
         "{sent}"
     );
     let boss = server.client("superviseur");
-    let texts = crate::offline::journal_texts(&boss, &number).await;
     assert_eq!(
-        texts
-            .iter()
-            .filter(|t| *t == "Un message qui ne doit pas se perdre")
-            .count(),
+        boss.journal_count(&number, "Un message qui ne doit pas se perdre")
+            .await,
         1
     );
 }
@@ -122,7 +119,8 @@ async fn a_redirected_write_is_refused_not_taken_for_applied() {
     assert_eq!(agent.queue()[0]["state"], "failed");
     let boss = server.client("superviseur");
     assert!(
-        !crate::offline::journal_texts(&boss, &number)
+        !boss
+            .journal_texts(&number)
             .await
             .contains(&"Redirigé ?".to_string())
     );

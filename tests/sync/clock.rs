@@ -1,10 +1,9 @@
 //! Real instances as administrations run them: clocks hours away from the
 //! workstation's, and no OAuth application registered for Guichet.
 
-use crate::agent::Agent;
-use crate::offline::journal_texts;
-use crate::proxy::{Fault, FaultProxy};
-use crate::server::start;
+use support::agent::Agent;
+use support::proxy::{Fault, FaultProxy};
+use support::server::start;
 
 /// A comment whose answer is lost after the back-end applied it, with the
 /// back-end's clock `offset_secs` away from the workstation's: it must be
@@ -34,7 +33,7 @@ async fn lost_answer_with_clock_apart(offset_secs: i64, extra: &[&str]) {
     }
 
     let boss = server.client("superviseur");
-    let texts = journal_texts(&boss, number).await;
+    let texts = boss.journal_texts(number).await;
     assert_eq!(
         texts.iter().filter(|t| **t == text).count(),
         1,

@@ -2,10 +2,9 @@
 //! conflict, never applied over the first; each way of resolving works.
 //! Against a server with conditional writes and against one without.
 
-use crate::agent::Agent;
-use crate::client::s;
-use crate::offline::journal_texts;
-use crate::server::start;
+use support::agent::Agent;
+use support::client::s;
+use support::server::start;
 
 fn priority_of(agent: &Agent, number: &str) -> u64 {
     agent.json(&["--offline", "case", number, "--json"])["priority"]
@@ -101,7 +100,7 @@ async fn conflicts_are_surfaced_and_resolved(extra: &[&str]) {
     ]);
     first.ok(&["sync"]);
     second.ok(&["sync"]);
-    let texts = journal_texts(&boss, &number).await;
+    let texts = boss.journal_texts(&number).await;
     assert!(texts.contains(&"Réponse du premier agent".to_string()));
     assert!(texts.contains(&"Réponse du second agent".to_string()));
 }

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use crate::agent::Agent;
-use crate::client::{Client, s};
-use crate::offline::journal_texts;
-use crate::proxy::FaultProxy;
-use crate::server::start;
-use crate::tmux::Console;
+use support::agent::Agent;
+use support::client::{Client, s};
+use support::proxy::FaultProxy;
+use support::server::start;
+use support::tmux::Console;
 
 /// The console on the agent's profile, at 80x24, in English, without colour.
 fn open_console(agent: &Agent) -> Console {
@@ -93,7 +92,7 @@ fn work_the_case(console: &Console, number: &str, typed: &str, comment: &str) {
 }
 
 async fn assert_landed_once(boss: &Client, number: &str, comment: &str) {
-    let texts = journal_texts(boss, number).await;
+    let texts = boss.journal_texts(number).await;
     assert_eq!(
         texts.iter().filter(|t| *t == comment).count(),
         1,

@@ -8,10 +8,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::agent::Agent;
-use crate::offline::journal_texts;
-use crate::proxy::{Fault, FaultProxy};
-use crate::server::start;
+use support::agent::Agent;
+use support::proxy::{Fault, FaultProxy};
+use support::server::start;
 
 fn kills() -> usize {
     std::env::var("GUICHET_CHAOS_KILLS")
@@ -71,7 +70,7 @@ async fn killed_at_random_points(extra: &[&str]) {
 
     let boss = server.client("superviseur");
     for number in &cases {
-        let texts = journal_texts(&boss, number).await;
+        let texts = boss.journal_texts(number).await;
         for (_, text) in expected.iter().filter(|(n, _)| n == number) {
             assert_eq!(texts.iter().filter(|t| *t == text).count(), 1, "{text}");
         }
@@ -132,17 +131,14 @@ async fn an_action_made_during_a_sync_waits_for_it_and_lands_once() {
     assert!(agent.queue().is_empty());
     let boss = server.client("superviseur");
     for number in &cases {
-        let texts = journal_texts(&boss, number).await;
+        let texts = boss.journal_texts(number).await;
         for (_, text) in expected.iter().filter(|(n, _)| n == number) {
             assert_eq!(texts.iter().filter(|t| *t == text).count(), 1, "{text}");
         }
     }
-    let texts = journal_texts(&boss, &cases[0]).await;
     assert_eq!(
-        texts
-            .iter()
-            .filter(|t| *t == "Pendant la synchronisation")
-            .count(),
+        boss.journal_count(&cases[0], "Pendant la synchronisation")
+            .await,
         1
     );
 }
@@ -163,7 +159,7 @@ async fn two_identical_comments_both_land_when_one_answer_is_lost() {
     agent.ok(&["sync"]);
     assert!(agent.queue().is_empty());
     let boss = server.client("superviseur");
-    let texts = journal_texts(&boss, &number).await;
+    let texts = boss.journal_texts(&number).await;
     assert_eq!(
         texts.iter().filter(|t| *t == "Bien reçu, merci.").count(),
         2,

@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use crate::agent::Agent;
-use crate::offline::journal_texts;
-use crate::proxy::{Fault, FaultProxy};
-use crate::server::start;
+use support::agent::Agent;
+use support::proxy::{Fault, FaultProxy};
+use support::server::start;
 
 fn hostile() -> Vec<Fault> {
     vec![
@@ -69,7 +68,7 @@ async fn exactly_once_through_faults(extra: &[&str]) -> u64 {
 
     let boss = server.client("superviseur");
     for number in &cases {
-        let texts = journal_texts(&boss, number).await;
+        let texts = boss.journal_texts(number).await;
         for (_, text) in expected.iter().filter(|(n, _)| n == number) {
             assert_eq!(
                 texts.iter().filter(|t| *t == text).count(),

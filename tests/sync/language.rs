@@ -1,8 +1,8 @@
 //! The command line speaks the agent's language: the profile's choice, else
 //! the locale's (`LC_ALL`, `LC_MESSAGES`, `LANG`), English by default.
 
-use crate::agent::Agent;
-use crate::server::start;
+use support::agent::Agent;
+use support::server::start;
 
 #[tokio::test]
 async fn the_locale_chooses_the_language_when_the_profile_has_none() {

@@ -1,9 +1,9 @@
 //! An administration's network: a proxy in the way, and plain http refused
 //! before any connection is attempted.
 
-use crate::agent::Agent;
-use crate::proxy::FaultProxy;
-use crate::server::start;
+use support::agent::Agent;
+use support::proxy::FaultProxy;
+use support::server::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_to_another_host_is_refused_before_connecting() {

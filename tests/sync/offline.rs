@@ -2,20 +2,10 @@
 //! back-end is unreachable, then one sync applies each exactly once, in
 //! order per case.
 
-use crate::agent::Agent;
-use crate::client::{Client, s};
-use crate::proxy::FaultProxy;
-use crate::server::start;
-
-/// Texts of the journal entries of a case, as the server holds them.
-pub async fn journal_texts(boss: &Client, number: &str) -> Vec<String> {
-    let case = boss.find_case(&format!("number={number}")).await;
-    boss.journal(s(&case["sys_id"]))
-        .await
-        .iter()
-        .map(|e| s(&e["value"]).to_string())
-        .collect()
-}
+use support::agent::Agent;
+use support::client::s;
+use support::proxy::FaultProxy;
+use support::server::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_day_offline_then_one_sync_applies_everything_once() {
@@ -67,7 +57,7 @@ async fn a_day_offline_then_one_sync_applies_everything_once() {
 
     let boss = server.client("superviseur");
     for (i, number) in cases.iter().enumerate() {
-        let texts = journal_texts(&boss, number).await;
+        let texts = boss.journal_texts(number).await;
         for expected in [
             format!("Premier message {i} pour {number}"),
             format!("Note {i} du guichet"),

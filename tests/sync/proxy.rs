@@ -1,672 +1,483 @@
-//! A fault-injecting HTTP/1.1 proxy for integration tests.
-//!
-//! [`FaultProxy::start`] listens on `127.0.0.1:0` and forwards to one upstream on the loopback
-//! interface. Every client connection carries exactly one request: the proxy reads the request head
-//! (at most 64 KiB) and its `Content-Length` body, picks a [`Fault`] (the scheduled queue first, else
-//! the default), and, for the faults that forward, opens a new upstream connection with
-//! `Connection: close`, reads the upstream's response to EOF and answers the client with
-//! `Connection: close` before closing the connection. Everything else in the upstream's response
-//! (status, headers, `Content-Encoding`, chunked framing, body bytes) passes through untouched.
-//!
-//! Only `Content-Length` request bodies are supported: `Transfer-Encoding` is answered with 501.
-//! Errors of the proxy itself (unparsable request, upstream unreachable) are answered with the
-//! ServiceNow error envelope (400, 413, 431, 501, 502) and logged to stderr; socket I/O errors drop
-//! the connection. Dropping the [`FaultProxy`] aborts its accept loop and every connection task.
-//!
-//! "Dropping a connection" means an abortive close (`SO_LINGER` 0): the client sees a TCP reset.
+//! The fault proxy (tests/support/src/proxy.rs) itself, against a real
+//! `guichet serve`: each fault does what it says.
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
-use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::timeout;
 
-/// Request heads larger than this are answered with 431.
-const MAX_HEAD: usize = 64 * 1024;
-/// Request bodies larger than this are answered with 413.
-const MAX_BODY: usize = 16 * 1024 * 1024;
-/// Upstream responses larger than this are answered with 502.
-const MAX_RESPONSE: usize = 64 * 1024 * 1024;
-/// Connections handled at once; further clients wait in the listen backlog.
-const MAX_CONNECTIONS: usize = 256;
-/// Bound on reading a request, connecting upstream, and on each write.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
-/// Bound on the upstream's whole response.
-const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a closed connection's read side is drained so that the peer reads our response
-/// before the kernel would answer its late bytes with a reset.
-const LINGER_DRAIN: Duration = Duration::from_secs(2);
-const DETAIL: &str = "injected by the test proxy";
+use support::client::CASES;
+use support::proxy::{Fault, FaultProxy};
+use support::server::{Server, start};
 
-/// What the proxy does with one request.
-#[derive(Debug, Clone)]
-pub enum Fault {
-    /// Forward and answer with the upstream's response, byte for byte (bar `Connection: close`).
-    Pass,
-    /// Read the request, never forward it, reset the client connection: the server never saw it.
-    ResetBeforeUpstream,
-    /// Forward, wait for the upstream's full response (so the server has applied the request),
-    /// then reset the client connection without sending anything: the client's outcome is unknown.
-    ResetAfterUpstream,
-    /// Forward, then wait this long before answering the client.
-    Delay(Duration),
-    /// Do not forward; answer this status with a ServiceNow error envelope.
-    Status(u16),
-    /// Do not forward; 429 with `Retry-After`, `X-RateLimit-Reset` and "Rate limit exceeded".
-    TooManyRequests { retry_after_secs: u64 },
-    /// Forward, then send the upstream's status line and headers (`Content-Length` kept, if any)
-    /// and only the first half of the body bytes as received (still compressed, still in chunked
-    /// framing if the upstream used it), then close. An empty body stays empty.
-    TruncateBody,
-    /// Do not forward; answer exactly this (a back-end gone wrong: bad JSON,
-    /// wrong types, a lying `Content-Length`...). `Content-Length` is added
-    /// from the body unless `headers` sets it.
-    Respond {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    },
+fn http() -> reqwest::Client {
+    support::http_client()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client")
 }
 
-/// Counters since the proxy started. Each is bumped before the client can see the effect
-/// (before the answer is written or the connection reset), so a test that has its outcome in
-/// hand reads counters that already include it.
-#[derive(Debug, Clone, Default)]
-pub struct Stats {
-    /// Requests read in full (including those the proxy refused as malformed). Connections cut
-    /// while the proxy is down carry no request and are not counted anywhere.
-    pub requests: u64,
-    /// Requests written to the upstream.
-    pub forwarded: u64,
-    /// Requests that met a fault other than [`Fault::Pass`].
-    pub faults: u64,
-    /// Bytes handed to clients' sockets: heads and bodies, injected answers included (counted
-    /// just before each write, so a failed write still counts).
-    pub bytes_to_client: u64,
+/// A client without automatic decompression, to see the bytes on the wire.
+fn raw_http() -> reqwest::Client {
+    support::http_client()
+        .timeout(Duration::from_secs(10))
+        .no_gzip()
+        .build()
+        .expect("http client")
 }
 
-pub struct FaultProxy {
-    /// `http://127.0.0.1:PORT`
-    pub url: String,
-    shared: Arc<Shared>,
-    accept: JoinHandle<()>,
+fn request(
+    http: &reqwest::Client,
+    method: Method,
+    base: &str,
+    path: &str,
+) -> reqwest::RequestBuilder {
+    http.request(method, format!("{base}{path}"))
+        .header("Accept", "application/json")
+        .basic_auth("demo", Some("demo"))
 }
 
-struct Shared {
-    upstream: SocketAddr,
-    default: Mutex<Fault>,
-    scheduled: Mutex<VecDeque<Fault>>,
-    /// Faults for writes (PATCH, PUT, and POSTs to the Table API) only.
-    scheduled_writes: Mutex<VecDeque<Fault>>,
-    down: AtomicBool,
-    requests: AtomicU64,
-    forwarded: AtomicU64,
-    faults: AtomicU64,
-    bytes_to_client: AtomicU64,
+async fn get_json(http: &reqwest::Client, base: &str, path: &str) -> (StatusCode, Value) {
+    let response = request(http, Method::GET, base, path)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.expect("JSON body"))
 }
 
-impl FaultProxy {
-    /// Starts a proxy in front of `upstream` (`http://127.0.0.1:4567`, `127.0.0.1:4567`,
-    /// `localhost:4567`; a path is ignored). Panics if the upstream is not a loopback address.
-    pub async fn start(upstream: &str) -> FaultProxy {
-        let upstream = resolve_loopback(upstream).await;
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("fault proxy: bind 127.0.0.1:0");
-        let local = listener.local_addr().expect("fault proxy: local address");
-        let shared = Arc::new(Shared {
-            upstream,
-            default: Mutex::new(Fault::Pass),
-            scheduled: Mutex::new(VecDeque::new()),
-            scheduled_writes: Mutex::new(VecDeque::new()),
-            down: AtomicBool::new(false),
-            requests: AtomicU64::new(0),
-            forwarded: AtomicU64::new(0),
-            faults: AtomicU64::new(0),
-            bytes_to_client: AtomicU64::new(0),
-        });
-        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
-        FaultProxy {
-            url: format!("http://{local}"),
-            shared,
-            accept,
-        }
-    }
-
-    /// The fault for every request with no scheduled fault (initially [`Fault::Pass`]).
-    pub fn set_default(&self, fault: Fault) {
-        *self
-            .shared
-            .default
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = fault;
-    }
-
-    /// Queues faults, one per incoming request in arrival order (the order in which requests
-    /// are read in full), before the default applies again.
-    pub fn schedule(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.shared
-            .scheduled
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend(faults);
-    }
-
-    /// Like [`schedule`](Self::schedule), but only Table API writes (PATCH,
-    /// PUT, POST under /api/) draw from this queue; they draw from it before
-    /// the general one.
-    pub fn schedule_writes(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.shared
-            .scheduled_writes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend(faults);
-    }
-
-    pub fn stats(&self) -> Stats {
-        let s = &self.shared;
-        Stats {
-            requests: s.requests.load(Ordering::SeqCst),
-            forwarded: s.forwarded.load(Ordering::SeqCst),
-            faults: s.faults.load(Ordering::SeqCst),
-            bytes_to_client: s.bytes_to_client.load(Ordering::SeqCst),
-        }
-    }
-
-    /// While down, every new connection is accepted and at once reset (`SO_LINGER` 0), before
-    /// a byte is read: the link is cut. The client fails fast with "connection reset" or
-    /// "connection closed before message completed" rather than "connection refused" (that would
-    /// need closing the listener, and the port could then be lost). Connections accepted before
-    /// the switch finish normally. Nothing reaches the upstream and nothing is counted.
-    pub fn set_down(&self, down: bool) {
-        self.shared.down.store(down, Ordering::SeqCst);
-    }
+/// Sets up a server, a proxy in front of it, and an open case to comment on.
+async fn setup() -> (Server, FaultProxy, String) {
+    let server = start(20, &[]);
+    let proxy = FaultProxy::start(&server.url).await;
+    let (status, body) = get_json(
+        &http(),
+        &server.url,
+        &format!("{CASES}?sysparm_query=stateIN1,10,18^ORDERBYnumber&sysparm_limit=1&sysparm_fields=sys_id"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["result"][0]["sys_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no open case: {body}"))
+        .to_string();
+    (server, proxy, id)
 }
 
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        // The accept task owns the JoinSet of connection tasks: aborting it aborts them all.
-        self.accept.abort();
-    }
+/// PATCHes a comment onto the case through `base`.
+async fn comment(base: &str, id: &str, text: &str) -> reqwest::Result<reqwest::Response> {
+    request(&http(), Method::PATCH, base, &format!("{CASES}/{id}"))
+        .json(&json!({ "comments": text }))
+        .send()
+        .await
 }
 
-impl Shared {
-    fn next_fault(&self, write: bool) -> Fault {
-        if write {
-            let fault = self
-                .scheduled_writes
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop_front();
-            if let Some(fault) = fault {
-                return fault;
-            }
-        }
-        let scheduled = self
-            .scheduled
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front();
-        scheduled.unwrap_or_else(|| {
-            self.default
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-        })
-    }
+/// Whether the case's journal holds `text`, read directly from the server.
+async fn journal_has(server: &Server, id: &str, text: &str) -> bool {
+    let values = server.client("demo").journal_values(id).await;
+    values.iter().any(|v| v == text)
 }
 
-async fn resolve_loopback(upstream: &str) -> SocketAddr {
+fn authority(url: &str) -> &str {
+    url.strip_prefix("http://").expect("http URL")
+}
+
+#[tokio::test]
+async fn pass_forwards_what_the_server_answers() {
+    let (server, proxy, _) = setup().await;
+    let path = format!("{CASES}?sysparm_query=ORDERBYnumber&sysparm_limit=5");
+    let (direct_status, direct) = get_json(&http(), &server.url, &path).await;
+    let (proxied_status, proxied) = get_json(&http(), &proxy.url, &path).await;
+    assert_eq!(direct_status, 200);
+    assert_eq!(proxied_status, 200);
+    // The proxy keeps `Host`, and the server builds reference links from it: links point at
+    // the proxy. Bar that, the JSON is the same.
+    let proxied_text = proxied.to_string();
     assert!(
-        !upstream.starts_with("https://"),
-        "fault proxy: plain HTTP upstreams only, not {upstream}"
+        proxied_text.contains(&proxy.url),
+        "links go through the proxy"
     );
-    let authority = upstream.strip_prefix("http://").unwrap_or(upstream);
-    let authority = authority.split('/').next().unwrap_or(authority);
-    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(authority)
-        .await
-        .unwrap_or_else(|e| panic!("fault proxy: cannot resolve upstream {upstream}: {e}"))
-        .collect();
-    candidates
-        .iter()
-        .copied()
-        .find(|a| a.ip().is_loopback())
-        .unwrap_or_else(|| panic!("fault proxy: upstream {upstream} is not on loopback"))
-}
+    let rewritten: Value =
+        serde_json::from_str(&proxied_text.replace(authority(&proxy.url), authority(&server.url)))
+            .expect("JSON");
+    assert_eq!(rewritten, direct);
+    assert_eq!(direct["result"].as_array().map(Vec::len), Some(5));
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let mut tasks = JoinSet::new();
-    loop {
-        while tasks.try_join_next().is_some() {}
-        let Ok(permit) = limit.clone().acquire_owned().await else {
-            return;
-        };
-        let client = match listener.accept().await {
-            Ok((client, _)) => client,
-            Err(e) => {
-                // E.g. EMFILE: back off rather than spin.
-                eprintln!("fault proxy: accept: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        if shared.down.load(Ordering::SeqCst) {
-            reset(client);
-            continue;
-        }
-        let shared = shared.clone();
-        tasks.spawn(async move {
-            handle(client, &shared).await;
-            drop(permit);
-        });
-    }
-}
-
-/// Abortive close: RST instead of FIN.
-fn reset(stream: TcpStream) {
-    if let Err(e) = stream.set_zero_linger() {
-        eprintln!("fault proxy: SO_LINGER: {e}");
-    }
-    drop(stream);
-}
-
-/// A request read in full, its head rewritten for the upstream.
-struct Request {
-    upstream_head: Vec<u8>,
-    body: Vec<u8>,
-    /// A PATCH, PUT, or a POST under /api/ (not the token endpoint).
-    write: bool,
-}
-
-enum ReadError {
-    /// The client closed before sending a byte: nothing to say.
-    Quiet,
-    /// The connection failed: drop it.
-    Io(String),
-    /// A request the proxy will not forward: answer this status and detail.
-    Refuse(u16, String),
-}
-
-async fn handle(mut client: TcpStream, shared: &Shared) {
-    let _ = client.set_nodelay(true);
-    let request = match timeout(IO_TIMEOUT, read_request(&mut client, shared)).await {
-        Err(_) => {
-            eprintln!("fault proxy: timed out reading a request");
-            return reset(client);
-        }
-        Ok(Err(ReadError::Quiet)) => return,
-        Ok(Err(ReadError::Io(e))) => {
-            eprintln!("fault proxy: reading a request: {e}");
-            return reset(client);
-        }
-        Ok(Err(ReadError::Refuse(status, detail))) => {
-            shared.requests.fetch_add(1, Ordering::SeqCst);
-            eprintln!("fault proxy: refused a request with {status}: {detail}");
-            let answer = envelope(status, reason(status), &detail, &[]);
-            return answer_and_close(client, &answer, shared).await;
-        }
-        Ok(Ok(request)) => request,
-    };
-    shared.requests.fetch_add(1, Ordering::SeqCst);
-    let fault = shared.next_fault(request.write);
-    if !matches!(fault, Fault::Pass) {
-        shared.faults.fetch_add(1, Ordering::SeqCst);
-    }
-    match fault {
-        Fault::ResetBeforeUpstream => reset(client),
-        Fault::Status(status) => {
-            let answer = envelope(status, reason(status), DETAIL, &[]);
-            answer_and_close(client, &answer, shared).await;
-        }
-        Fault::Respond {
-            status,
-            headers,
-            body,
-        } => {
-            let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-            if !headers
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-            {
-                head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-            }
-            for (name, value) in &headers {
-                head.push_str(&format!("{name}: {value}\r\n"));
-            }
-            head.push_str("Connection: close\r\n\r\n");
-            let mut answer = head.into_bytes();
-            answer.extend_from_slice(&body);
-            answer_and_close(client, &answer, shared).await;
-        }
-        Fault::TooManyRequests { retry_after_secs } => {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let headers = [
-                ("Retry-After", retry_after_secs.to_string()),
-                (
-                    "X-RateLimit-Reset",
-                    now.saturating_add(retry_after_secs).to_string(),
-                ),
-            ];
-            let detail = format!("{DETAIL}: retry after {retry_after_secs} s");
-            let answer = envelope(429, "Rate limit exceeded", &detail, &headers);
-            answer_and_close(client, &answer, shared).await;
-        }
-        Fault::Pass | Fault::ResetAfterUpstream | Fault::Delay(_) | Fault::TruncateBody => {
-            let response = match forward(&request, shared).await {
-                Ok(response) => response,
-                Err(e) => {
-                    eprintln!("fault proxy: upstream {}: {e}", shared.upstream);
-                    let detail = format!("test proxy: upstream {}: {e}", shared.upstream);
-                    let answer = envelope(502, "Bad Gateway", &detail, &[]);
-                    return answer_and_close(client, &answer, shared).await;
-                }
-            };
-            let Some(split) = find_head_end(&response) else {
-                eprintln!("fault proxy: the upstream's response has no complete head");
-                let detail = "test proxy: malformed upstream response";
-                let answer = envelope(502, "Bad Gateway", detail, &[]);
-                return answer_and_close(client, &answer, shared).await;
-            };
-            let (head, body) = response.split_at(split);
-            let mut answer = rewrite_head(head, &["connection", "keep-alive"]);
-            match fault {
-                Fault::ResetAfterUpstream => return reset(client),
-                Fault::Delay(delay) => {
-                    tokio::time::sleep(delay).await;
-                    answer.extend_from_slice(body);
-                }
-                Fault::TruncateBody => answer.extend_from_slice(&body[..body.len() / 2]),
-                _ => answer.extend_from_slice(body),
-            }
-            answer_and_close(client, &answer, shared).await;
-        }
-    }
-}
-
-async fn read_request(client: &mut TcpStream, shared: &Shared) -> Result<Request, ReadError> {
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        let from = buf.len().saturating_sub(3);
-        let n = client
-            .read(&mut chunk)
+    // Compressed bodies pass through byte for byte.
+    let path = format!(
+        "{CASES}?sysparm_query=ORDERBYnumber&sysparm_fields=number,sys_id,short_description&sysparm_limit=20"
+    );
+    let mut wire = Vec::new();
+    for base in [&server.url, &proxy.url] {
+        let response = request(&raw_http(), Method::GET, base, &path)
+            .header("Accept-Encoding", "gzip")
+            .send()
             .await
-            .map_err(|e| ReadError::Io(e.to_string()))?;
-        if n == 0 {
-            return Err(if buf.is_empty() {
-                ReadError::Quiet
-            } else {
-                ReadError::Io("end of stream inside the request head".into())
-            });
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = find_head_end(&buf[from..]) {
-            break from + end;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(ReadError::Refuse(
-                431,
-                format!("request head over {MAX_HEAD} bytes"),
-            ));
-        }
-    };
-    if head_end > MAX_HEAD {
-        return Err(ReadError::Refuse(
-            431,
-            format!("request head over {MAX_HEAD} bytes"),
-        ));
-    }
-    let head = &buf[..head_end];
-    let Ok(text) = std::str::from_utf8(head) else {
-        return Err(ReadError::Refuse(400, "request head is not UTF-8".into()));
-    };
-    let mut lines = text.split("\r\n");
-    let request_line = lines.next().unwrap_or("");
-    let parts: Vec<&str> = request_line.split(' ').collect();
-    let write = match parts.as_slice() {
-        [method, path, _] => {
-            matches!(*method, "PATCH" | "PUT") || (*method == "POST" && path.starts_with("/api/"))
-        }
-        _ => false,
-    };
-    if parts.len() != 3 || !parts[2].starts_with("HTTP/1.") {
-        return Err(ReadError::Refuse(
-            400,
-            format!("not an HTTP/1.x request line: {request_line:?}"),
-        ));
-    }
-    let mut length: Option<usize> = None;
-    let mut expect_continue = false;
-    for line in lines.filter(|l| !l.is_empty()) {
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(ReadError::Refuse(
-                400,
-                format!("malformed header line {line:?}"),
-            ));
-        };
-        let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("transfer-encoding") {
-            return Err(ReadError::Refuse(
-                501,
-                format!(
-                    "Transfer-Encoding: {value} is not supported by the test proxy (Content-Length bodies only)"
-                ),
-            ));
-        } else if name.eq_ignore_ascii_case("content-length") {
-            let Ok(n) = value.parse::<usize>() else {
-                return Err(ReadError::Refuse(
-                    400,
-                    format!("bad Content-Length {value:?}"),
-                ));
-            };
-            if length.is_some_and(|m| m != n) {
-                return Err(ReadError::Refuse(400, "conflicting Content-Length".into()));
-            }
-            length = Some(n);
-        } else if name.eq_ignore_ascii_case("expect") && value.eq_ignore_ascii_case("100-continue")
-        {
-            expect_continue = true;
-        }
-    }
-    let length = length.unwrap_or(0);
-    if length > MAX_BODY {
-        return Err(ReadError::Refuse(
-            413,
-            format!("request body of {length} bytes, over {MAX_BODY}"),
-        ));
-    }
-    let mut body = buf[head_end..].to_vec();
-    if expect_continue && body.len() < length {
-        // The proxy answers the expectation itself and strips `Expect` from the forwarded head.
-        let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
-        write_client(client, cont, shared)
-            .await
-            .map_err(ReadError::Io)?;
-    }
-    while body.len() < length {
-        let n = client
-            .read(&mut chunk)
-            .await
-            .map_err(|e| ReadError::Io(e.to_string()))?;
-        if n == 0 {
-            return Err(ReadError::Io(format!(
-                "end of stream after {} of {length} body bytes",
-                body.len()
-            )));
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    if body.len() > length {
-        eprintln!(
-            "fault proxy: ignoring {} bytes after the request (no pipelining)",
-            body.len() - length
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response
+                .headers()
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok()),
+            Some("gzip")
         );
-        body.truncate(length);
+        wire.push(response.bytes().await.expect("body"));
     }
-    Ok(Request {
-        upstream_head: rewrite_head(
-            head,
-            &["connection", "keep-alive", "proxy-connection", "expect"],
-        ),
-        body,
-        write,
-    })
+    assert_eq!(&wire[0][..2], b"\x1f\x8b", "gzip magic");
+    assert_eq!(wire[0], wire[1], "the gzip bytes are untouched");
+
+    let stats = proxy.stats();
+    assert_eq!((stats.requests, stats.forwarded, stats.faults), (2, 2, 0));
 }
 
-/// Sends the request on a new upstream connection and reads the response to EOF.
-async fn forward(request: &Request, shared: &Shared) -> Result<Vec<u8>, String> {
-    let mut upstream = timeout(IO_TIMEOUT, TcpStream::connect(shared.upstream))
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| format!("connect: {e}"))?;
-    let _ = upstream.set_nodelay(true);
-    let mut out = Vec::with_capacity(request.upstream_head.len() + request.body.len());
-    out.extend_from_slice(&request.upstream_head);
-    out.extend_from_slice(&request.body);
-    timeout(IO_TIMEOUT, upstream.write_all(&out))
-        .await
-        .map_err(|_| "write timed out".to_string())?
-        .map_err(|e| format!("write: {e}"))?;
-    shared.forwarded.fetch_add(1, Ordering::SeqCst);
-    // No half-close: hyper servers drop a connection whose client shuts down its write side.
-    let read = async {
-        let mut response = Vec::with_capacity(8192);
-        let mut chunk = [0u8; 16384];
-        loop {
-            let n = upstream
-                .read(&mut chunk)
-                .await
-                .map_err(|e| format!("read: {e}"))?;
-            if n == 0 {
-                return Ok(response);
-            }
-            if response.len() + n > MAX_RESPONSE {
-                return Err(format!("response over {MAX_RESPONSE} bytes"));
-            }
-            response.extend_from_slice(&chunk[..n]);
-        }
-    };
-    timeout(UPSTREAM_TIMEOUT, read)
-        .await
-        .map_err(|_| "response timed out".to_string())?
-}
-
-/// Counts, then writes: the counters never lag behind what a client has already read.
-async fn write_client(client: &mut TcpStream, bytes: &[u8], shared: &Shared) -> Result<(), String> {
-    shared
-        .bytes_to_client
-        .fetch_add(bytes.len() as u64, Ordering::SeqCst);
-    match timeout(IO_TIMEOUT, client.write_all(bytes)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("write: {e}")),
-        Err(_) => Err("write timed out".into()),
-    }
-}
-
-/// Writes the answer, closes the write side (FIN), then drains what the client may still send
-/// for a bounded time, so that the answer is read rather than cut by a reset.
-async fn answer_and_close(mut client: TcpStream, answer: &[u8], shared: &Shared) {
-    if let Err(e) = write_client(&mut client, answer, shared).await {
-        eprintln!("fault proxy: answering a client: {e}");
-        return reset(client);
-    }
-    if timeout(IO_TIMEOUT, client.shutdown()).await.is_err() {
-        return reset(client);
-    }
-    let drain = async {
-        let mut sink = [0u8; 8192];
-        while let Ok(n) = client.read(&mut sink).await {
-            if n == 0 {
-                break;
-            }
-        }
-    };
-    let _ = timeout(LINGER_DRAIN, drain).await;
-}
-
-/// Index just past the first `\r\n\r\n`.
-fn find_head_end(bytes: &[u8]) -> Option<usize> {
-    bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
-}
-
-/// A head (ending with the empty line) without the named headers, with `Connection: close`.
-fn rewrite_head(head: &[u8], drop: &[&str]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(head.len() + 19);
-    let body = head.strip_suffix(b"\r\n\r\n").unwrap_or(head);
-    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if i > 0 {
-            let name = line.split(|&b| b == b':').next().unwrap_or(line);
-            let name = name.trim_ascii();
-            if drop.iter().any(|d| name.eq_ignore_ascii_case(d.as_bytes())) {
-                continue;
-            }
-        }
-        out.extend_from_slice(line);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"Connection: close\r\n\r\n");
-    out
-}
-
-/// A ServiceNow error answer: `{"error":{"message","detail"},"status":"failure"}`.
-fn envelope(status: u16, message: &str, detail: &str, headers: &[(&str, String)]) -> Vec<u8> {
-    let body = if matches!(status, 100..=199 | 204 | 304) {
-        String::new()
-    } else {
-        serde_json::json!({
-            "error": {"message": message, "detail": detail},
-            "status": "failure",
-        })
-        .to_string()
-    };
-    let mut head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\n",
-        reason(status),
-        body.len()
+#[tokio::test]
+async fn reset_after_upstream_applies_the_write_but_the_client_never_learns() {
+    let (server, proxy, id) = setup().await;
+    proxy.schedule([Fault::ResetAfterUpstream]);
+    let text = "applied behind the client's back";
+    let outcome = comment(&proxy.url, &id, text).await;
+    assert!(
+        outcome.is_err(),
+        "the client must get an error, not {outcome:?}"
     );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("Connection: close\r\n\r\n");
-    let mut out = head.into_bytes();
-    out.extend_from_slice(body.as_bytes());
-    out
+    assert!(journal_has(&server, &id, text).await);
+    let stats = proxy.stats();
+    assert_eq!((stats.requests, stats.forwarded, stats.faults), (1, 1, 1));
+    assert_eq!(stats.bytes_to_client, 0, "nothing was sent back");
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        412 => "Precondition Failed",
-        413 => "Content Too Large",
-        422 => "Unprocessable Content",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Injected",
+#[tokio::test]
+async fn reset_before_upstream_never_reaches_the_server() {
+    let (server, proxy, id) = setup().await;
+    proxy.schedule([Fault::ResetBeforeUpstream]);
+    let text = "lost on the way";
+    let outcome = comment(&proxy.url, &id, text).await;
+    assert!(
+        outcome.is_err(),
+        "the client must get an error, not {outcome:?}"
+    );
+    assert!(!journal_has(&server, &id, text).await);
+    let stats = proxy.stats();
+    assert_eq!((stats.requests, stats.forwarded, stats.faults), (1, 0, 1));
+    assert_eq!(stats.bytes_to_client, 0);
+
+    // The next request passes again.
+    let response = comment(&proxy.url, &id, "second try")
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert!(journal_has(&server, &id, "second try").await);
+}
+
+#[tokio::test]
+async fn status_answers_the_servicenow_envelope_without_forwarding() {
+    let (server, proxy, id) = setup().await;
+    proxy.schedule([Fault::Status(503)]);
+    let text = "refused by the proxy";
+    let response = comment(&proxy.url, &id, text).await.expect("a response");
+    assert_eq!(response.status(), 503);
+    assert!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
+    );
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(body["status"], "failure");
+    assert_eq!(body["error"]["message"], "Service Unavailable");
+    assert_eq!(body["error"]["detail"], "injected by the test proxy");
+    assert!(!journal_has(&server, &id, text).await);
+    let stats = proxy.stats();
+    assert_eq!((stats.requests, stats.forwarded, stats.faults), (1, 0, 1));
+}
+
+#[tokio::test]
+async fn too_many_requests_looks_like_the_servers_own_rate_limit() {
+    let (server, proxy, _) = setup().await;
+    proxy.schedule([Fault::TooManyRequests {
+        retry_after_secs: 7,
+    }]);
+    let before = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let injected = request(&http(), Method::GET, &proxy.url, CASES)
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(injected.status(), 429);
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    assert_eq!(header(&injected, "retry-after").as_deref(), Some("7"));
+    let reset: u64 = header(&injected, "x-ratelimit-reset")
+        .expect("X-RateLimit-Reset")
+        .parse()
+        .expect("epoch seconds");
+    assert!(
+        (before + 7..=before + 9).contains(&reset),
+        "{reset} vs {before}"
+    );
+    let body: Value = injected.json().await.expect("JSON body");
+    assert_eq!(body["status"], "failure");
+    assert_eq!(body["error"]["message"], "Rate limit exceeded");
+    assert!(
+        body["error"]["detail"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty())
+    );
+
+    // The real thing, for comparison: same status, headers and message.
+    let limited = start(20, &["--rate-limit", "1"]);
+    let mut last = None;
+    for _ in 0..2 {
+        last = Some(
+            request(&http(), Method::GET, &limited.url, CASES)
+                .send()
+                .await
+                .expect("a response"),
+        );
     }
+    let real = last.expect("two requests");
+    assert_eq!(real.status(), 429);
+    assert!(header(&real, "retry-after").is_some());
+    assert!(header(&real, "x-ratelimit-reset").is_some());
+    let real_body: Value = real.json().await.expect("JSON body");
+    assert_eq!(real_body["error"]["message"], body["error"]["message"]);
+    assert_eq!(real_body["status"], body["status"]);
+    drop(server);
+}
+
+#[tokio::test]
+async fn delay_holds_the_answer_back() {
+    let (_server, proxy, _) = setup().await;
+    let path = format!("{CASES}?sysparm_limit=1");
+    // Warm up (password hashing, first connection) so the timing below is the proxy's.
+    assert_eq!(get_json(&http(), &proxy.url, &path).await.0, 200);
+    proxy.schedule([Fault::Delay(Duration::from_millis(300))]);
+    let started = Instant::now();
+    let (status, body) = get_json(&http(), &proxy.url, &path).await;
+    let elapsed = started.elapsed();
+    assert_eq!(status, 200, "{body}");
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert_eq!(body["result"].as_array().map(Vec::len), Some(1));
+    let stats = proxy.stats();
+    assert_eq!((stats.requests, stats.forwarded, stats.faults), (2, 2, 1));
+}
+
+#[tokio::test]
+async fn truncate_body_breaks_the_body_but_not_the_head() {
+    let (_server, proxy, _) = setup().await;
+    let path = format!("{CASES}?sysparm_limit=10");
+    // Gzipped (chunked) and identity (Content-Length) answers alike.
+    proxy.schedule([Fault::TruncateBody, Fault::TruncateBody]);
+    let response = request(&http(), Method::GET, &proxy.url, &path)
+        .send()
+        .await
+        .expect("the head arrives");
+    assert_eq!(response.status(), 200);
+    let outcome = response.json::<Value>().await;
+    assert!(
+        outcome.is_err(),
+        "a truncated body must not parse: {outcome:?}"
+    );
+
+    let response = request(&raw_http(), Method::GET, &proxy.url, &path)
+        .send()
+        .await
+        .expect("the head arrives");
+    assert_eq!(response.status(), 200);
+    let length: usize = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Content-Length kept");
+    assert!(length > 100, "{length}");
+    let outcome = response.bytes().await;
+    assert!(outcome.is_err(), "a short body must fail: {outcome:?}");
+
+    // Then untouched again.
+    assert_eq!(get_json(&http(), &proxy.url, &path).await.0, 200);
+}
+
+#[tokio::test]
+async fn scheduled_faults_apply_in_order_then_the_default() {
+    let (_server, proxy, _) = setup().await;
+    let path = format!("{CASES}?sysparm_limit=1");
+    let status = |proxy_url: String| {
+        let path = path.clone();
+        async move {
+            request(&http(), Method::GET, &proxy_url, &path)
+                .send()
+                .await
+                .expect("a response")
+                .status()
+                .as_u16()
+        }
+    };
+    proxy.schedule([Fault::Status(502), Fault::Pass, Fault::Status(504)]);
+    proxy.schedule([Fault::Status(500)]);
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        seen.push(status(proxy.url.clone()).await);
+    }
+    assert_eq!(seen, [502, 200, 504, 500, 200, 200]);
+
+    proxy.set_default(Fault::Status(503));
+    assert_eq!(status(proxy.url.clone()).await, 503);
+    proxy.schedule([Fault::Pass]);
+    assert_eq!(status(proxy.url.clone()).await, 200);
+    assert_eq!(status(proxy.url.clone()).await, 503);
+    proxy.set_default(Fault::Pass);
+    assert_eq!(status(proxy.url.clone()).await, 200);
+
+    let stats = proxy.stats();
+    assert_eq!(stats.requests, 10);
+    assert_eq!(stats.forwarded, 5);
+    assert_eq!(stats.faults, 5);
+}
+
+#[tokio::test]
+async fn down_fails_fast_and_up_restores() {
+    let (_server, proxy, _) = setup().await;
+    let path = format!("{CASES}?sysparm_limit=1");
+    assert_eq!(get_json(&http(), &proxy.url, &path).await.0, 200);
+    let before = proxy.stats();
+
+    proxy.set_down(true);
+    for _ in 0..3 {
+        let started = Instant::now();
+        let outcome = request(&http(), Method::GET, &proxy.url, &path)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        let elapsed = started.elapsed();
+        assert!(outcome.is_err(), "down must fail: {outcome:?}");
+        assert!(
+            elapsed < Duration::from_millis(1000),
+            "down must fail fast, took {elapsed:?}"
+        );
+        let error = outcome.unwrap_err();
+        assert!(!error.is_timeout(), "{error:?}");
+    }
+    let during = proxy.stats();
+    assert_eq!(
+        during.requests, before.requests,
+        "cut connections carry no request"
+    );
+    assert_eq!(during.bytes_to_client, before.bytes_to_client);
+
+    proxy.set_down(false);
+    assert_eq!(get_json(&http(), &proxy.url, &path).await.0, 200);
+    assert_eq!(proxy.stats().requests, before.requests + 1);
+}
+
+#[tokio::test]
+async fn stats_count_requests_forwards_faults_and_bytes() {
+    let (_server, proxy, id) = setup().await;
+    let zero = proxy.stats();
+    assert_eq!(
+        (
+            zero.requests,
+            zero.forwarded,
+            zero.faults,
+            zero.bytes_to_client
+        ),
+        (0, 0, 0, 0)
+    );
+    let path = format!("{CASES}?sysparm_limit=1");
+
+    let (status, _) = get_json(&http(), &proxy.url, &path).await;
+    assert_eq!(status, 200);
+    let one = proxy.stats();
+    assert_eq!((one.requests, one.forwarded, one.faults), (1, 1, 0));
+    assert!(one.bytes_to_client > 100, "{one:?}");
+
+    proxy.schedule([
+        Fault::Status(500),
+        Fault::ResetBeforeUpstream,
+        Fault::ResetAfterUpstream,
+    ]);
+    let _ = comment(&proxy.url, &id, "a")
+        .await
+        .expect("500 is a response");
+    let after_500 = proxy.stats();
+    assert!(after_500.bytes_to_client > one.bytes_to_client);
+    assert!(comment(&proxy.url, &id, "b").await.is_err());
+    assert!(comment(&proxy.url, &id, "c").await.is_err());
+    let end = proxy.stats();
+    assert_eq!((end.requests, end.forwarded, end.faults), (4, 2, 3));
+    assert_eq!(
+        end.bytes_to_client, after_500.bytes_to_client,
+        "resets send nothing"
+    );
+}
+
+#[tokio::test]
+async fn chunked_request_bodies_are_refused_with_501() {
+    let (_server, proxy, _) = setup().await;
+    let mut stream = tokio::net::TcpStream::connect(authority(&proxy.url))
+        .await
+        .expect("connect");
+    let request = format!(
+        "POST {CASES} HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{{}}\r\n0\r\n\r\n",
+        authority(&proxy.url)
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("the proxy closes")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 501 "), "{answer}");
+    assert!(answer.contains("\"status\":\"failure\""), "{answer}");
+    let stats = proxy.stats();
+    assert_eq!((stats.requests, stats.forwarded, stats.faults), (1, 0, 0));
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_a_502_envelope() {
+    let (server, proxy, _) = setup().await;
+    drop(server);
+    let response = request(&http(), Method::GET, &proxy.url, CASES)
+        .send()
+        .await
+        .expect("the proxy answers");
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(body["status"], "failure");
+    assert_eq!(body["error"]["message"], "Bad Gateway");
+    let stats = proxy.stats();
+    assert_eq!((stats.requests, stats.forwarded, stats.faults), (1, 0, 0));
+}
+
+#[tokio::test]
+async fn dropping_the_proxy_closes_its_port() {
+    let (_server, proxy, _) = setup().await;
+    let address = authority(&proxy.url).to_string();
+    assert_eq!(
+        get_json(&http(), &proxy.url, &format!("{CASES}?sysparm_limit=1"))
+            .await
+            .0,
+        200
+    );
+    drop(proxy);
+    // The aborted accept task is dropped (with its listener) when the runtime next runs it.
+    let mut refused = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        if tokio::net::TcpStream::connect(&address).await.is_err() {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the proxy still accepts connections after drop");
 }

@@ -1,9 +1,8 @@
 //! Only the agent removes queued work: not a logout, not a wipe, not a
 //! forgotten `--yes`.
 
-use crate::agent::Agent;
-use crate::offline::journal_texts;
-use crate::server::start;
+use support::agent::Agent;
+use support::server::start;
 
 #[tokio::test]
 async fn logout_keeps_the_queue_and_a_wipe_is_refused_while_actions_wait() {
@@ -35,12 +34,9 @@ async fn logout_keeps_the_queue_and_a_wipe_is_refused_while_actions_wait() {
     agent.ok(&["sync"]);
     assert!(agent.queue().is_empty());
     let boss = server.client("superviseur");
-    let texts = journal_texts(&boss, &number).await;
     assert_eq!(
-        texts
-            .iter()
-            .filter(|t| *t == "Gardé malgré la déconnexion")
-            .count(),
+        boss.journal_count(&number, "Gardé malgré la déconnexion")
+            .await,
         1
     );
 }

@@ -3,10 +3,10 @@
 
 use serde_json::json;
 
-use crate::agent::Agent;
-use crate::client::{CASES, Client, s};
-use crate::proxy::FaultProxy;
-use crate::server::start;
+use support::agent::Agent;
+use support::client::{CASES, Client, s};
+use support::proxy::FaultProxy;
+use support::server::start;
 
 async fn case_by_number(boss: &Client, number: &str) -> serde_json::Value {
     boss.find_case(&format!("number={number}")).await
@@ -163,9 +163,13 @@ async fn an_incremental_sync_fetches_only_what_changed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_session_is_renewed_without_the_agent() {
     use guichet::backend::Backend;
-    use guichet::backend::servicenow::{ServiceNow, Settings};
+    use guichet::backend::servicenow::{Schema, ServiceNow, Settings};
     let server = start(10, &["--token-ttl", "1"]);
-    let backend = ServiceNow::new(Settings::new(&server.url, "demo", "demo")).unwrap();
+    let backend = ServiceNow::new(
+        Settings::new(&server.url, "demo", "demo"),
+        Schema::default(),
+    )
+    .unwrap();
     assert_eq!(backend.me().await.unwrap().user.user_name, "demo");
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(

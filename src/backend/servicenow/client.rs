@@ -86,11 +86,7 @@ fn check_transport(settings: &Settings) -> Result<(), BackendError> {
     let Some(rest) = settings.url.strip_prefix("http://") else {
         return Ok(());
     };
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
+    let host = host_of(rest);
     let loopback = host.eq_ignore_ascii_case("localhost")
         || host
             .parse::<std::net::IpAddr>()
@@ -102,6 +98,38 @@ fn check_transport(settings: &Settings) -> Result<(), BackendError> {
         "plain http to {host} is refused before connecting: the password and citizens' data would cross the network unencrypted. \
          Use https://; if your administration's network really requires plain http, log in again with --insecure-http"
     )))
+}
+
+/// The host of a URL without its scheme (`host:port/path`, `[::1]:80`).
+fn host_of(rest: &str) -> &str {
+    let authority = rest.split('/').next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    }
+}
+
+/// A proxy URL fit to print: any `user:password@` removed.
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((_, host)) => format!("{scheme}://{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Whether `NO_PROXY` exempts a host: `*`, the host itself, or a domain it
+/// is in (with or without the leading dot), as reqwest reads it.
+fn exempt(no_proxy: &str, host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    no_proxy.split(',').map(str::trim).any(|entry| {
+        let domain = entry.trim_start_matches('.').to_ascii_lowercase();
+        entry == "*"
+            || (!domain.is_empty() && (host == domain || host.ends_with(&format!(".{domain}"))))
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -220,6 +248,38 @@ impl Client {
 
     pub fn user(&self) -> &str {
         &self.settings.user
+    }
+
+    /// The proxy requests go through, credentials hidden, and the variable
+    /// of the environment that set it (None: the profile's own), by the
+    /// rules reqwest follows: the profile's, else the scheme's variable, else
+    /// `ALL_PROXY`, unless `NO_PROXY` exempts the host.
+    pub fn proxy_in_use(&self) -> Option<(String, Option<&'static str>)> {
+        if let Some(proxy) = &self.settings.proxy {
+            return Some((without_credentials(proxy), None));
+        }
+        let var = |names: [&'static str; 2]| {
+            names.into_iter().find_map(|name| {
+                std::env::var(name)
+                    .ok()
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (v, name))
+            })
+        };
+        let (scheme, rest) = self.settings.url.split_once("://")?;
+        if let Some((no_proxy, _)) = var(["NO_PROXY", "no_proxy"])
+            && exempt(&no_proxy, host_of(rest))
+        {
+            return None;
+        }
+        let by_scheme = if scheme == "https" {
+            ["HTTPS_PROXY", "https_proxy"]
+        } else {
+            ["HTTP_PROXY", "http_proxy"]
+        };
+        var(by_scheme)
+            .or_else(|| var(["ALL_PROXY", "all_proxy"]))
+            .map(|(url, name)| (without_credentials(&url), Some(name)))
     }
 
     /// How requests authenticate now: "OAuth", "HTTP Basic", or "not yet".
@@ -570,6 +630,21 @@ async fn read_json(mut response: Response, effect: Effect) -> Result<Value, Back
 #[cfg(test)]
 mod transport_tests {
     use super::*;
+
+    #[test]
+    fn proxies_are_shown_without_credentials_and_no_proxy_is_honoured() {
+        assert_eq!(
+            without_credentials("http://agent:s3cret@proxy.mairie.fr:3128"),
+            "http://proxy.mairie.fr:3128"
+        );
+        assert_eq!(without_credentials("proxy:3128"), "proxy:3128");
+        assert_eq!(host_of("user@[::1]:8080/x"), "::1");
+        assert!(exempt("localhost, .mairie.fr", "instance.mairie.fr"));
+        assert!(exempt("mairie.fr", "Mairie.FR"));
+        assert!(exempt("*", "anything"));
+        assert!(!exempt("mairie.fr", "notmairie.fr"));
+        assert!(!exempt("", "instance.service-now.com"));
+    }
 
     fn settings(url: &str) -> Settings {
         Settings::new(url, "u", "p")

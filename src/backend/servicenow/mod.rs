@@ -3,6 +3,8 @@
 //! from the `X-Guichet-Extensions` header and uses when present.
 
 mod client;
+mod probe;
+mod schema;
 mod wire;
 
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -12,6 +14,8 @@ use serde_json::{Map, Value, json};
 
 use client::{Answer, Client, Effect, error_detail};
 pub use client::{MAX_BODY_BYTES, SavedSession, Settings};
+pub use probe::{CaseTable, RateLimit, TableAccess};
+pub use schema::{CSM_CASE_TABLE, Schema, SchemaError};
 
 use super::{
     Backend, BackendError, BackendResult, Capabilities, ChangedCases, Directory, Me, Push,
@@ -34,6 +38,8 @@ const PAGE: usize = 1000;
 
 pub struct ServiceNow {
     client: Client,
+    /// The case table and the instance's names for case fields.
+    schema: Schema,
     capabilities: AtomicU8,
 }
 
@@ -42,9 +48,10 @@ fn condition(field: &str, op: Operator, value: impl Into<String>) -> Term {
 }
 
 impl ServiceNow {
-    pub fn new(settings: Settings) -> BackendResult<ServiceNow> {
+    pub fn new(settings: Settings, schema: Schema) -> BackendResult<ServiceNow> {
         Ok(ServiceNow {
             client: Client::new(settings)?,
+            schema,
             capabilities: AtomicU8::new(0),
         })
     }
@@ -289,18 +296,22 @@ impl Backend for ServiceNow {
 
     async fn choices(&self) -> BackendResult<Vec<Choice>> {
         let query = Query::all_of([
-            condition(wire::CHOICE_TABLE_FIELD, Operator::Eq, wire::CASE_TABLE),
+            condition(
+                wire::CHOICE_TABLE_FIELD,
+                Operator::In,
+                self.schema.choice_tables().join(","),
+            ),
             condition(
                 wire::CHOICE_ELEMENT_FIELD,
                 Operator::In,
-                wire::CHOICE_ELEMENTS,
+                self.schema.choice_elements(),
             ),
         ])
         .order_by(wire::SEQUENCE_FIELD, false);
         let rows = self
             .all_rows(wire::CHOICE_TABLE, &query, wire::CHOICE_FIELDS)
             .await?;
-        wire::choices(&rows)
+        wire::choices(&self.schema, &rows)
     }
 
     async fn changed_cases(
@@ -340,17 +351,17 @@ impl Backend for ServiceNow {
             .order_by(wire::ID_FIELD, false);
         let params = [
             ("sysparm_query", query.to_string()),
-            ("sysparm_fields", wire::CASE_FIELDS.to_string()),
+            ("sysparm_fields", self.schema.case_fields()),
             ("sysparm_limit", limit.to_string()),
             ("sysparm_exclude_reference_link", "true".into()),
             ("sysparm_no_count", "true".into()),
         ];
-        let answer = self.get(wire::CASE_TABLE, &params).await?;
+        let answer = self.get(self.schema.table(), &params).await?;
         let rows = wire::result_rows(&answer.body)?;
         let mut cases = Vec::with_capacity(rows.len());
         let mut first_error = None;
         for row in rows {
-            match wire::case(row) {
+            match wire::case(&self.schema, row) {
                 Ok(case) => cases.push(case),
                 Err(e) => {
                     first_error.get_or_insert(e);
@@ -382,7 +393,7 @@ impl Backend for ServiceNow {
                 ("sysparm_limit", crate::protocol::PAGE_CEILING.to_string()),
                 ("sysparm_no_count", "true".into()),
             ];
-            let answer = self.get(wire::CASE_TABLE, &params).await?;
+            let answer = self.get(self.schema.table(), &params).await?;
             let rows = wire::result_rows(&answer.body)?;
             for row in rows {
                 match row.get(wire::ID_FIELD).and_then(Value::as_str) {
@@ -404,10 +415,10 @@ impl Backend for ServiceNow {
 
     async fn case(&self, id: &str) -> BackendResult<Option<Case>> {
         let params = [
-            ("sysparm_fields", wire::CASE_FIELDS.to_string()),
+            ("sysparm_fields", self.schema.case_fields()),
             ("sysparm_exclude_reference_link", "true".into()),
         ];
-        let path = format!("/api/now/table/{}/{id}", wire::CASE_TABLE);
+        let path = format!("/api/now/table/{}/{id}", self.schema.table());
         let answer = self
             .client
             .send(Method::GET, &path, Effect::Read, |r| r.query(&params))
@@ -415,14 +426,17 @@ impl Backend for ServiceNow {
         self.note_capabilities(&answer);
         match answer.status {
             StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => wire::case(&answer.body["result"]).map(Some),
+            s if s.is_success() => wire::case(&self.schema, &answer.body["result"]).map(Some),
             s => Err(BackendError::Rejected(error_detail(&answer.body, s))),
         }
     }
 
     async fn cases(&self, ids: &[String]) -> BackendResult<Vec<Case>> {
-        self.rows_by_ids(wire::CASE_TABLE, wire::CASE_FIELDS, ids, wire::case)
-            .await
+        let fields = self.schema.case_fields();
+        self.rows_by_ids(self.schema.table(), &fields, ids, |row| {
+            wire::case(&self.schema, row)
+        })
+        .await
     }
 
     async fn citizens(&self, ids: &[String]) -> BackendResult<Vec<Citizen>> {
@@ -480,7 +494,7 @@ impl Backend for ServiceNow {
         let mut body = Map::new();
         for (field, value) in push.action.field_changes() {
             body.insert(
-                wire::field_name(field).into(),
+                self.schema.field_name(field).into(),
                 Value::String(value.unwrap_or_default()),
             );
         }
@@ -491,9 +505,9 @@ impl Backend for ServiceNow {
             );
         }
         let body = Value::Object(body);
-        let path = format!("/api/now/table/{}/{}", wire::CASE_TABLE, push.case_id);
+        let path = format!("/api/now/table/{}/{}", self.schema.table(), push.case_id);
         let params = [
-            ("sysparm_fields", wire::CASE_FIELDS.to_string()),
+            ("sysparm_fields", self.schema.case_fields()),
             ("sysparm_exclude_reference_link", "true".into()),
         ];
         let answer = self
@@ -511,13 +525,13 @@ impl Backend for ServiceNow {
             .await?;
         match answer.status {
             StatusCode::PRECONDITION_FAILED => {
-                let theirs = wire::case(&answer.body["result"])?;
+                let theirs = wire::case(&self.schema, &answer.body["result"])?;
                 Err(BackendError::Conflict {
                     theirs: Box::new(theirs),
                 })
             }
             StatusCode::NOT_FOUND => Err(BackendError::NotFound),
-            s if s.is_success() => wire::case(&answer.body["result"]).map_err(|e| {
+            s if s.is_success() => wire::case(&self.schema, &answer.body["result"]).map_err(|e| {
                 // Applied, but the answer cannot be read: find out by reading back.
                 BackendError::InDoubt(e.to_string())
             }),

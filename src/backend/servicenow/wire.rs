@@ -1,27 +1,28 @@
 //! ServiceNow's CSM tables on the wire, mapped to and from domain types.
-//! Every field name of the Table API lives here and nowhere else.
+//! Every table and field name of the Table API lives here and nowhere else,
+//! but for the case table and its fields, which a profile may rename: their
+//! defaults live in `schema.rs`.
 
 use serde_json::{Map, Value};
 
+use super::schema::{Field, Schema};
 use crate::backend::BackendError;
 use crate::domain::{
-    Case, CaseField, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User,
+    Case, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User,
 };
 
-pub const CASE_TABLE: &str = "sn_customerservice_case";
 pub const CITIZEN_TABLE: &str = "csm_consumer";
 pub const JOURNAL_TABLE: &str = "sys_journal_field";
 pub const USER_TABLE: &str = "sys_user";
 pub const GROUP_TABLE: &str = "sys_user_group";
 pub const MEMBER_TABLE: &str = "sys_user_grmember";
 pub const CHOICE_TABLE: &str = "sys_choice";
-pub const CASE_FIELDS: &str = "sys_id,number,short_description,description,state,priority,category,contact_type,consumer,assigned_to,assignment_group,opened_at,due_date,resolution_code,close_notes,sys_updated_on,sys_updated_by,sys_mod_count";
 pub const CITIZEN_FIELDS: &str = "sys_id,first_name,last_name,email,mobile_phone,street,city,zip";
 pub const JOURNAL_FIELDS: &str = "sys_id,element_id,element,value,sys_created_on,sys_created_by";
 pub const USER_FIELDS: &str = "sys_id,user_name,name,email,active";
 pub const GROUP_FIELDS: &str = "sys_id,name";
 pub const MEMBER_FIELDS: &str = "user,group";
-pub const CHOICE_FIELDS: &str = "element,value,label,language,sequence,inactive";
+pub const CHOICE_FIELDS: &str = "name,element,value,label,language,sequence,inactive";
 /// Only the id: for lists of ids and the smallest possible answer.
 pub const ID_FIELD: &str = "sys_id";
 pub const UPDATED_FIELD: &str = "sys_updated_on";
@@ -36,36 +37,12 @@ pub const JOURNAL_KINDS: &str = "comments,work_notes";
 /// A choice's table and element (the field it lists values for).
 pub const CHOICE_TABLE_FIELD: &str = "name";
 pub const CHOICE_ELEMENT_FIELD: &str = "element";
-pub const CHOICE_ELEMENTS: &str = "state,priority,category,contact_type,resolution_code";
 pub const SEQUENCE_FIELD: &str = "sequence";
-
-/// The wire name of a case field an action sets.
-pub fn field_name(field: CaseField) -> &'static str {
-    match field {
-        CaseField::Assignee => "assigned_to",
-        CaseField::Group => "assignment_group",
-        CaseField::State => "state",
-        CaseField::ResolutionCode => "resolution_code",
-        CaseField::CloseNotes => "close_notes",
-        CaseField::Priority => "priority",
-    }
-}
 
 pub fn journal_element(kind: EntryKind) -> &'static str {
     match kind {
         EntryKind::Comment => "comments",
         EntryKind::WorkNote => "work_notes",
-    }
-}
-
-fn choice_list(element: &str) -> Option<ChoiceList> {
-    match element {
-        "state" => Some(ChoiceList::State),
-        "priority" => Some(ChoiceList::Priority),
-        "category" => Some(ChoiceList::Procedure),
-        "contact_type" => Some(ChoiceList::Channel),
-        "resolution_code" => Some(ChoiceList::Resolution),
-        _ => None,
     }
 }
 
@@ -146,29 +123,31 @@ pub fn result_rows(body: &Value) -> Result<&Vec<Value>, BackendError> {
         .ok_or_else(|| BackendError::Protocol("the answer has no 'result' list".into()))
 }
 
-pub fn case(value: &Value) -> Result<Case, BackendError> {
+/// A case read with `schema.case_fields()`.
+pub fn case(schema: &Schema, value: &Value) -> Result<Case, BackendError> {
     let r = object(value, "case")?;
-    let priority = text(r, "priority")?;
+    let field = |f: Field| text(r, schema.name(f));
+    let priority = field(Field::Priority)?;
     Ok(Case {
         id: required(r, "sys_id", "case")?,
         number: required(r, "number", "case")?,
-        summary: text(r, "short_description")?,
-        description: text(r, "description")?,
-        state: text(r, "state")?,
+        summary: field(Field::Summary)?,
+        description: field(Field::Description)?,
+        state: field(Field::State)?,
         priority: priority
             .parse()
             .ok()
             .filter(|p: &u8| (1..=9).contains(p))
             .unwrap_or(0),
-        procedure: text(r, "category")?,
-        channel: text(r, "contact_type")?,
-        citizen: optional(text(r, "consumer")?),
-        assignee: optional(text(r, "assigned_to")?),
-        group: optional(text(r, "assignment_group")?),
-        opened: text(r, "opened_at")?,
-        due: text(r, "due_date")?,
-        resolution_code: text(r, "resolution_code")?,
-        close_notes: text(r, "close_notes")?,
+        procedure: field(Field::Procedure)?,
+        channel: field(Field::Channel)?,
+        citizen: optional(field(Field::Citizen)?),
+        assignee: optional(field(Field::Assignee)?),
+        group: optional(field(Field::Group)?),
+        opened: field(Field::Opened)?,
+        due: field(Field::Due)?,
+        resolution_code: field(Field::ResolutionCode)?,
+        close_notes: field(Field::CloseNotes)?,
         updated: text(r, "sys_updated_on")?,
         updated_by: text(r, "sys_updated_by")?,
         version: text(r, "sys_mod_count")?,
@@ -240,16 +219,24 @@ pub fn membership(value: &Value) -> Result<(String, String), BackendError> {
 }
 
 /// Folds `sys_choice` rows (one per language) into one choice per value.
-pub fn choices(rows: &[Value]) -> Result<Vec<Choice>, BackendError> {
-    let mut out: Vec<Choice> = Vec::new();
+/// Rows of the case table win; a list it does not define at all comes from
+/// the table it extends (`task`), as ServiceNow's forms show it.
+pub fn choices(schema: &Schema, rows: &[Value]) -> Result<Vec<Choice>, BackendError> {
+    let mut own: Vec<Choice> = Vec::new();
+    let mut inherited: Vec<Choice> = Vec::new();
     for row in rows {
         let r = object(row, "choice")?;
-        let Some(list) = choice_list(&text(r, "element")?) else {
+        let Some(list) = schema.choice_list(&text(r, "element")?) else {
             continue;
         };
         if text(r, "inactive")? == "true" {
             continue;
         }
+        let out = if text(r, "name")? == schema.table() {
+            &mut own
+        } else {
+            &mut inherited
+        };
         let value = text(r, "value")?;
         let label = text(r, "label")?;
         let language = text(r, "language")?;
@@ -274,6 +261,9 @@ pub fn choices(rows: &[Value]) -> Result<Vec<Choice>, BackendError> {
             _ => choice.label_en = label,
         }
     }
+    let defined: Vec<ChoiceList> = own.iter().map(|c| c.list).collect();
+    let mut out = own;
+    out.extend(inherited.into_iter().filter(|c| !defined.contains(&c.list)));
     for choice in &mut out {
         if choice.label_en.is_empty() {
             choice.label_en = choice.label_fr.clone();
@@ -297,20 +287,25 @@ mod tests {
     #[test]
     fn wrong_shapes_are_named_not_guessed() {
         assert!(
-            case(&json!([]))
+            case(&Schema::default(), &json!([]))
                 .unwrap_err()
                 .to_string()
                 .contains("not a JSON object")
         );
         assert!(
-            case(&json!({"number": "CS1"}))
+            case(&Schema::default(), &json!({"number": "CS1"}))
                 .unwrap_err()
                 .to_string()
                 .contains("sys_id")
         );
-        let e = case(&json!({"sys_id": "a", "number": "CS1", "state": ["10"]})).unwrap_err();
+        let csm = Schema::default();
+        let e = case(
+            &csm,
+            &json!({"sys_id": "a", "number": "CS1", "state": ["10"]}),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("'state' is a list"), "{e}");
-        let ok = case(&json!({"sys_id": "a", "number": "CS1", "assigned_to": {"value": "u", "link": "x"}, "priority": "2"})).unwrap();
+        let ok = case(&csm, &json!({"sys_id": "a", "number": "CS1", "assigned_to": {"value": "u", "link": "x"}, "priority": "2"})).unwrap();
         assert_eq!((ok.assignee.as_deref(), ok.priority), (Some("u"), 2));
     }
 
@@ -322,12 +317,39 @@ mod tests {
             json!({"element": "state", "value": "42", "label": "Pending approval", "language": "en", "sequence": "9"}),
             json!({"element": "u_custom", "value": "x", "label": "X", "language": "en"}),
         ];
-        let folded = choices(&rows).unwrap();
+        let folded = choices(&Schema::default(), &rows).unwrap();
         assert_eq!(folded.len(), 2);
         assert_eq!(
             (folded[0].label_en.as_str(), folded[0].label_fr.as_str()),
             ("Awaiting Info", "En attente")
         );
         assert_eq!(folded[1].stage, Some(Stage::AwaitingInfo));
+    }
+
+    #[test]
+    fn an_extension_table_inherits_only_the_lists_it_does_not_define() {
+        let schema = Schema::new(Some("incident"), &Default::default()).unwrap();
+        let rows = vec![
+            json!({"name": "incident", "element": "state", "value": "2", "label": "In Progress", "language": "en"}),
+            json!({"name": "task", "element": "state", "value": "-5", "label": "Pending", "language": "en"}),
+            json!({"name": "task", "element": "priority", "value": "1", "label": "Critical", "language": "en"}),
+        ];
+        let folded = choices(&schema, &rows).unwrap();
+        let values: Vec<(&str, &str)> = folded
+            .iter()
+            .map(|c| (c.list.as_str(), c.value.as_str()))
+            .collect();
+        assert_eq!(values, [("priority", "1"), ("state", "2")]);
+    }
+
+    #[test]
+    fn a_renamed_field_is_read_under_its_instance_name() {
+        let renamed = [("citizen".to_string(), "caller_id".to_string())].into();
+        let schema = Schema::new(Some("incident"), &renamed).unwrap();
+        let record = json!({"sys_id": "a", "number": "INC1", "caller_id": {"value": "c1"}, "consumer": "wrong"});
+        assert_eq!(
+            case(&schema, &record).unwrap().citizen.as_deref(),
+            Some("c1")
+        );
     }
 }

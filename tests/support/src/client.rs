@@ -1,11 +1,9 @@
 //! Talking to a `guichet serve` over HTTP, as any Table API client would.
 
-#![allow(dead_code)]
-
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::Value;
 
-use super::server::Server;
+use crate::server::Server;
 
 pub const CASES: &str = "/api/now/table/sn_customerservice_case";
 pub const JOURNAL: &str = "/api/now/table/sys_journal_field";
@@ -14,7 +12,7 @@ impl Server {
     pub fn client(&self, user: &str) -> Client {
         Client {
             base: self.url.clone(),
-            http: guichet::tls::http_client().build().expect("http client"),
+            http: crate::http_client().build().expect("http client"),
             auth: Auth::Basic(user.to_string(), "demo".to_string()),
         }
     }
@@ -189,6 +187,28 @@ impl Client {
             .expect(200)
             .rows()
             .clone()
+    }
+
+    /// Texts of the journal entries of a case, oldest first.
+    pub async fn journal_values(&self, case_sys_id: &str) -> Vec<String> {
+        self.journal(case_sys_id)
+            .await
+            .iter()
+            .map(|e| s(&e["value"]).to_string())
+            .collect()
+    }
+
+    /// Texts of the journal entries of the case numbered `number`, oldest
+    /// first, as the server holds them.
+    pub async fn journal_texts(&self, number: &str) -> Vec<String> {
+        let case = self.find_case(&format!("number={number}")).await;
+        self.journal_values(s(&case["sys_id"])).await
+    }
+
+    /// How many journal entries of the case numbered `number` read `text`.
+    pub async fn journal_count(&self, number: &str, text: &str) -> usize {
+        let texts = self.journal_texts(number).await;
+        texts.iter().filter(|t| *t == text).count()
     }
 }
 

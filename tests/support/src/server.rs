@@ -1,11 +1,12 @@
-//! Starting and stopping a real `guichet serve` for integration tests:
-//! 127.0.0.1:0, a temporary database, killed when dropped.
-
-#![allow(dead_code)]
+//! Starting and stopping a real `guichet serve` for integration tests and
+//! benchmarks: 127.0.0.1:0, a temporary database, killed when dropped.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use crate::cli;
 
 /// The day demo data is laid around, fixed so tests are deterministic.
 pub const DEMO_DATE: &str = "2026-03-02";
@@ -28,13 +29,7 @@ pub fn start(demo: u32, extra: &[&str]) -> Server {
 
 /// Starts a server on an existing (or new) database file.
 pub fn start_on(db: &Path, demo: Option<u32>, extra: &[&str]) -> Server {
-    let mut args: Vec<String> = vec![
-        "serve".into(),
-        "--addr".into(),
-        "127.0.0.1:0".into(),
-        "--db".into(),
-    ];
-    args.push(db.display().to_string());
+    let mut args: Vec<String> = Vec::new();
     if let Some(n) = demo {
         args.extend([
             "--demo".into(),
@@ -44,12 +39,35 @@ pub fn start_on(db: &Path, demo: Option<u32>, extra: &[&str]) -> Server {
         ]);
     }
     args.extend(extra.iter().map(|s| s.to_string()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
-        .args(&args)
-        // English whatever the machine's locale: the first line is read.
-        .env("LC_ALL", "C")
+    launch(db, &args, Stdio::null())
+}
+
+/// For benchmarks: a server that seeds `cases` demo cases (laid around
+/// today) on `db`, and its seed report (its first line on standard error)
+/// with the time the process took to listen.
+pub fn seed(db: &Path, cases: u32) -> (Server, String) {
+    let started = Instant::now();
+    let mut server = launch(db, &["--demo".into(), cases.to_string()], Stdio::piped());
+    let mut report = String::new();
+    BufReader::new(server.child.stderr.take().expect("stderr"))
+        .read_line(&mut report)
+        .expect("seed report");
+    let report = format!(
+        "{} (process ready after {:.2} s)",
+        report.trim(),
+        started.elapsed().as_secs_f64()
+    );
+    (server, report)
+}
+
+/// `guichet serve` on 127.0.0.1:0 and `db`, once it listens.
+fn launch(db: &Path, args: &[String], stderr: Stdio) -> Server {
+    let mut child = cli::guichet()
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start guichet serve");
     let stdout = child.stdout.take().expect("stdout");

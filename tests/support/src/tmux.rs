@@ -1,8 +1,6 @@
 //! The console as an agent sees it: the real binary in a tmux pane of a
 //! given size, keys sent, the screen read back. Killed when dropped.
 
-#![allow(dead_code)]
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -42,7 +40,7 @@ impl Console {
             command.push("-e".into());
             command.push(var);
         }
-        command.push(env!("CARGO_BIN_EXE_guichet").into());
+        command.push(crate::cli::bin().display().to_string());
         command.extend(args.iter().map(|s| s.to_string()));
         let refs: Vec<&str> = command.iter().map(String::as_str).collect();
         let out = tmux(&refs);

@@ -1,35 +1,15 @@
 //! An agent at a workstation: the `guichet` CLI with a home of its own
 //! (config, local store) and its own profile, run as a separate process.
 
-#![allow(dead_code)]
-
-use std::io::Write;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
+use crate::cli::{self, Output};
+
 pub struct Agent {
     home: tempfile::TempDir,
     pub profile: String,
-}
-
-#[derive(Debug)]
-pub struct Output {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Output {
-    #[track_caller]
-    pub fn expect(self, code: i32) -> Output {
-        assert_eq!(
-            self.code, code,
-            "stdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
-        self
-    }
 }
 
 impl Drop for Agent {
@@ -74,60 +54,30 @@ impl Agent {
 
     /// Runs a command with `input` on its standard input (passwords, secrets).
     pub fn run_with_input(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run guichet");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write standard input");
-        let out = child.wait_with_output().expect("guichet ends");
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        cli::run_with_input(self.command(args), input)
     }
 
     /// A `guichet` command in the C locale: English whatever the machine's
     /// locale, unless the profile chose a language.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_guichet"));
+        let mut command = cli::guichet();
         command
             .args(args)
             .env("GUICHET_HOME", self.home.path())
             .env("GUICHET_PROFILE", &self.profile)
-            .env_remove("GUICHET_PASSWORD")
-            .env("LC_ALL", "C")
-            .env_remove("LC_MESSAGES")
-            .env_remove("LANG");
+            .env_remove("GUICHET_PASSWORD");
         command
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        Agent::output(self.command(args))
+        cli::run(self.command(args))
     }
 
     /// Runs a command in a locale (`LC_ALL`), e.g. `fr_FR.UTF-8`.
     pub fn run_in_locale(&self, locale: &str, args: &[&str]) -> Output {
         let mut command = self.command(args);
         command.env("LC_ALL", locale);
-        Agent::output(command)
-    }
-
-    fn output(mut command: Command) -> Output {
-        let out = command.stdin(Stdio::null()).output().expect("run guichet");
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        cli::run(command)
     }
 
     /// Runs a command that must succeed; returns its stdout.
