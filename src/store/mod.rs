@@ -13,6 +13,7 @@ mod outbox;
 mod schema;
 mod search;
 mod stats;
+mod timestamps;
 
 use std::path::{Path, PathBuf};
 
