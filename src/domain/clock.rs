@@ -49,6 +49,13 @@ impl Clock {
         }
     }
 
+    /// Now by a clock `seconds` ahead of this one (behind when negative):
+    /// a back-end's, from what its `Date` header said.
+    pub fn instant_ahead_by(&self, seconds: i64) -> OffsetDateTime {
+        self.instant()
+            .saturating_add(time::Duration::seconds(seconds))
+    }
+
     /// Now, to the second, as the back-end and the store write it.
     pub fn now(&self) -> Timestamp {
         Timestamp::from(self.instant())
@@ -92,5 +99,6 @@ mod tests {
         let system = time::OffsetDateTime::now_utc();
         assert!((system - now).abs() < time::Duration::minutes(1));
         assert!(clock.epoch_seconds() > 1_700_000_000);
+        assert_eq!(clock.now().to_string().len(), 19);
     }
 }

@@ -21,24 +21,6 @@ pub fn parse(text: &str) -> Option<OffsetDateTime> {
         .map(|p| p.assume_utc())
 }
 
-/// Seconds since the Unix epoch (0 if the clock is set before it).
-pub fn epoch_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Milliseconds since the Unix epoch (0 if the clock is set before it).
-pub fn epoch_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-pub fn now() -> String {
-    format(OffsetDateTime::now_utc())
-}
-
 const HTTP_DATE: &[BorrowedFormatItem<'static>] = format_description!(
     "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
 );
@@ -65,7 +47,6 @@ mod tests {
         assert_eq!(super::format(at), "2026-03-01 08:05:09");
         assert!(super::parse("2026-03-01T08:05:09Z").is_none());
         assert!(super::parse("2026-02-30 08:05:09").is_none());
-        assert_eq!(super::now().len(), 19);
     }
 
     #[test]

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::domain::Clock;
+
 pub use cases::CaseRow;
 pub use outbox::{OutboxEntry, OutboxState, Settled};
 pub use search::{Page, SearchHit, Sort};
@@ -111,6 +113,8 @@ pub struct Store {
     helper: std::cell::RefCell<Option<Connection>>,
     /// Interrupt handles of both connections.
     interrupts: Interrupt,
+    /// What the store stamps its records with and counts "today" by.
+    clock: Clock,
 }
 
 /// Stops the store's running queries from another thread (the console
@@ -162,6 +166,7 @@ impl Store {
             path: path.to_path_buf(),
             helper: std::cell::RefCell::new(None),
             interrupts,
+            clock: Clock::system(),
         };
         store.fill_haystack()?;
         Ok(store)
@@ -220,6 +225,18 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The profile's clock: the store's stamps, its "overdue" and "today",
+    /// and the sync rounds run on it.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Runs the store (and the syncs on it) on another clock: a test's,
+    /// stopped at a day of its choosing.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
     }
 
     pub fn meta(&self, meta: Meta) -> StoreResult<Option<String>> {
