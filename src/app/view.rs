@@ -4,7 +4,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::domain::{Action, CaseField, ChoiceList, Citizen, TimelineEntry, datetime};
+use crate::domain::{Action, CaseField, ChoiceList, Citizen, TimelineEntry, Timestamp};
 use crate::i18n::Lang;
 use crate::store::{CaseRow, OutboxEntry, OutboxState, Store, StoreResult};
 
@@ -172,7 +172,7 @@ impl Countdown {
     /// `due` as the back-end writes it (UTC), seen from `now` in the
     /// agent's time zone `offset`.
     pub fn of(due: &str, now: OffsetDateTime, offset: time::UtcOffset) -> Countdown {
-        let Some(due) = datetime::parse(due) else {
+        let Ok(due) = Timestamp::parse(due).map(Timestamp::instant) else {
             return Countdown::None;
         };
         // Far-future dates do not fit every offset: UTC then.

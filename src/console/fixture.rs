@@ -9,7 +9,9 @@ use crate::app::view::{CaseDetail, CaseLine};
 use crate::console::keymap::Keymap;
 use crate::console::msg::{Counts, DashboardData, Reference};
 use crate::console::state::*;
-use crate::domain::{Action, Case, Choice, ChoiceList, Citizen, EntryKind, Stage, TimelineEntry};
+use crate::domain::{
+    Action, Case, Choice, ChoiceList, Citizen, EntryKind, Stage, TimelineEntry, Timestamp,
+};
 use crate::i18n::Lang;
 use crate::store::{OutboxEntry, OutboxState};
 
@@ -65,6 +67,11 @@ pub fn line(i: usize, citizen: &str, summary: &str, lang: Lang) -> CaseLine {
     }
 }
 
+/// A back-end time, written as it does.
+pub fn at(text: &str) -> Timestamp {
+    Timestamp::parse(text).expect("a timestamp")
+}
+
 pub fn entry(seq: i64, state: OutboxState, action: Action) -> OutboxEntry {
     OutboxEntry {
         seq,
@@ -73,7 +80,7 @@ pub fn entry(seq: i64, state: OutboxState, action: Action) -> OutboxEntry {
         case_number: "CS0001001".into(),
         action,
         base_version: Some("3".into()),
-        created_at: "2026-11-28 09:55:00".into(),
+        created_at: at("2026-11-28 09:55:00"),
         state,
         attempts: 2,
         next_attempt_at: 0,

@@ -110,7 +110,8 @@ impl fmt::Display for Timestamp {
         // Every year this type holds has four digits (or a sign and four),
         // so formatting cannot fail; the error is passed on should it.
         let text = self.0.format(FORMAT).map_err(|_| fmt::Error)?;
-        f.write_str(&text)
+        // Padded like a string, so that `{:<19}` lines up columns.
+        f.pad(&text)
     }
 }
 

@@ -29,7 +29,7 @@ pub fn now() -> OffsetDateTime {
 
 /// Now as the Table API writes datetimes.
 pub fn now_text() -> String {
-    crate::domain::datetime::format(now())
+    crate::domain::Timestamp::from(now()).to_string()
 }
 
 /// Epoch seconds, by the server's clock.

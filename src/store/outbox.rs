@@ -89,7 +89,7 @@ pub struct OutboxEntry {
     pub case_number: String,
     pub action: Action,
     pub base_version: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub state: OutboxState,
     pub attempts: u32,
     /// Epoch milliseconds before which the action is not retried.
@@ -105,9 +105,9 @@ pub struct OutboxEntry {
     /// A send's outcome is unknown: settle it before sending again.
     pub doubtful: bool,
     /// When the action first left (local clock).
-    pub first_sent_at: Option<String>,
+    pub first_sent_at: Option<Timestamp>,
     /// When the action first left, by the back-end's clock, when known.
-    pub first_sent_backend_at: Option<String>,
+    pub first_sent_backend_at: Option<Timestamp>,
     /// What the agent saw of the fields the action sets.
     #[serde(skip)]
     pub seen: BTreeMap<CaseField, String>,
@@ -313,7 +313,7 @@ impl Store {
         &mut self,
         id: &str,
         with_key: bool,
-        backend_now: Option<&str>,
+        backend_now: Option<Timestamp>,
     ) -> StoreResult<bool> {
         let now = self.clock.now();
         let tx = self.write()?;
@@ -654,7 +654,7 @@ impl Store {
 
     /// How many of the agent's done actions on the same case appended this
     /// same journal text, sent after `since`, other than `except` (read-back).
-    pub fn done_twins(&self, except: &OutboxEntry, since: &str) -> StoreResult<usize> {
+    pub fn done_twins(&self, except: &OutboxEntry, since: Timestamp) -> StoreResult<usize> {
         let action = super::to_json(&except.action)?;
         // By when they were sent, on the same clock as the window searched:
         // the back-end's where it was known.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::SyncError;
 use crate::backend::{Backend, Watermark};
-use crate::domain::datetime;
+use crate::domain::Timestamp;
 use crate::store::Store;
 
 /// Cases per page.
@@ -76,9 +76,9 @@ pub async fn pull(
     // Start a little before the watermark: a write committed late in the
     // same second would otherwise be skipped for ever.
     let mut cursor = watermark.as_ref().map(|w| Watermark {
-        updated: datetime::parse(&w.updated)
-            .map(|at| datetime::format(at - OVERLAP))
-            .unwrap_or_else(|| w.updated.clone()),
+        updated: Timestamp::parse(&w.updated)
+            .map(|at| (at - OVERLAP).to_string())
+            .unwrap_or_else(|_| w.updated.clone()),
         id: String::new(),
     });
     let mut newest = watermark.clone();

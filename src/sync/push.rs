@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::{SyncError, backoff};
 use crate::backend::{Backend, BackendError, Push};
-use crate::domain::{Clock, datetime};
+use crate::domain::{Clock, Timestamp};
 use crate::store::{OutboxEntry, OutboxState, Settled, Store};
 
 /// How far before an action's first send, by the back-end's clock, a
@@ -87,24 +87,20 @@ async fn read_back(
         }
         // By the back-end's clock where it was known at the first send: its
         // journal stamps are compared with its own time, never with ours.
-        let (sent, margin) = match entry.first_sent_backend_at.as_deref() {
-            Some(at) => (at, READ_BACK_MARGIN),
-            None => (
-                entry.first_sent_at.as_deref().unwrap_or(&entry.created_at),
-                CLOCK_SKEW,
-            ),
+        let since = match entry.first_sent_backend_at {
+            Some(at) => at - READ_BACK_MARGIN,
+            None => entry.first_sent_at.unwrap_or(entry.created_at) - CLOCK_SKEW,
         };
-        let since = datetime::parse(sent)
-            .map(|at| datetime::format(at - margin))
-            .unwrap_or_default();
         let entries = backend
             .timeline(std::slice::from_ref(&entry.case_id))
             .await?;
         let landed = entries
             .iter()
-            .filter(|e| e.kind == kind && e.text == text && e.author == me && e.at >= since)
+            .filter(|e| {
+                e.kind == kind && e.text == text && e.author == me && e.at >= since.to_string()
+            })
             .count();
-        let twins = store.done_twins(entry, &since)?;
+        let twins = store.done_twins(entry, since)?;
         return Ok(if landed > twins {
             ReadBack::Applied(case)
         } else {
@@ -130,15 +126,9 @@ fn replay_settles(
     clock_offset: Option<i64>,
     clock: &Clock,
 ) -> bool {
-    let age = match (entry.first_sent_backend_at.as_deref(), clock_offset) {
-        (Some(at), Some(offset)) => {
-            datetime::parse(at).map(|at| clock.instant_ahead_by(offset) - at)
-        }
-        _ => entry
-            .first_sent_at
-            .as_deref()
-            .and_then(datetime::parse)
-            .map(|at| clock.instant() - at),
+    let age = match (entry.first_sent_backend_at, clock_offset) {
+        (Some(at), Some(offset)) => Some(clock.instant_ahead_by(offset) - at.instant()),
+        _ => entry.first_sent_at.map(|at| clock.instant() - at.instant()),
     };
     let recent = age.is_some_and(|age| age < KEY_TRUST);
     keys && entry.keyless_sends == 0 && recent
@@ -267,8 +257,8 @@ async fn push_one(
     }
     let backend_time = backend
         .clock_offset()
-        .map(|offset| datetime::format(store.clock().instant_ahead_by(offset)));
-    if !store.mark_sending(&entry.id, keys, backend_time.as_deref())? {
+        .map(|offset| Timestamp::from(store.clock().instant_ahead_by(offset)));
+    if !store.mark_sending(&entry.id, keys, backend_time)? {
         // Dropped or settled elsewhere meanwhile: not ours to send.
         return Ok(Step::Settled);
     }
@@ -363,6 +353,10 @@ mod tests {
 
     use super::replay_settles;
     use crate::domain::{Action, Case, Clock, Timestamp};
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
     use crate::store::{OutboxEntry, Store, test_store};
 
     const HOUR: Duration = Duration::from_secs(3600);
@@ -371,7 +365,7 @@ mod tests {
     /// without a key, when the back-end's clock said 05:00.
     fn sent_at_ten(with_key: bool) -> (tempfile::TempDir, Store, Clock, OutboxEntry) {
         let (dir, mut store) = test_store();
-        let clock = Clock::stopped_at(Timestamp::parse("2026-11-28 10:00:00").unwrap());
+        let clock = Clock::stopped_at(at("2026-11-28 10:00:00"));
         store.set_clock(clock.clone());
         store
             .save_cases(&[Case {
@@ -386,7 +380,7 @@ mod tests {
             .unwrap();
         assert!(
             store
-                .mark_sending(&queued.id, with_key, Some("2026-11-28 05:00:00"))
+                .mark_sending(&queued.id, with_key, Some(at("2026-11-28 05:00:00")))
                 .unwrap()
         );
         let sent = store.action(&queued.id).unwrap();
@@ -398,7 +392,7 @@ mod tests {
     #[test]
     fn a_replay_is_trusted_for_a_day_by_the_backends_clock() {
         let (_dir, _store, clock, sent) = sent_at_ten(true);
-        assert_eq!(sent.first_sent_at.as_deref(), Some("2026-11-28 10:00:00"));
+        assert_eq!(sent.first_sent_at, Some(at("2026-11-28 10:00:00")));
         clock.advance(23 * HOUR);
         assert!(replay_settles(&sent, true, FIVE_HOURS_BEHIND, &clock));
         assert!(

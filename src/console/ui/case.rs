@@ -207,8 +207,8 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
 
 /// A back-end time (UTC) in the agent's time zone, to the minute.
 pub fn local_time(state: &State, at: &str) -> String {
-    match crate::domain::datetime::parse(at) {
-        Some(t) => {
+    match crate::domain::Timestamp::parse(at).map(crate::domain::Timestamp::instant) {
+        Ok(t) => {
             let t = t.checked_to_offset(state.offset).unwrap_or(t);
             format!(
                 "{:04}-{:02}-{:02} {:02}:{:02}",
@@ -219,6 +219,6 @@ pub fn local_time(state: &State, at: &str) -> String {
                 t.minute()
             )
         }
-        None => clean(at),
+        Err(_) => clean(at),
     }
 }

@@ -165,7 +165,7 @@ pub fn link_text(state: &State) -> (String, bool) {
 
 /// "3 min", "2 h", "4 d" since `at` (UTC `YYYY-MM-DD HH:MM:SS`).
 pub fn age(state: &State, at: &str) -> String {
-    let Some(at) = crate::domain::datetime::parse(at) else {
+    let Ok(at) = crate::domain::Timestamp::parse(at).map(crate::domain::Timestamp::instant) else {
         return state.t("ui.never").to_string();
     };
     let seconds = (state.now - at).whole_seconds().max(0);
