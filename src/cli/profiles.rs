@@ -1,6 +1,5 @@
 //! `guichet login`, `logout`, `profiles`, `doctor`.
 
-use crate::store::Meta;
 use std::io::IsTerminal;
 
 use clap::Args;
@@ -273,9 +272,10 @@ pub fn doctor(global: &Global) -> Outcome {
         ],
     );
     let store = Store::open(&paths.store(&name))?;
-    let pulled = store
-        .meta(Meta::PulledAt)?
-        .unwrap_or_else(|| lang.t("cli.doctor_never").to_string());
+    let pulled = store.last_pull()?.map_or_else(
+        || lang.t("cli.doctor_never").to_string(),
+        |at| at.to_string(),
+    );
     say(
         "cli.doctor_store",
         &[

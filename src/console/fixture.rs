@@ -60,8 +60,8 @@ pub fn line(i: usize, citizen: &str, summary: &str, lang: Lang) -> CaseLine {
             String::new()
         },
         group: "État civil".into(),
-        due: format!("2026-12-{:02} 12:00:00", (i % 27) + 1),
-        updated: "2026-11-27 09:30:00".into(),
+        due: Some(at(&format!("2026-12-{:02} 12:00:00", (i % 27) + 1))),
+        updated: Some(at("2026-11-27 09:30:00")),
         pending: u32::from(i == 1),
         attention: i == 2,
     }
@@ -129,7 +129,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
     state.counts = Counts {
         outbox: vec![(OutboxState::Pending, 2), (OutboxState::Conflict, 1)],
         cases: 5000,
-        last_pull: Some("2026-11-28 09:57:00".into()),
+        last_pull: Some(at("2026-11-28 09:57:00")),
     };
     state.list.lines = (0..60)
         .map(|i| {
@@ -169,7 +169,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
         description: "Bonjour, mon passeport expire en janvier et je pars au Sénégal en février.\nPuis-je avoir un rendez-vous rapidement ?".into(),
         channel: "walk_in".into(),
         channel_label: "Guichet".into(),
-        opened: "2026-11-20 08:00:00".into(),
+        opened: Some(at("2026-11-20 08:00:00")),
         resolution_code: String::new(),
         close_notes: String::new(),
         version: "3".into(),
@@ -190,7 +190,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
                 kind: EntryKind::Comment,
                 text: "Merci de joindre une photo d'identité récente.".into(),
                 author: "demo".into(),
-                at: "2026-11-21 14:02:00".into(),
+                at: Some(at("2026-11-21 14:02:00")),
             },
             TimelineEntry {
                 id: "t2".into(),
@@ -198,7 +198,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
                 kind: EntryKind::WorkNote,
                 text: "Pièces vérifiées, dossier complet.".into(),
                 author: "demo".into(),
-                at: "2026-11-26 16:40:00".into(),
+                at: Some(at("2026-11-26 16:40:00")),
             },
         ],
         queued: vec![

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::domain::Clock;
+use crate::domain::{Clock, Timestamp};
 
 pub use cases::CaseRow;
 pub use outbox::{OutboxEntry, OutboxState, Settled};
@@ -283,6 +283,14 @@ impl Store {
     pub fn optimize(&self) -> StoreResult<()> {
         self.conn.execute_batch("PRAGMA optimize = 0x10002;")?;
         Ok(())
+    }
+
+    /// When the last pull finished; None before the first (or should the
+    /// value be unreadable: it only says how fresh the copy is).
+    pub fn last_pull(&self) -> StoreResult<Option<Timestamp>> {
+        Ok(self
+            .meta(Meta::PulledAt)?
+            .and_then(|at| Timestamp::parse(&at).ok()))
     }
 
     /// The agent's own user id, learnt at login or first sync.

@@ -534,7 +534,7 @@ impl From<crate::domain::search::SearchError> for StoreError {
 mod tests {
     use crate::domain::directory::Directory;
     use crate::domain::search::{Search, View};
-    use crate::domain::{Case, Choice, ChoiceList, Citizen, Group, Stage, User};
+    use crate::domain::{Case, Choice, ChoiceList, Citizen, Clock, Group, Stage, Timestamp, User};
     use crate::store::{Store, test_store};
 
     fn choice(list: ChoiceList, value: &str, en: &str, fr: &str, stage: Option<Stage>) -> Choice {
@@ -626,7 +626,7 @@ mod tests {
             citizen: (id == "1").then(|| "p1".to_string()),
             assignee: assignee.map(str::to_string),
             group: Some(group.into()),
-            due: due.into(),
+            due: Timestamp::parse_optional(due).unwrap(),
             version: "0".into(),
             ..Case::default()
         };
@@ -743,7 +743,6 @@ mod tests {
 
     #[test]
     fn overdue_and_due_soon_are_counted_from_the_stores_clock() {
-        use crate::domain::{Clock, Timestamp};
         let (_dir, mut store) = seeded();
         // Two days before CS0002's deadline (2099-01-01 00:00:00).
         let clock = Clock::stopped_at(Timestamp::parse("2098-12-30 00:00:00").unwrap());

@@ -95,7 +95,7 @@ mod tests {
             number: format!("CS{id}"),
             state: "6".into(),
             assignee: Some("u1".into()),
-            updated: updated.into(),
+            updated: Some(Timestamp::parse(updated).unwrap()),
             version: "1".into(),
             ..Case::default()
         }

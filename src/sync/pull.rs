@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use super::SyncError;
 use crate::backend::{Backend, Watermark};
-use crate::domain::Timestamp;
 use crate::store::Store;
 
 /// Cases per page.
@@ -76,9 +75,7 @@ pub async fn pull(
     // Start a little before the watermark: a write committed late in the
     // same second would otherwise be skipped for ever.
     let mut cursor = watermark.as_ref().map(|w| Watermark {
-        updated: Timestamp::parse(&w.updated)
-            .map(|at| (at - OVERLAP).to_string())
-            .unwrap_or_else(|_| w.updated.clone()),
+        updated: w.updated.map(|at| at - OVERLAP),
         id: String::new(),
     });
     let mut newest = watermark.clone();
@@ -92,7 +89,7 @@ pub async fn pull(
             break;
         };
         let next = Watermark {
-            updated: last.updated.clone(),
+            updated: last.updated,
             id: last.id.clone(),
         };
         let before: Vec<(String, String)> = page

@@ -96,9 +96,7 @@ async fn read_back(
             .await?;
         let landed = entries
             .iter()
-            .filter(|e| {
-                e.kind == kind && e.text == text && e.author == me && e.at >= since.to_string()
-            })
+            .filter(|e| e.kind == kind && e.text == text && e.author == me && e.at >= Some(since))
             .count();
         let twins = store.done_twins(entry, since)?;
         return Ok(if landed > twins {

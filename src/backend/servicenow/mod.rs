@@ -17,6 +17,7 @@ use super::{
     Backend, BackendError, BackendResult, Capabilities, ChangedCases, Directory, Me, Push,
     Watermark,
 };
+use crate::domain::timestamp::or_empty;
 use crate::domain::{Case, Choice, Citizen, TimelineEntry};
 use crate::encoded_query::{Condition, Operator, Query, Term};
 
@@ -318,7 +319,7 @@ impl Backend for ServiceNow {
                         groups: vec![vec![condition(
                             wire::UPDATED_FIELD,
                             Operator::Gt,
-                            w.updated.clone(),
+                            or_empty::text(w.updated),
                         )]],
                     },
                     crate::encoded_query::Block {
@@ -326,7 +327,7 @@ impl Backend for ServiceNow {
                             vec![condition(
                                 wire::UPDATED_FIELD,
                                 Operator::Eq,
-                                w.updated.clone(),
+                                or_empty::text(w.updated),
                             )],
                             vec![condition(wire::ID_FIELD, Operator::Gt, w.id.clone())],
                         ],

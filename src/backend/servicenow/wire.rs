@@ -5,7 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::backend::BackendError;
 use crate::domain::{
-    Case, CaseField, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User,
+    Case, CaseField, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry,
+    Timestamp, User,
 };
 
 pub const CASE_TABLE: &str = "sn_customerservice_case";
@@ -129,6 +130,13 @@ fn required(record: &Map<String, Value>, name: &str, what: &str) -> Result<Strin
     Ok(value)
 }
 
+/// A date field: unset ("" or missing) is None; any other text must be a
+/// date as the Table API writes it.
+fn date(record: &Map<String, Value>, name: &str) -> Result<Option<Timestamp>, BackendError> {
+    Timestamp::parse_optional(&text(record, name)?)
+        .map_err(|e| BackendError::Protocol(format!("field '{name}': {e}")))
+}
+
 fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, BackendError> {
     value
         .as_object()
@@ -165,11 +173,11 @@ pub fn case(value: &Value) -> Result<Case, BackendError> {
         citizen: optional(text(r, "consumer")?),
         assignee: optional(text(r, "assigned_to")?),
         group: optional(text(r, "assignment_group")?),
-        opened: text(r, "opened_at")?,
-        due: text(r, "due_date")?,
+        opened: date(r, "opened_at")?,
+        due: date(r, "due_date")?,
         resolution_code: text(r, "resolution_code")?,
         close_notes: text(r, "close_notes")?,
-        updated: text(r, "sys_updated_on")?,
+        updated: date(r, "sys_updated_on")?,
         updated_by: text(r, "sys_updated_by")?,
         version: text(r, "sys_mod_count")?,
     })
@@ -203,7 +211,7 @@ pub fn timeline_entry(value: &Value) -> Result<Option<TimelineEntry>, BackendErr
         kind,
         text: text(r, "value")?,
         author: text(r, "sys_created_by")?,
-        at: text(r, "sys_created_on")?,
+        at: date(r, "sys_created_on")?,
     }))
 }
 
@@ -312,6 +320,33 @@ mod tests {
         assert!(e.to_string().contains("'state' is a list"), "{e}");
         let ok = case(&json!({"sys_id": "a", "number": "CS1", "assigned_to": {"value": "u", "link": "x"}, "priority": "2"})).unwrap();
         assert_eq!((ok.assignee.as_deref(), ok.priority), (Some("u"), 2));
+    }
+
+    #[test]
+    fn dates_are_read_and_an_unset_one_is_none() {
+        let ok = case(
+            &json!({"sys_id": "a", "number": "CS1", "opened_at": "2026-11-20 08:00:00",
+            "due_date": "", "sys_updated_on": "2026-11-27 09:30:00"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.opened.map(|t| t.to_string()), ok.due),
+            (Some("2026-11-20 08:00:00".into()), None)
+        );
+        assert_eq!(
+            ok.updated.map(|t| t.to_string()).as_deref(),
+            Some("2026-11-27 09:30:00")
+        );
+        let e =
+            case(&json!({"sys_id": "a", "number": "CS1", "due_date": "27/11/2026"})).unwrap_err();
+        assert!(e.to_string().contains("'due_date'"), "{e}");
+        assert!(e.to_string().contains("'27/11/2026'"), "{e}");
+        let e = timeline_entry(
+            &json!({"sys_id": "j", "element_id": "a", "element": "comments",
+            "sys_created_on": "2026-11-27T09:30:00Z"}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("'sys_created_on'"), "{e}");
     }
 
     #[test]
