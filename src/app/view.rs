@@ -4,7 +4,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::domain::{Action, CaseField, ChoiceList, Citizen, TimelineEntry, datetime};
+use crate::domain::{Action, CaseField, ChoiceList, Citizen, TimelineEntry, Timestamp};
 use crate::i18n::Lang;
 use crate::store::{CaseRow, OutboxEntry, OutboxState, Store, StoreResult};
 
@@ -27,8 +27,10 @@ pub struct CaseLine {
     #[serde(skip)]
     pub assignee_name: String,
     pub group: String,
-    pub due: String,
-    pub updated: String,
+    #[serde(with = "crate::domain::timestamp::or_empty")]
+    pub due: Option<Timestamp>,
+    #[serde(with = "crate::domain::timestamp::or_empty")]
+    pub updated: Option<Timestamp>,
     /// Actions of mine on the case not yet applied.
     pub pending: u32,
     /// An action of mine on it waits for my decision (conflict or refusal).
@@ -51,8 +53,8 @@ pub fn case_line(store: &Store, row: &CaseRow, lang: Lang) -> StoreResult<CaseLi
         assignee: row.assignee_user_name.clone(),
         assignee_name: row.assignee_name.clone(),
         group: row.group_name.clone(),
-        due: case.due.clone(),
-        updated: case.updated.clone(),
+        due: case.due,
+        updated: case.updated,
         pending: row.pending,
         attention: row.conflict,
     })
@@ -66,7 +68,7 @@ pub struct CaseDetail {
     /// The channel's value (`walk_in`...) and its label.
     pub channel: String,
     pub channel_label: String,
-    pub opened: String,
+    pub opened: Option<Timestamp>,
     pub resolution_code: String,
     pub close_notes: String,
     pub version: String,
@@ -103,7 +105,7 @@ pub fn case_detail(store: &Store, number_or_id: &str, lang: Lang) -> StoreResult
         description: case.description.clone(),
         channel: case.channel.clone(),
         channel_label: store.label(ChoiceList::Channel, &case.channel, lang.is_french())?,
-        opened: case.opened.clone(),
+        opened: case.opened,
         resolution_code: case.resolution_code.clone(),
         close_notes: case.close_notes.clone(),
         version: case.version.clone(),
@@ -161,7 +163,7 @@ impl CaseLine {
             .and_then(crate::domain::Stage::parse)
             .is_none_or(crate::domain::Stage::is_open);
         if open {
-            Countdown::of(&self.due, now, offset)
+            Countdown::of(self.due, now, offset)
         } else {
             Countdown::None
         }
@@ -169,10 +171,9 @@ impl CaseLine {
 }
 
 impl Countdown {
-    /// `due` as the back-end writes it (UTC), seen from `now` in the
-    /// agent's time zone `offset`.
-    pub fn of(due: &str, now: OffsetDateTime, offset: time::UtcOffset) -> Countdown {
-        let Some(due) = datetime::parse(due) else {
+    /// A deadline, if any, seen from `now` in the agent's time zone `offset`.
+    pub fn of(due: Option<Timestamp>, now: OffsetDateTime, offset: time::UtcOffset) -> Countdown {
+        let Some(due) = due.map(Timestamp::instant) else {
             return Countdown::None;
         };
         // Far-future dates do not fit every offset: UTC then.
@@ -207,37 +208,43 @@ impl Countdown {
 #[cfg(test)]
 mod tests {
     use super::Countdown;
+    use crate::domain::Timestamp;
     use time::macros::{datetime, offset};
+
+    /// A deadline as the back-end writes it ("" for none).
+    fn due(text: &str) -> Option<Timestamp> {
+        Timestamp::parse_optional(text).unwrap()
+    }
 
     #[test]
     fn countdowns_count_calendar_days_in_the_agents_zone() {
         let now = datetime!(2026-11-28 10:00 UTC);
         let paris = offset!(+1);
         assert_eq!(
-            Countdown::of("2026-12-01 09:00:00", now, paris).text(),
+            Countdown::of(due("2026-12-01 09:00:00"), now, paris).text(),
             "J-3"
         );
         assert_eq!(
-            Countdown::of("2026-11-28 18:00:00", now, paris).text(),
+            Countdown::of(due("2026-11-28 18:00:00"), now, paris).text(),
             "J0"
         );
         assert_eq!(
-            Countdown::of("2026-11-26 09:00:00", now, paris).text(),
+            Countdown::of(due("2026-11-26 09:00:00"), now, paris).text(),
             "!J+2"
         );
         // 23:30 UTC on the 28th is already the 29th in Paris.
         assert_eq!(
-            Countdown::of("2026-11-28 23:30:00", now, paris).text(),
+            Countdown::of(due("2026-11-28 23:30:00"), now, paris).text(),
             "J-1"
         );
-        assert_eq!(Countdown::of("", now, paris), Countdown::None);
-        assert!(Countdown::of("2026-11-28 09:59:59", now, paris).is_late());
+        assert_eq!(Countdown::of(due(""), now, paris), Countdown::None);
+        assert!(Countdown::of(due("2026-11-28 09:59:59"), now, paris).is_late());
         assert_eq!(
-            Countdown::of("2026-11-28 09:59:59", now, paris).text(),
+            Countdown::of(due("2026-11-28 09:59:59"), now, paris).text(),
             "!J0"
         );
         assert!(
-            matches!(Countdown::of("9999-12-31 23:30:00", now, paris), Countdown::Left(d) if d > 2_900_000),
+            matches!(Countdown::of(due("9999-12-31 23:30:00"), now, paris), Countdown::Left(d) if d > 2_900_000),
             "the last representable evening does not crash"
         );
     }

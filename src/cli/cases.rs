@@ -8,6 +8,7 @@ use super::session::{Failure, Global, Outcome, Session, runtime};
 use crate::app::view::{CaseDetail, CaseLine, case_detail, case_line};
 use crate::domain::EntryKind;
 use crate::domain::search::{Search, View};
+use crate::domain::timestamp::or_empty;
 use crate::store::OutboxState;
 use crate::sync::pull;
 
@@ -63,8 +64,8 @@ pub fn cases(global: &Global, args: CasesArgs) -> Outcome {
                 l.summary.clone(),
                 l.assignee.clone(),
                 l.group.clone(),
-                l.due.clone(),
-                l.updated.clone(),
+                or_empty::text(l.due),
+                or_empty::text(l.updated),
                 l.pending.to_string(),
             ];
             println!(
@@ -92,7 +93,7 @@ pub fn cases(global: &Global, args: CasesArgs) -> Outcome {
                 l.number,
                 cell(&l.state_label, 14),
                 l.priority,
-                cell(l.due.get(..10).unwrap_or(""), 10),
+                cell(&l.due.map(|d| d.date().to_string()).unwrap_or_default(), 10),
                 cell(&l.citizen, 22),
                 cell(&l.procedure_label, 24),
                 cell(&l.assignee, 12),
@@ -132,7 +133,7 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
     if args.json {
         let entries: Vec<_> = timeline
             .iter()
-            .map(|e| json!({"kind": e.kind, "text": e.text, "author": e.author, "at": e.at, "queued": false}))
+            .map(|e| json!({"kind": e.kind, "text": e.text, "author": e.author, "at": or_empty::text(e.at), "queued": false}))
             .chain(queued.iter().filter_map(|q| {
                 q.action.journal().map(|(kind, text)| {
                     json!({"kind": kind, "text": text, "author": "", "at": q.created_at, "queued": true, "queue_state": q.state})
@@ -146,7 +147,7 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
                 "description": detail.description,
                 "resolution_code": detail.resolution_code,
                 "close_notes": detail.close_notes,
-                "opened": detail.opened,
+                "opened": or_empty::text(detail.opened),
                 "channel": detail.channel,
                 "version": detail.version,
                 "citizen_details": citizen.as_ref().map(|c| json!({
@@ -190,13 +191,14 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
             )
         );
     }
-    let due = if line.due.is_empty() { "-" } else { &line.due };
+    let due = line.due.map_or_else(|| "-".to_string(), |d| d.to_string());
+    let opened = or_empty::text(detail.opened);
     println!(
         "{}",
         lang.f(
             "cli.case_dates",
             &[
-                ("opened", &detail.opened),
+                ("opened", &opened),
                 ("due", &due),
                 ("channel", &detail.channel),
             ],
@@ -231,7 +233,7 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
             lang.f(
                 "cli.case_entry",
                 &[
-                    ("at", &e.at),
+                    ("at", &or_empty::text(e.at)),
                     ("author", &e.author),
                     ("kind", &kind),
                     ("text", &e.text),

@@ -8,7 +8,7 @@ use crate::backend::{Backend, BackendError};
 use crate::config::{Config, Paths, Profile};
 use crate::i18n::Lang;
 use crate::secrets;
-use crate::store::{Meta, Store};
+use crate::store::Store;
 
 /// Prints one line of the catalogue.
 struct Say(Lang);
@@ -61,9 +61,10 @@ pub fn doctor(global: &Global) -> Outcome {
         ],
     );
     let store = Store::open(&paths.store(&name))?;
-    let pulled = store
-        .meta(Meta::PulledAt)?
-        .unwrap_or_else(|| say.t("cli.doctor_never").to_string());
+    let pulled = store.last_pull()?.map_or_else(
+        || say.t("cli.doctor_never").to_string(),
+        |at| at.to_string(),
+    );
     say.line(
         "cli.doctor_store",
         &[
@@ -211,7 +212,10 @@ fn epoch_text(epoch: &str) -> String {
         .parse::<i64>()
         .ok()
         .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .map_or_else(|| epoch.to_string(), crate::domain::datetime::format)
+        .map_or_else(
+            || epoch.to_string(),
+            |at| crate::domain::Timestamp::from(at).to_string(),
+        )
 }
 
 fn clock(say: &Say, offset: Option<i64>) {

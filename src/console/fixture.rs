@@ -9,7 +9,9 @@ use crate::app::view::{CaseDetail, CaseLine};
 use crate::console::keymap::Keymap;
 use crate::console::msg::{Counts, DashboardData, Reference};
 use crate::console::state::*;
-use crate::domain::{Action, Case, Choice, ChoiceList, Citizen, EntryKind, Stage, TimelineEntry};
+use crate::domain::{
+    Action, Case, Choice, ChoiceList, Citizen, EntryKind, Stage, TimelineEntry, Timestamp,
+};
 use crate::i18n::Lang;
 use crate::store::{OutboxEntry, OutboxState};
 
@@ -58,11 +60,16 @@ pub fn line(i: usize, citizen: &str, summary: &str, lang: Lang) -> CaseLine {
             String::new()
         },
         group: "État civil".into(),
-        due: format!("2026-12-{:02} 12:00:00", (i % 27) + 1),
-        updated: "2026-11-27 09:30:00".into(),
+        due: Some(at(&format!("2026-12-{:02} 12:00:00", (i % 27) + 1))),
+        updated: Some(at("2026-11-27 09:30:00")),
         pending: u32::from(i == 1),
         attention: i == 2,
     }
+}
+
+/// A back-end time, written as it does.
+pub fn at(text: &str) -> Timestamp {
+    Timestamp::parse(text).expect("a timestamp")
 }
 
 pub fn entry(seq: i64, state: OutboxState, action: Action) -> OutboxEntry {
@@ -73,7 +80,7 @@ pub fn entry(seq: i64, state: OutboxState, action: Action) -> OutboxEntry {
         case_number: "CS0001001".into(),
         action,
         base_version: Some("3".into()),
-        created_at: "2026-11-28 09:55:00".into(),
+        created_at: at("2026-11-28 09:55:00"),
         state,
         attempts: 2,
         next_attempt_at: 0,
@@ -122,7 +129,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
     state.counts = Counts {
         outbox: vec![(OutboxState::Pending, 2), (OutboxState::Conflict, 1)],
         cases: 5000,
-        last_pull: Some("2026-11-28 09:57:00".into()),
+        last_pull: Some(at("2026-11-28 09:57:00")),
     };
     state.list.lines = (0..60)
         .map(|i| {
@@ -162,7 +169,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
         description: "Bonjour, mon passeport expire en janvier et je pars au Sénégal en février.\nPuis-je avoir un rendez-vous rapidement ?".into(),
         channel: "walk_in".into(),
         channel_label: "Guichet".into(),
-        opened: "2026-11-20 08:00:00".into(),
+        opened: Some(at("2026-11-20 08:00:00")),
         resolution_code: String::new(),
         close_notes: String::new(),
         version: "3".into(),
@@ -183,7 +190,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
                 kind: EntryKind::Comment,
                 text: "Merci de joindre une photo d'identité récente.".into(),
                 author: "demo".into(),
-                at: "2026-11-21 14:02:00".into(),
+                at: Some(at("2026-11-21 14:02:00")),
             },
             TimelineEntry {
                 id: "t2".into(),
@@ -191,7 +198,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
                 kind: EntryKind::WorkNote,
                 text: "Pièces vérifiées, dossier complet.".into(),
                 author: "demo".into(),
-                at: "2026-11-26 16:40:00".into(),
+                at: Some(at("2026-11-26 16:40:00")),
             },
         ],
         queued: vec![

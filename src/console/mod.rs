@@ -22,9 +22,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use time::{OffsetDateTime, UtcOffset};
+use time::UtcOffset;
 
 use crate::app::AppError;
+use crate::domain::Clock;
 use crate::i18n::Lang;
 use crate::store::Store;
 use msg::Msg;
@@ -145,7 +146,7 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
     // The local offset is read once, before any thread starts (the time
     // crate refuses to read it later on some systems).
     state.offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
-    state.now = OffsetDateTime::now_utc();
+    state.now = Clock::system().instant();
     state.offline = options.offline;
     if options.offline {
         state.link = state::Link::Offline;
@@ -221,7 +222,7 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
 
 fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
     if let Msg::Tick = msg {
-        let now = OffsetDateTime::now_utc();
+        let now = Clock::system().instant();
         // The status bar shows ages in minutes: redraw when one turns.
         if now.minute() != state.now.minute() {
             state.dirty = true;

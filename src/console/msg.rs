@@ -3,7 +3,7 @@
 //! syncs). `update` is the only place that turns them into state.
 
 use crate::app::view::{CaseDetail, CaseLine};
-use crate::domain::{Choice, Group, User};
+use crate::domain::{Choice, Group, Timestamp, User};
 use crate::store::{OutboxEntry, OutboxState};
 
 #[derive(Debug)]
@@ -46,8 +46,8 @@ pub struct ListPage {
 pub struct Counts {
     pub outbox: Vec<(OutboxState, u64)>,
     pub cases: u64,
-    /// When the last pull finished (`YYYY-MM-DD HH:MM:SS`, UTC).
-    pub last_pull: Option<String>,
+    /// When the last pull finished.
+    pub last_pull: Option<Timestamp>,
 }
 
 /// Who and what the pickers offer.

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Timestamp;
+
 /// Where a case stands, whatever the back-end calls its states. The adapter
 /// maps each back-end state to one stage; views and rules speak in stages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -88,12 +90,17 @@ pub struct Case {
     pub citizen: Option<String>,
     pub assignee: Option<String>,
     pub group: Option<String>,
-    pub opened: String,
-    /// The legal response deadline, `YYYY-MM-DD HH:MM:SS` UTC, or empty.
-    pub due: String,
+    // Dates the back-end may leave unset (it sends ""); written "" when
+    // unset, in the store and in JSON, as they always were.
+    #[serde(with = "super::timestamp::or_empty")]
+    pub opened: Option<Timestamp>,
+    /// The legal response deadline; None when the case has none.
+    #[serde(with = "super::timestamp::or_empty")]
+    pub due: Option<Timestamp>,
     pub resolution_code: String,
     pub close_notes: String,
-    pub updated: String,
+    #[serde(with = "super::timestamp::or_empty")]
+    pub updated: Option<Timestamp>,
     pub updated_by: String,
     /// The back-end's version token (ServiceNow: sys_mod_count).
     pub version: String,
@@ -167,7 +174,9 @@ pub struct TimelineEntry {
     pub kind: EntryKind,
     pub text: String,
     pub author: String,
-    pub at: String,
+    /// When it was written; None when the back-end did not say.
+    #[serde(with = "super::timestamp::or_empty")]
+    pub at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,43 +1,9 @@
-//! Datetimes as the Table API writes them: `YYYY-MM-DD HH:MM:SS`, UTC.
+//! Dates in HTTP headers (RFC 9110 IMF-fixdate): how a back-end tells its
+//! clock. Instants as the Table API writes them are [`super::Timestamp`].
 
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
-
-const FORMAT: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-
-/// Formats a UTC instant the way ServiceNow stores it.
-pub fn format(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    at.format(FORMAT)
-        .unwrap_or_else(|_| String::from("1970-01-01 00:00:00"))
-}
-
-/// Parses a ServiceNow datetime (taken as UTC).
-pub fn parse(text: &str) -> Option<OffsetDateTime> {
-    PrimitiveDateTime::parse(text, FORMAT)
-        .ok()
-        .map(|p| p.assume_utc())
-}
-
-/// Seconds since the Unix epoch (0 if the clock is set before it).
-pub fn epoch_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Milliseconds since the Unix epoch (0 if the clock is set before it).
-pub fn epoch_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-pub fn now() -> String {
-    format(OffsetDateTime::now_utc())
-}
 
 const HTTP_DATE: &[BorrowedFormatItem<'static>] = format_description!(
     "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
@@ -59,15 +25,6 @@ pub fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn round_trips_and_rejects_other_shapes() {
-        let at = super::parse("2026-03-01 08:05:09").unwrap();
-        assert_eq!(super::format(at), "2026-03-01 08:05:09");
-        assert!(super::parse("2026-03-01T08:05:09Z").is_none());
-        assert!(super::parse("2026-02-30 08:05:09").is_none());
-        assert_eq!(super::now().len(), 19);
-    }
-
     #[test]
     fn http_dates_round_trip() {
         let at = time::macros::datetime!(2026-11-28 22:35:07 UTC);

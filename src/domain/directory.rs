@@ -1,7 +1,7 @@
 //! Who is who on a back-end, and where an incremental pull stands: what the
 //! store keeps of a back-end, in its terms, whichever back-end it is.
 
-use super::{Group, User};
+use super::{Group, Timestamp, User};
 
 /// Users, groups and who belongs where.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +18,8 @@ pub struct Directory {
 /// Where an incremental pull stands: the last change seen, by time and id.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Watermark {
-    pub updated: String,
+    /// The last change's update time ("" in JSON when the back-end gave none).
+    #[serde(with = "super::timestamp::or_empty")]
+    pub updated: Option<Timestamp>,
     pub id: String,
 }

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension};
 use super::auth::hash_password;
 use super::tables::{GROUP, MEMBER, USER, static_table};
 use super::writes::{insert_row, new_sys_id};
-use crate::domain::datetime;
+use crate::domain::Clock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -75,7 +75,7 @@ pub fn add_group(conn: &mut Connection, name: &str, description: &str) -> Result
         return Err(AccountError::Exists(format!("group '{name}'")));
     }
     let mut fields = BTreeMap::new();
-    bookkeeping(&mut fields, &datetime::now());
+    bookkeeping(&mut fields, &Clock::system().now().to_string());
     fields.insert("name", text(name));
     fields.insert("description", text(description));
     fields.insert("active", Value::Integer(1));
@@ -108,7 +108,7 @@ pub fn add_agent(conn: &mut Connection, agent: &NewAgent) -> Result<(), AccountE
             .optional()?;
         group_ids.push(id.ok_or_else(|| AccountError::UnknownGroup(group.clone()))?);
     }
-    let now = datetime::now();
+    let now = Clock::system().now().to_string();
     let mut fields = BTreeMap::new();
     bookkeeping(&mut fields, &now);
     let user_id = match &fields["sys_id"] {
@@ -158,7 +158,7 @@ pub fn set_password(
            sys_mod_count = sys_mod_count + 1 WHERE user_name = ?",
         [
             hash_password(password),
-            datetime::now(),
+            Clock::system().now().to_string(),
             user_name.to_string(),
         ],
     )?;

@@ -7,11 +7,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use time::OffsetDateTime;
 
+use crate::domain::Clock;
 pub use crate::domain::datetime::http_date;
 
 static OFFSET_SECS: AtomicI64 = AtomicI64::new(0);
 
-/// Sets the offset (seconds added to the machine's clock).
+/// Sets the offset (seconds added to the machine's clock, the crate's one
+/// source of now).
 pub fn set_offset(seconds: i64) {
     OFFSET_SECS.store(seconds, Ordering::SeqCst);
 }
@@ -22,12 +24,12 @@ pub fn offset() -> i64 {
 
 /// Now, by the server's clock.
 pub fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc() + time::Duration::seconds(offset())
+    Clock::system().instant_ahead_by(offset())
 }
 
 /// Now as the Table API writes datetimes.
 pub fn now_text() -> String {
-    crate::domain::datetime::format(now())
+    crate::domain::Timestamp::from(now()).to_string()
 }
 
 /// Epoch seconds, by the server's clock.

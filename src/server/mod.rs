@@ -157,7 +157,7 @@ pub async fn start(options: ServeOptions) -> Result<Running, ServeError> {
         let mut conn = db::open_single(&options.db).map_err(database_error)?;
         let date = options
             .demo_date
-            .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+            .unwrap_or_else(|| crate::domain::Clock::system().now().date());
         seeded = Some(match demo::seed(&mut conn, cases, date)? {
             Some(report) => report.to_string(),
             None => "the database already holds data: demo seeding skipped, agents' changes kept"

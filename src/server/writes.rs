@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::records::{Record, load_one};
 use super::rules;
 use super::tables::{Field, Kind, Table, Write, static_table};
-use crate::domain::datetime;
+use crate::domain::Timestamp;
 
 /// The longest value a field takes: a long letter to a citizen fits many
 /// times over, while a page of records stays a reasonable size to send.
@@ -116,7 +116,7 @@ fn typed(
             }
         },
         Kind::DateTime => {
-            if datetime::parse(raw).is_none() {
+            if Timestamp::parse(raw).is_err() {
                 return Err(ApiError::bad_request(format!(
                     "'{raw}' is not a datetime for field '{}' (expected YYYY-MM-DD HH:MM:SS, UTC)",
                     field.name

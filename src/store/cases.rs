@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
+use super::timestamps::EmptyIfUnset;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::{Action, Case};
 
@@ -39,11 +40,11 @@ pub(super) fn case_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Case> {
         citizen: r.get(8)?,
         assignee: r.get(9)?,
         group: r.get(10)?,
-        opened: r.get(11)?,
-        due: r.get(12)?,
+        opened: r.get::<_, EmptyIfUnset>(11)?.0,
+        due: r.get::<_, EmptyIfUnset>(12)?.0,
         resolution_code: r.get(13)?,
         close_notes: r.get(14)?,
-        updated: r.get(15)?,
+        updated: r.get::<_, EmptyIfUnset>(15)?.0,
         updated_by: r.get(16)?,
         version: r.get(17)?,
     })
@@ -95,11 +96,11 @@ pub(super) fn write_shown(tx: &Transaction<'_>, base: &Case) -> StoreResult<()> 
         shown.citizen,
         shown.assignee,
         shown.group,
-        shown.opened,
-        shown.due,
+        EmptyIfUnset(shown.opened),
+        EmptyIfUnset(shown.due),
         shown.resolution_code,
         shown.close_notes,
-        shown.updated,
+        EmptyIfUnset(shown.updated),
         shown.updated_by,
         shown.version,
         base_json
@@ -207,5 +208,43 @@ impl Store {
             .optional()?;
         base.map(|json| super::from_json(&format!("case {id}"), &json))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::{Case, Timestamp};
+    use crate::store::test_store;
+
+    #[test]
+    fn dates_are_kept_as_the_back_end_wrote_them_and_unset_ones_as_empty() {
+        let (_dir, mut store) = test_store();
+        let at = |text: &str| Some(Timestamp::parse(text).unwrap());
+        let case = Case {
+            id: "1".into(),
+            number: "CS1".into(),
+            opened: at("2026-11-20 08:00:00"),
+            due: None,
+            updated: at("2026-11-27 09:30:00"),
+            version: "1".into(),
+            ..Case::default()
+        };
+        store.save_cases(std::slice::from_ref(&case)).unwrap();
+        let (opened, due, updated, base): (String, String, String, String) = store
+            .conn
+            .query_row(
+                "SELECT opened, due, updated, base FROM cases WHERE id = '1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (opened.as_str(), due.as_str(), updated.as_str()),
+            ("2026-11-20 08:00:00", "", "2026-11-27 09:30:00")
+        );
+        assert!(base.contains(r#""due":"""#), "{base}");
+        assert!(base.contains(r#""opened":"2026-11-20 08:00:00""#), "{base}");
+        assert_eq!(store.case("CS1").unwrap(), case);
+        assert_eq!(store.base_case("1").unwrap(), Some(case));
     }
 }

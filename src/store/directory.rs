@@ -2,6 +2,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::timestamps::EmptyIfUnset;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::directory::Directory;
 pub use crate::domain::text::fold;
@@ -277,7 +278,14 @@ impl Store {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO timeline (id, case_id, kind, text, author, at) VALUES (?, ?, ?, ?, ?, ?)",
             )?
-            .execute(params![e.id, e.case_id, e.kind.as_str(), e.text, e.author, e.at])?;
+            .execute(params![
+                e.id,
+                e.case_id,
+                e.kind.as_str(),
+                e.text,
+                e.author,
+                EmptyIfUnset(e.at)
+            ])?;
         }
         tx.commit()?;
         Ok(())
@@ -294,7 +302,7 @@ impl Store {
                 r.get::<_, String>(2)?,
                 r.get(3)?,
                 r.get(4)?,
-                r.get(5)?,
+                r.get::<_, EmptyIfUnset>(5)?.0,
             ))
         })?;
         let mut out = Vec::new();

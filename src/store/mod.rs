@@ -13,10 +13,13 @@ mod outbox;
 mod schema;
 mod search;
 mod stats;
+mod timestamps;
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
+
+use crate::domain::{Clock, Timestamp};
 
 pub use cases::CaseRow;
 pub use outbox::{OutboxEntry, OutboxState, Settled};
@@ -110,6 +113,8 @@ pub struct Store {
     helper: std::cell::RefCell<Option<Connection>>,
     /// Interrupt handles of both connections.
     interrupts: Interrupt,
+    /// What the store stamps its records with and counts "today" by.
+    clock: Clock,
 }
 
 /// Stops the store's running queries from another thread (the console
@@ -161,6 +166,7 @@ impl Store {
             path: path.to_path_buf(),
             helper: std::cell::RefCell::new(None),
             interrupts,
+            clock: Clock::system(),
         };
         store.fill_haystack()?;
         Ok(store)
@@ -221,6 +227,18 @@ impl Store {
         &self.path
     }
 
+    /// The profile's clock: the store's stamps, its "overdue" and "today",
+    /// and the sync rounds run on it.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Runs the store (and the syncs on it) on another clock: a test's,
+    /// stopped at a day of its choosing.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
     pub fn meta(&self, meta: Meta) -> StoreResult<Option<String>> {
         Ok(self
             .conn
@@ -265,6 +283,14 @@ impl Store {
     pub fn optimize(&self) -> StoreResult<()> {
         self.conn.execute_batch("PRAGMA optimize = 0x10002;")?;
         Ok(())
+    }
+
+    /// When the last pull finished; None before the first (or should the
+    /// value be unreadable: it only says how fresh the copy is).
+    pub fn last_pull(&self) -> StoreResult<Option<Timestamp>> {
+        Ok(self
+            .meta(Meta::PulledAt)?
+            .and_then(|at| Timestamp::parse(&at).ok()))
     }
 
     /// The agent's own user id, learnt at login or first sync.

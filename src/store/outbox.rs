@@ -9,7 +9,7 @@ use super::cases::{refresh_shown, write_shown};
 use super::{Store, StoreError, StoreResult};
 use std::collections::BTreeMap;
 
-use crate::domain::{Action, Case, CaseField, datetime};
+use crate::domain::{Action, Case, CaseField, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,7 +89,7 @@ pub struct OutboxEntry {
     pub case_number: String,
     pub action: Action,
     pub base_version: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub state: OutboxState,
     pub attempts: u32,
     /// Epoch milliseconds before which the action is not retried.
@@ -105,9 +105,9 @@ pub struct OutboxEntry {
     /// A send's outcome is unknown: settle it before sending again.
     pub doubtful: bool,
     /// When the action first left (local clock).
-    pub first_sent_at: Option<String>,
+    pub first_sent_at: Option<Timestamp>,
     /// When the action first left, by the back-end's clock, when known.
-    pub first_sent_backend_at: Option<String>,
+    pub first_sent_backend_at: Option<Timestamp>,
     /// What the agent saw of the fields the action sets.
     #[serde(skip)]
     pub seen: BTreeMap<CaseField, String>,
@@ -187,6 +187,7 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry,
 
 fn audit(
     tx: &Transaction<'_>,
+    at: Timestamp,
     action_id: &str,
     case_number: &str,
     event: &str,
@@ -195,13 +196,7 @@ fn audit(
     tx.prepare_cached(
         "INSERT INTO audit (at, action_id, case_number, event, detail) VALUES (?, ?, ?, ?, ?)",
     )?
-    .execute(params![
-        datetime::now(),
-        action_id,
-        case_number,
-        event,
-        detail
-    ])?;
+    .execute(params![at, action_id, case_number, event, detail])?;
     Ok(())
 }
 
@@ -218,6 +213,7 @@ fn entry(conn: &rusqlite::Connection, id: &str) -> StoreResult<OutboxEntry> {
 
 fn set_state(
     tx: &Transaction<'_>,
+    at: Timestamp,
     id: &str,
     state: OutboxState,
     error: Option<&str>,
@@ -226,7 +222,7 @@ fn set_state(
     tx.execute(
         "UPDATE outbox SET state = ?2, last_error = coalesce(?3, last_error),
            next_attempt_at = coalesce(?4, next_attempt_at), updated_at = ?5 WHERE id = ?1",
-        params![id, state.as_str(), error, next_attempt_at, datetime::now()],
+        params![id, state.as_str(), error, next_attempt_at, at],
     )?;
     Ok(())
 }
@@ -248,9 +244,9 @@ impl Store {
             )));
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let now = datetime::now();
         let action_json = super::to_json(&action)?;
         let seen = super::to_json(&action.seen_values(&shown))?;
+        let now = self.clock.now();
         let tx = self.write()?;
         tx.execute(
             "INSERT INTO outbox (id, case_id, case_number, action, base_version, seen, created_at, state, updated_at)
@@ -267,7 +263,7 @@ impl Store {
                 now
             ],
         )?;
-        audit(&tx, &id, &shown.number, "queued", &action.describe())?;
+        audit(&tx, now, &id, &shown.number, "queued", &action.describe())?;
         refresh_shown(&tx, &shown.id)?;
         let queued = entry(&tx, &id)?;
         tx.commit()?;
@@ -280,7 +276,7 @@ impl Store {
         Ok(self.conn.execute(
             "UPDATE outbox SET state = ?2, doubtful = 1, updated_at = ?1 WHERE state = ?3",
             params![
-                datetime::now(),
+                self.clock.now(),
                 OutboxState::InDoubt.as_str(),
                 OutboxState::Sending.as_str()
             ],
@@ -317,10 +313,10 @@ impl Store {
         &mut self,
         id: &str,
         with_key: bool,
-        backend_now: Option<&str>,
+        backend_now: Option<Timestamp>,
     ) -> StoreResult<bool> {
+        let now = self.clock.now();
         let tx = self.write()?;
-        let now = datetime::now();
         let changed = tx.execute(
             &format!(
                 "UPDATE outbox SET state = ?5, attempts = attempts + 1,
@@ -352,9 +348,10 @@ impl Store {
     /// The back-end applied the action and returned the case: one
     /// transaction stores the case and marks the action done.
     pub fn mark_done(&mut self, id: &str, returned: &Case, settled_by: Settled) -> StoreResult<()> {
+        let now = self.clock.now();
         let tx = self.write()?;
         let done = entry(&tx, id)?;
-        set_state(&tx, id, OutboxState::Done, None, None)?;
+        set_state(&tx, now, id, OutboxState::Done, None, None)?;
         tx.execute(
             "UPDATE outbox SET settled_by = ?, doubtful = 0 WHERE id = ?",
             params![settled_by.as_str(), id],
@@ -392,6 +389,7 @@ impl Store {
         }
         audit(
             &tx,
+            now,
             id,
             &done.case_number,
             "applied",
@@ -408,9 +406,11 @@ impl Store {
         error: &str,
         next_attempt_at: i64,
     ) -> StoreResult<()> {
+        let now = self.clock.now();
         let tx = self.write()?;
         set_state(
             &tx,
+            now,
             id,
             OutboxState::InDoubt,
             Some(error),
@@ -423,6 +423,7 @@ impl Store {
 
     /// Not applied (never sent, or refused for a passing reason): try later.
     pub fn mark_retry(&mut self, id: &str, error: &str, next_attempt_at: i64) -> StoreResult<()> {
+        let now = self.clock.now();
         let tx = self.write()?;
         let current = entry(&tx, id)?;
         // An action whose outcome is unknown stays so until read back.
@@ -431,17 +432,18 @@ impl Store {
         } else {
             OutboxState::Pending
         };
-        set_state(&tx, id, state, Some(error), Some(next_attempt_at))?;
+        set_state(&tx, now, id, state, Some(error), Some(next_attempt_at))?;
         tx.commit()?;
         Ok(())
     }
 
     /// Refused for good: waits for the agent; the case shows the back-end's copy.
     pub fn mark_failed(&mut self, id: &str, error: &str) -> StoreResult<()> {
+        let now = self.clock.now();
         let tx = self.write()?;
         let failed = entry(&tx, id)?;
-        set_state(&tx, id, OutboxState::Failed, Some(error), None)?;
-        audit(&tx, id, &failed.case_number, "failed", error)?;
+        set_state(&tx, now, id, OutboxState::Failed, Some(error), None)?;
+        audit(&tx, now, id, &failed.case_number, "failed", error)?;
         refresh_shown(&tx, &failed.case_id)?;
         tx.commit()?;
         Ok(())
@@ -450,6 +452,7 @@ impl Store {
     /// The case changed since the agent saw it: keep both copies, apply
     /// nothing, and let the agent choose.
     pub fn mark_conflict(&mut self, id: &str, theirs: &Case) -> StoreResult<()> {
+        let now = self.clock.now();
         let tx = self.write()?;
         let conflicted = entry(&tx, id)?;
         let theirs_json = super::to_json(theirs)?;
@@ -459,13 +462,14 @@ impl Store {
                 id,
                 theirs_json,
                 format!("the case changed on the back-end (version {})", theirs.version),
-                datetime::now(),
+                now,
                 OutboxState::Conflict.as_str()
             ],
         )?;
         write_shown(&tx, theirs)?;
         audit(
             &tx,
+            now,
             id,
             &conflicted.case_number,
             "conflict",
@@ -478,12 +482,13 @@ impl Store {
     /// The case moved on, but nobody touched the fields this action sets:
     /// keep the back-end's copy and send the action over its version.
     pub fn rebase(&mut self, id: &str, theirs: &Case) -> StoreResult<()> {
+        let now = self.clock.now();
         let tx = self.write()?;
         let current = entry(&tx, id)?;
         write_shown(&tx, theirs)?;
         tx.execute(
             "UPDATE outbox SET base_version = ?2, updated_at = ?3 WHERE id = ?1",
-            params![current.id, theirs.version, datetime::now()],
+            params![current.id, theirs.version, now],
         )?;
         tx.commit()?;
         Ok(())
@@ -532,6 +537,7 @@ impl Store {
 
     /// The agent asks to try a failed action again.
     pub fn retry(&mut self, id: &str) -> StoreResult<OutboxEntry> {
+        let now = self.clock.now();
         let tx = self.write()?;
         let current = entry(&tx, id)?;
         if current.state != OutboxState::Failed {
@@ -548,9 +554,10 @@ impl Store {
         } else {
             OutboxState::Pending
         };
-        set_state(&tx, &current.id, state, None, Some(0))?;
+        set_state(&tx, now, &current.id, state, None, Some(0))?;
         audit(
             &tx,
+            now,
             &current.id,
             &current.case_number,
             "retry",
@@ -564,6 +571,7 @@ impl Store {
 
     /// The agent drops an action: the only way queued work leaves unapplied.
     pub fn drop_action(&mut self, id: &str) -> StoreResult<OutboxEntry> {
+        let now = self.clock.now();
         let tx = self.write()?;
         let current = entry(&tx, id)?;
         if matches!(
@@ -576,9 +584,10 @@ impl Store {
                 current.state.as_str()
             )));
         }
-        set_state(&tx, &current.id, OutboxState::Dropped, None, None)?;
+        set_state(&tx, now, &current.id, OutboxState::Dropped, None, None)?;
         audit(
             &tx,
+            now,
             &current.id,
             &current.case_number,
             "dropped",
@@ -594,6 +603,7 @@ impl Store {
     /// back-end's version the agent has now seen. Theirs: keep the
     /// back-end's copy and drop the action.
     pub fn resolve_conflict(&mut self, id: &str, keep_mine: bool) -> StoreResult<OutboxEntry> {
+        let now = self.clock.now();
         let tx = self.write()?;
         let current = entry(&tx, id)?;
         if current.state != OutboxState::Conflict {
@@ -616,19 +626,26 @@ impl Store {
                     current.id,
                     theirs.map(|t| t.version.clone()),
                     seen,
-                    datetime::now(),
+                    now,
                     OutboxState::Pending.as_str()
                 ],
             )?;
         } else {
-            set_state(&tx, &current.id, OutboxState::Dropped, None, None)?;
+            set_state(&tx, now, &current.id, OutboxState::Dropped, None, None)?;
         }
         let choice = if keep_mine {
             "kept mine"
         } else {
             "took theirs"
         };
-        audit(&tx, &current.id, &current.case_number, "resolved", choice)?;
+        audit(
+            &tx,
+            now,
+            &current.id,
+            &current.case_number,
+            "resolved",
+            choice,
+        )?;
         refresh_shown(&tx, &current.case_id)?;
         let updated = entry(&tx, &current.id)?;
         tx.commit()?;
@@ -637,7 +654,7 @@ impl Store {
 
     /// How many of the agent's done actions on the same case appended this
     /// same journal text, sent after `since`, other than `except` (read-back).
-    pub fn done_twins(&self, except: &OutboxEntry, since: &str) -> StoreResult<usize> {
+    pub fn done_twins(&self, except: &OutboxEntry, since: Timestamp) -> StoreResult<usize> {
         let action = super::to_json(&except.action)?;
         // By when they were sent, on the same clock as the window searched:
         // the back-end's where it was known.

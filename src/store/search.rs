@@ -7,13 +7,16 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params_from_iter};
-use time::{Duration, OffsetDateTime};
+use std::time::Duration;
 
 use super::cases::{CASE_COLUMNS, CaseRow, FOLDED_STATES, case_from_row};
 use super::directory::fold;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::search::{Assignee, Due, Filter, Search};
-use crate::domain::{ChoiceList, Stage, datetime};
+use crate::domain::{ChoiceList, Stage};
+
+/// `due:<Nd` counts days of 24 hours from now.
+const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// A case found by a search, with its fuzzy score when words were matched fuzzily.
 #[derive(Debug, Clone)]
@@ -174,15 +177,14 @@ impl Store {
                 sql.in_list("c.procedure", values);
             }
             Filter::Due(due) => {
+                let now = self.clock.now();
                 let limit = match due {
-                    Due::Overdue => OffsetDateTime::now_utc(),
-                    Due::WithinDays(days) => {
-                        OffsetDateTime::now_utc() + Duration::days(i64::from(*days))
-                    }
+                    Due::Overdue => now,
+                    Due::WithinDays(days) => now + DAY * *days,
                 };
                 sql.add(
                     "c.due != '' AND c.due < ?".into(),
-                    [Value::Text(datetime::format(limit))],
+                    [Value::Text(limit.to_string())],
                 );
             }
             Filter::Active => {
@@ -532,7 +534,7 @@ impl From<crate::domain::search::SearchError> for StoreError {
 mod tests {
     use crate::domain::directory::Directory;
     use crate::domain::search::{Search, View};
-    use crate::domain::{Case, Choice, ChoiceList, Citizen, Group, Stage, User};
+    use crate::domain::{Case, Choice, ChoiceList, Citizen, Clock, Group, Stage, Timestamp, User};
     use crate::store::{Store, test_store};
 
     fn choice(list: ChoiceList, value: &str, en: &str, fr: &str, stage: Option<Stage>) -> Choice {
@@ -624,7 +626,7 @@ mod tests {
             citizen: (id == "1").then(|| "p1".to_string()),
             assignee: assignee.map(str::to_string),
             group: Some(group.into()),
-            due: due.into(),
+            due: Timestamp::parse_optional(due).unwrap(),
             version: "0".into(),
             ..Case::default()
         };
@@ -737,5 +739,25 @@ mod tests {
             "a typo still finds"
         );
         assert!(numbers(&store, Search::parse("zzzqqq").unwrap()).is_empty());
+    }
+
+    #[test]
+    fn overdue_and_due_soon_are_counted_from_the_stores_clock() {
+        let (_dir, mut store) = seeded();
+        // Two days before CS0002's deadline (2099-01-01 00:00:00).
+        let clock = Clock::stopped_at(Timestamp::parse("2098-12-30 00:00:00").unwrap());
+        store.set_clock(clock.clone());
+        let search = |text: &str| numbers(&store, Search::parse(text).unwrap());
+        assert_eq!(search("due:overdue"), ["CS0001"]);
+        assert_eq!(
+            search("due:<2d"),
+            ["CS0001"],
+            "due in exactly 2 days: not within"
+        );
+        assert_eq!(search("due:<3d"), ["CS0001", "CS0002"]);
+        clock.advance(std::time::Duration::from_secs(2 * 24 * 3600));
+        assert_eq!(search("due:overdue"), ["CS0001"], "due this very second");
+        clock.advance(std::time::Duration::from_secs(1));
+        assert_eq!(search("due:overdue"), ["CS0001", "CS0002"]);
     }
 }

@@ -1,10 +1,10 @@
 //! Figures for the console's dashboard, each from an index: open cases by
 //! state (cases_state), my resolved cases per day (cases_assignee).
 
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use super::{Store, StoreResult};
-use crate::domain::{ChoiceList, Stage, datetime};
+use crate::domain::{ChoiceList, Stage, Timestamp};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -36,7 +36,7 @@ impl Store {
                 resolved_per_day,
             });
         };
-        let today = OffsetDateTime::now_utc().date();
+        let today = self.clock.now().date();
         let first = today - Duration::days(days.saturating_sub(1) as i64);
         let done: Vec<String> = states
             .iter()
@@ -47,14 +47,14 @@ impl Store {
             "SELECT substr(updated, 1, 10), count(*) FROM cases
              WHERE assignee = ?1 AND state = ?2 AND updated >= ?3 GROUP BY 1",
         )?;
-        let since = datetime::format(first.midnight().assume_utc());
+        let since = Timestamp::start_of(first).to_string();
         for state in &done {
             let rows = stmt.query_map([me.as_str(), state.as_str(), since.as_str()], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
             })?;
             for row in rows {
                 let (day, n) = row?;
-                let Some(at) = datetime::parse(&format!("{day} 00:00:00")) else {
+                let Ok(at) = Timestamp::parse(&format!("{day} 00:00:00")) else {
                     continue;
                 };
                 let index = (at.date() - first).whole_days();
@@ -70,5 +70,61 @@ impl Store {
             open_by_state,
             resolved_per_day,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::{Case, Choice, ChoiceList, Clock, Stage, Timestamp};
+    use crate::store::{Meta, test_store};
+
+    fn state(value: &str, label: &str, stage: Stage) -> Choice {
+        Choice {
+            list: ChoiceList::State,
+            value: value.into(),
+            label_en: label.into(),
+            label_fr: label.into(),
+            sequence: 0,
+            stage: Some(stage),
+        }
+    }
+
+    fn resolved_by_me(id: &str, updated: &str) -> Case {
+        Case {
+            id: id.into(),
+            number: format!("CS{id}"),
+            state: "6".into(),
+            assignee: Some("u1".into()),
+            updated: Some(Timestamp::parse(updated).unwrap()),
+            version: "1".into(),
+            ..Case::default()
+        }
+    }
+
+    #[test]
+    fn resolved_per_day_ends_today_by_the_stores_clock() {
+        let (_dir, mut store) = test_store();
+        store
+            .save_choices(&[
+                state("10", "Open", Stage::Open),
+                state("6", "Resolved", Stage::Resolved),
+            ])
+            .unwrap();
+        store.set_meta(Meta::Me, "u1").unwrap();
+        store
+            .save_cases(&[
+                resolved_by_me("1", "2026-11-26 23:59:59"),
+                resolved_by_me("2", "2026-11-27 15:00:00"),
+                resolved_by_me("3", "2026-11-28 09:00:00"),
+                resolved_by_me("4", "2026-11-28 09:30:00"),
+            ])
+            .unwrap();
+        let clock = Clock::stopped_at(Timestamp::parse("2026-11-28 10:00:00").unwrap());
+        store.set_clock(clock.clone());
+        assert_eq!(store.dashboard(2).unwrap().resolved_per_day, [1, 2]);
+        assert_eq!(store.dashboard(3).unwrap().resolved_per_day, [1, 1, 2]);
+        // Past midnight: yesterday's two move one column left.
+        clock.advance(std::time::Duration::from_secs(14 * 3600));
+        assert_eq!(store.dashboard(3).unwrap().resolved_per_day, [1, 2, 0]);
     }
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use super::SyncError;
 use crate::backend::{Backend, Watermark};
-use crate::domain::datetime;
 use crate::store::Store;
 
 /// Cases per page.
@@ -42,10 +41,6 @@ fn since_epoch(meta: Option<String>) -> Option<i64> {
     meta.and_then(|v| v.parse().ok())
 }
 
-fn now_epoch() -> i64 {
-    datetime::epoch_seconds() as i64
-}
-
 /// Refreshes the agent's identity, the directory and the choice lists.
 pub async fn reference(backend: &impl Backend, store: &mut Store) -> Result<(), SyncError> {
     let me = backend.me().await?;
@@ -55,7 +50,8 @@ pub async fn reference(backend: &impl Backend, store: &mut Store) -> Result<(), 
     store.save_choices(&choices)?;
     store.set_meta(Meta::Me, &me.user.id)?;
     store.set_meta(Meta::MeUserName, &me.user.user_name)?;
-    store.set_meta(Meta::ReferenceAt, &now_epoch().to_string())?;
+    let now = store.clock().epoch_seconds();
+    store.set_meta(Meta::ReferenceAt, &now.to_string())?;
     Ok(())
 }
 
@@ -65,7 +61,7 @@ pub async fn pull(
     force_reconcile: bool,
 ) -> Result<PullReport, SyncError> {
     let mut report = PullReport::default();
-    let now = now_epoch();
+    let now = store.clock().epoch_seconds() as i64;
     let stale =
         |at: Option<i64>, every: Duration| at.is_none_or(|at| now - at >= every.as_secs() as i64);
     if stale(since_epoch(store.meta(Meta::ReferenceAt)?), REFERENCE_EVERY) {
@@ -79,9 +75,7 @@ pub async fn pull(
     // Start a little before the watermark: a write committed late in the
     // same second would otherwise be skipped for ever.
     let mut cursor = watermark.as_ref().map(|w| Watermark {
-        updated: datetime::parse(&w.updated)
-            .map(|at| datetime::format(at - OVERLAP))
-            .unwrap_or_else(|| w.updated.clone()),
+        updated: w.updated.map(|at| at - OVERLAP),
         id: String::new(),
     });
     let mut newest = watermark.clone();
@@ -95,7 +89,7 @@ pub async fn pull(
             break;
         };
         let next = Watermark {
-            updated: last.updated.clone(),
+            updated: last.updated,
             id: last.id.clone(),
         };
         let before: Vec<(String, String)> = page
@@ -201,7 +195,7 @@ pub async fn pull(
         // that the list and search indexes are used.
         store.optimize()?;
     }
-    store.set_meta(Meta::PulledAt, &datetime::now())?;
+    store.set_meta(Meta::PulledAt, &store.clock().now().to_string())?;
     Ok(report)
 }
 

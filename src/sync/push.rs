@@ -8,11 +8,9 @@ use crate::store::Meta;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use time::OffsetDateTime;
-
 use super::{SyncError, backoff};
 use crate::backend::{Backend, BackendError, Push};
-use crate::domain::datetime;
+use crate::domain::{Clock, Timestamp};
 use crate::store::{OutboxEntry, OutboxState, Settled, Store};
 
 /// How far before an action's first send, by the back-end's clock, a
@@ -55,11 +53,10 @@ pub enum Round {
     Now,
 }
 
-use datetime::epoch_millis as now_ms;
-
-fn later(entry: &OutboxEntry, retry_after: Option<Duration>) -> i64 {
+/// When an action is tried again (epoch ms by `clock`).
+fn later(entry: &OutboxEntry, retry_after: Option<Duration>, clock: &Clock) -> i64 {
     let wait = backoff::delay(entry.attempts, retry_after).min(Duration::from_secs(24 * 3600));
-    now_ms().saturating_add(wait.as_millis() as i64)
+    clock.epoch_millis().saturating_add(wait.as_millis() as i64)
 }
 
 /// What a read-back found for an action whose outcome was unknown.
@@ -90,24 +87,18 @@ async fn read_back(
         }
         // By the back-end's clock where it was known at the first send: its
         // journal stamps are compared with its own time, never with ours.
-        let (sent, margin) = match entry.first_sent_backend_at.as_deref() {
-            Some(at) => (at, READ_BACK_MARGIN),
-            None => (
-                entry.first_sent_at.as_deref().unwrap_or(&entry.created_at),
-                CLOCK_SKEW,
-            ),
+        let since = match entry.first_sent_backend_at {
+            Some(at) => at - READ_BACK_MARGIN,
+            None => entry.first_sent_at.unwrap_or(entry.created_at) - CLOCK_SKEW,
         };
-        let since = datetime::parse(sent)
-            .map(|at| datetime::format(at - margin))
-            .unwrap_or_default();
         let entries = backend
             .timeline(std::slice::from_ref(&entry.case_id))
             .await?;
         let landed = entries
             .iter()
-            .filter(|e| e.kind == kind && e.text == text && e.author == me && e.at >= since)
+            .filter(|e| e.kind == kind && e.text == text && e.author == me && e.at >= Some(since))
             .count();
-        let twins = store.done_twins(entry, &since)?;
+        let twins = store.done_twins(entry, since)?;
         return Ok(if landed > twins {
             ReadBack::Applied(case)
         } else {
@@ -126,22 +117,19 @@ async fn read_back(
 /// Whether a replay of the action's key can be trusted to settle an
 /// unknown outcome: every send carried the key, recently enough by the
 /// back-end's clock (which decides how long it keeps keys).
-fn replay_settles(entry: &OutboxEntry, keys: bool, clock_offset: Option<i64>) -> bool {
-    let age = match (entry.first_sent_backend_at.as_deref(), clock_offset) {
-        (Some(at), Some(offset)) => datetime::parse(at).map(|at| backend_now(offset) - at),
-        _ => entry
-            .first_sent_at
-            .as_deref()
-            .and_then(datetime::parse)
-            .map(|at| OffsetDateTime::now_utc() - at),
+/// `clock_offset` is the back-end's clock minus `clock`, when known.
+fn replay_settles(
+    entry: &OutboxEntry,
+    keys: bool,
+    clock_offset: Option<i64>,
+    clock: &Clock,
+) -> bool {
+    let age = match (entry.first_sent_backend_at, clock_offset) {
+        (Some(at), Some(offset)) => Some(clock.instant_ahead_by(offset) - at.instant()),
+        _ => entry.first_sent_at.map(|at| clock.instant() - at.instant()),
     };
     let recent = age.is_some_and(|age| age < KEY_TRUST);
     keys && entry.keyless_sends == 0 && recent
-}
-
-/// The back-end's clock now, from its offset to ours.
-fn backend_now(offset: i64) -> OffsetDateTime {
-    OffsetDateTime::now_utc() + time::Duration::seconds(offset)
 }
 
 /// How one action's push ended, for the round.
@@ -180,7 +168,7 @@ pub async fn push(
     };
     loop {
         let cutoff = match round {
-            Round::Due => now_ms(),
+            Round::Due => store.clock().epoch_millis(),
             Round::Now => i64::MAX,
         };
         let ready: Vec<OutboxEntry> = store
@@ -222,7 +210,7 @@ async fn push_one(
     report: &mut PushReport,
 ) -> Result<Step, SyncError> {
     let in_doubt = entry.doubtful || entry.state == OutboxState::InDoubt;
-    if in_doubt && !replay_settles(entry, keys, backend.clock_offset()) {
+    if in_doubt && !replay_settles(entry, keys, backend.clock_offset(), store.clock()) {
         match read_back(backend, store, entry).await {
             Ok(ReadBack::Applied(case)) => {
                 store.mark_done(&entry.id, &case, Settled::ReadBack)?;
@@ -267,8 +255,8 @@ async fn push_one(
     }
     let backend_time = backend
         .clock_offset()
-        .map(|offset| datetime::format(backend_now(offset)));
-    if !store.mark_sending(&entry.id, keys, backend_time.as_deref())? {
+        .map(|offset| Timestamp::from(store.clock().instant_ahead_by(offset)));
+    if !store.mark_sending(&entry.id, keys, backend_time)? {
         // Dropped or settled elsewhere meanwhile: not ours to send.
         return Ok(Step::Settled);
     }
@@ -304,7 +292,7 @@ async fn push_one(
     store.mark_retry(
         &entry.id,
         "the case keeps changing on the back-end",
-        later(entry, None),
+        later(entry, None, store.clock()),
     )?;
     Ok(Step::Deferred)
 }
@@ -318,7 +306,11 @@ fn settle_error(
     let message = error.to_string();
     match error {
         BackendError::Transient { retry_after, .. } => {
-            store.mark_retry(&entry.id, &message, later(entry, retry_after))?;
+            store.mark_retry(
+                &entry.id,
+                &message,
+                later(entry, retry_after, store.clock()),
+            )?;
             // Asked to wait: everyone waits. Otherwise only this case does.
             Ok(if retry_after.is_some() {
                 Step::Stop
@@ -327,7 +319,7 @@ fn settle_error(
             })
         }
         BackendError::InDoubt(_) | BackendError::Protocol(_) => {
-            store.mark_in_doubt(&entry.id, &message, later(entry, None))?;
+            store.mark_in_doubt(&entry.id, &message, later(entry, None, store.clock()))?;
             Ok(Step::Deferred)
         }
         BackendError::Auth(_) => {
@@ -350,5 +342,84 @@ fn settle_error(
             report.failed += 1;
             Ok(Step::Settled)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::replay_settles;
+    use crate::domain::{Action, Case, Clock, Timestamp};
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+    use crate::store::{OutboxEntry, Store, test_store};
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    /// A comment first sent at 10:00 by the workstation's clock, with or
+    /// without a key, when the back-end's clock said 05:00.
+    fn sent_at_ten(with_key: bool) -> (tempfile::TempDir, Store, Clock, OutboxEntry) {
+        let (dir, mut store) = test_store();
+        let clock = Clock::stopped_at(at("2026-11-28 10:00:00"));
+        store.set_clock(clock.clone());
+        store
+            .save_cases(&[Case {
+                id: "1".into(),
+                number: "CS1".into(),
+                version: "1".into(),
+                ..Case::default()
+            }])
+            .unwrap();
+        let queued = store
+            .enqueue("CS1", Action::Comment { text: "x".into() })
+            .unwrap();
+        assert!(
+            store
+                .mark_sending(&queued.id, with_key, Some(at("2026-11-28 05:00:00")))
+                .unwrap()
+        );
+        let sent = store.action(&queued.id).unwrap();
+        (dir, store, clock, sent)
+    }
+
+    const FIVE_HOURS_BEHIND: Option<i64> = Some(-5 * 3600);
+
+    #[test]
+    fn a_replay_is_trusted_for_a_day_by_the_backends_clock() {
+        let (_dir, _store, clock, sent) = sent_at_ten(true);
+        assert_eq!(sent.first_sent_at, Some(at("2026-11-28 10:00:00")));
+        clock.advance(23 * HOUR);
+        assert!(replay_settles(&sent, true, FIVE_HOURS_BEHIND, &clock));
+        assert!(
+            !replay_settles(&sent, false, FIVE_HOURS_BEHIND, &clock),
+            "a back-end without keys replays nothing"
+        );
+        // The back-end's clock was put 2 hours forward since: by its clock
+        // the key is 25 hours old, though ours says 23.
+        assert!(!replay_settles(&sent, true, Some(-3 * 3600), &clock));
+        clock.advance(HOUR);
+        assert!(
+            !replay_settles(&sent, true, FIVE_HOURS_BEHIND, &clock),
+            "a day old: the key may be forgotten"
+        );
+    }
+
+    #[test]
+    fn without_the_backends_clock_the_workstations_decides() {
+        let (_dir, _store, clock, sent) = sent_at_ten(true);
+        clock.advance(24 * HOUR - Duration::from_secs(1));
+        assert!(replay_settles(&sent, true, None, &clock));
+        clock.advance(Duration::from_secs(1));
+        assert!(!replay_settles(&sent, true, None, &clock));
+    }
+
+    #[test]
+    fn a_send_without_a_key_is_never_settled_by_a_replay() {
+        let (_dir, _store, clock, sent) = sent_at_ten(false);
+        assert_eq!(sent.keyless_sends, 1);
+        assert!(!replay_settles(&sent, true, FIVE_HOURS_BEHIND, &clock));
     }
 }

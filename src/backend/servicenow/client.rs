@@ -9,6 +9,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 
 use crate::backend::BackendError;
+use crate::domain::Clock;
 
 /// Largest answer accepted from the back-end; past it the answer is refused
 /// rather than read into memory.
@@ -39,6 +40,9 @@ pub struct Settings {
     /// The administration's own certificate authority (PEM), trusted beside
     /// the system's roots.
     pub ca_cert: Option<std::path::PathBuf>,
+    /// The workstation's clock, the one its store runs on: the back-end's
+    /// `Date` is kept as an offset from it, and saved sessions expire by it.
+    pub clock: Clock,
 }
 
 /// An OAuth session in a form that outlives the process (kept in the
@@ -58,8 +62,6 @@ fn later(wait: Duration) -> Instant {
         .unwrap_or(now)
 }
 
-use crate::domain::datetime::epoch_seconds as epoch_now;
-
 impl Settings {
     pub fn new(url: &str, user: &str, password: &str) -> Settings {
         Settings {
@@ -76,6 +78,7 @@ impl Settings {
             client_id: "guichet".into(),
             client_secret: String::new(),
             ca_cert: None,
+            clock: Clock::system(),
         }
     }
 }
@@ -216,7 +219,7 @@ impl Client {
             Some(saved) => Auth::Bearer(Token {
                 access: saved.access.clone(),
                 expires: later(Duration::from_secs(
-                    saved.expires.saturating_sub(epoch_now()),
+                    saved.expires.saturating_sub(settings.clock.epoch_seconds()),
                 )),
                 refresh: saved.refresh.clone(),
             }),
@@ -235,7 +238,7 @@ impl Client {
         match &*self.auth.lock().unwrap_or_else(|p| p.into_inner()) {
             Auth::Bearer(token) => Some(SavedSession {
                 access: token.access.clone(),
-                expires: epoch_now()
+                expires: self.settings.clock.epoch_seconds()
                     + token
                         .expires
                         .saturating_duration_since(Instant::now())
@@ -306,7 +309,7 @@ impl Client {
         else {
             return;
         };
-        let offset = (date - time::OffsetDateTime::now_utc()).whole_seconds();
+        let offset = (date - self.settings.clock.instant()).whole_seconds();
         *self.clock_offset.lock().unwrap_or_else(|p| p.into_inner()) = Some(offset);
     }
 
@@ -502,7 +505,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .or_else(|| header("ratelimit-reset"))?
         .parse::<u64>()
         .ok()?;
-    let now = epoch_now();
+    let now = Clock::system().epoch_seconds();
     // Small values are delays, large ones epochs (the drafts allow both).
     let wait = if reset > 1_000_000_000 {
         reset.saturating_sub(now)

@@ -21,6 +21,7 @@ use super::{
     Backend, BackendError, BackendResult, Capabilities, ChangedCases, Directory, Me, Push,
     Watermark,
 };
+use crate::domain::timestamp::or_empty;
 use crate::domain::{Case, Choice, Citizen, TimelineEntry};
 use crate::encoded_query::{Condition, Operator, Query, Term};
 
@@ -329,7 +330,7 @@ impl Backend for ServiceNow {
                         groups: vec![vec![condition(
                             wire::UPDATED_FIELD,
                             Operator::Gt,
-                            w.updated.clone(),
+                            or_empty::text(w.updated),
                         )]],
                     },
                     crate::encoded_query::Block {
@@ -337,7 +338,7 @@ impl Backend for ServiceNow {
                             vec![condition(
                                 wire::UPDATED_FIELD,
                                 Operator::Eq,
-                                w.updated.clone(),
+                                or_empty::text(w.updated),
                             )],
                             vec![condition(wire::ID_FIELD, Operator::Gt, w.id.clone())],
                         ],

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::schema::{Field, Schema};
 use crate::backend::BackendError;
 use crate::domain::{
-    Case, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User,
+    Case, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, Timestamp, User,
 };
 
 pub const CITIZEN_TABLE: &str = "csm_consumer";
@@ -106,6 +106,13 @@ fn required(record: &Map<String, Value>, name: &str, what: &str) -> Result<Strin
     Ok(value)
 }
 
+/// A date field: unset ("" or missing) is None; any other text must be a
+/// date as the Table API writes it.
+fn date(record: &Map<String, Value>, name: &str) -> Result<Option<Timestamp>, BackendError> {
+    Timestamp::parse_optional(&text(record, name)?)
+        .map_err(|e| BackendError::Protocol(format!("field '{name}': {e}")))
+}
+
 fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, BackendError> {
     value
         .as_object()
@@ -144,11 +151,11 @@ pub fn case(schema: &Schema, value: &Value) -> Result<Case, BackendError> {
         citizen: optional(field(Field::Citizen)?),
         assignee: optional(field(Field::Assignee)?),
         group: optional(field(Field::Group)?),
-        opened: field(Field::Opened)?,
-        due: field(Field::Due)?,
+        opened: date(r, schema.name(Field::Opened))?,
+        due: date(r, schema.name(Field::Due))?,
         resolution_code: field(Field::ResolutionCode)?,
         close_notes: field(Field::CloseNotes)?,
-        updated: text(r, "sys_updated_on")?,
+        updated: date(r, "sys_updated_on")?,
         updated_by: text(r, "sys_updated_by")?,
         version: text(r, "sys_mod_count")?,
     })
@@ -182,7 +189,7 @@ pub fn timeline_entry(value: &Value) -> Result<Option<TimelineEntry>, BackendErr
         kind,
         text: text(r, "value")?,
         author: text(r, "sys_created_by")?,
-        at: text(r, "sys_created_on")?,
+        at: date(r, "sys_created_on")?,
     }))
 }
 
@@ -307,6 +314,37 @@ mod tests {
         assert!(e.to_string().contains("'state' is a list"), "{e}");
         let ok = case(&csm, &json!({"sys_id": "a", "number": "CS1", "assigned_to": {"value": "u", "link": "x"}, "priority": "2"})).unwrap();
         assert_eq!((ok.assignee.as_deref(), ok.priority), (Some("u"), 2));
+    }
+
+    #[test]
+    fn dates_are_read_and_an_unset_one_is_none() {
+        let ok = case(
+            &Schema::default(),
+            &json!({"sys_id": "a", "number": "CS1", "opened_at": "2026-11-20 08:00:00",
+            "due_date": "", "sys_updated_on": "2026-11-27 09:30:00"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.opened.map(|t| t.to_string()), ok.due),
+            (Some("2026-11-20 08:00:00".into()), None)
+        );
+        assert_eq!(
+            ok.updated.map(|t| t.to_string()).as_deref(),
+            Some("2026-11-27 09:30:00")
+        );
+        let e = case(
+            &Schema::default(),
+            &json!({"sys_id": "a", "number": "CS1", "due_date": "27/11/2026"}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("'due_date'"), "{e}");
+        assert!(e.to_string().contains("'27/11/2026'"), "{e}");
+        let e = timeline_entry(
+            &json!({"sys_id": "j", "element_id": "a", "element": "comments",
+            "sys_created_on": "2026-11-27T09:30:00Z"}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("'sys_created_on'"), "{e}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::text::{clean, clean_lines, fit, mask};
 use super::theme::Styles;
 use crate::console::state::State;
-use crate::domain::EntryKind;
+use crate::domain::{EntryKind, Timestamp};
 use crate::store::OutboxState;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
@@ -192,7 +192,7 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
             Span::styled(
                 format!(
                     "{} {}{colon}",
-                    local_time(state, &entry.at),
+                    entry.at.map(|at| local_time(state, at)).unwrap_or_default(),
                     clean(&entry.author)
                 ),
                 s.muted,
@@ -206,19 +206,15 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
 }
 
 /// A back-end time (UTC) in the agent's time zone, to the minute.
-pub fn local_time(state: &State, at: &str) -> String {
-    match crate::domain::datetime::parse(at) {
-        Some(t) => {
-            let t = t.checked_to_offset(state.offset).unwrap_or(t);
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute()
-            )
-        }
-        None => clean(at),
-    }
+pub fn local_time(state: &State, at: Timestamp) -> String {
+    let t = at.instant();
+    let t = t.checked_to_offset(state.offset).unwrap_or(t);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }

@@ -163,12 +163,9 @@ pub fn link_text(state: &State) -> (String, bool) {
     (format!("{symbol} {}", state.t(key)), bad)
 }
 
-/// "3 min", "2 h", "4 d" since `at` (UTC `YYYY-MM-DD HH:MM:SS`).
-pub fn age(state: &State, at: &str) -> String {
-    let Some(at) = crate::domain::datetime::parse(at) else {
-        return state.t("ui.never").to_string();
-    };
-    let seconds = (state.now - at).whole_seconds().max(0);
+/// "3 min", "2 h", "4 d" since `at`.
+pub fn age(state: &State, at: crate::domain::Timestamp) -> String {
+    let seconds = (state.now - at.instant()).whole_seconds().max(0);
     if seconds < 60 {
         state.t("ui.just_now").to_string()
     } else if seconds < 3600 {
@@ -195,7 +192,7 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
         })
         .map(|(_, n)| n)
         .sum();
-    let synced = match state.counts.last_pull.as_deref() {
+    let synced = match state.counts.last_pull {
         Some(at) => state.f("ui.synced", &[("age", &age(state, at))]),
         None => state.t("ui.synced_never").to_string(),
     };

@@ -97,7 +97,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
             " · {} {} · {}",
             e.attempts,
             state.t("outbox.attempts"),
-            super::case::local_time(state, &e.created_at)
+            super::case::local_time(state, e.created_at)
         )),
     ])];
     if let Some(error) = &e.last_error {

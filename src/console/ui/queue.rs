@@ -177,7 +177,10 @@ fn row<'a>(
                     line.assignee.clone()
                 }
             }
-            "col.updated" => line.updated.get(..10).unwrap_or("").to_string(),
+            "col.updated" => line
+                .updated
+                .map(|at| at.date().to_string())
+                .unwrap_or_default(),
             _ => String::new(),
         };
         let style = if c.title == "col.due" && countdown.is_late() {

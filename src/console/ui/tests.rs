@@ -201,7 +201,7 @@ fn no_color_uses_no_colour_and_keeps_the_selection_visible() {
 #[test]
 fn overdue_is_marked_by_a_symbol_and_statuses_by_words() {
     let mut state = staged(Shot::Queues, Lang::En, Theme::Mono);
-    state.list.lines[0].due = "2026-11-20 12:00:00".into();
+    state.list.lines[0].due = Some(crate::console::fixture::at("2026-11-20 12:00:00"));
     let screen = text(&render(&state, 80, 24));
     assert!(screen.contains("!J+8"), "{screen}");
     assert!(screen.contains("[+ online]"));

@@ -1,6 +1,5 @@
 //! The query thread: reads for the screens, on its own connection.
 
-use crate::store::Meta;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
@@ -229,7 +228,7 @@ fn counts(store: &Store) -> Result<Counts, StoreError> {
     Ok(Counts {
         outbox: store.queue_counts()?,
         cases: store.case_count()?,
-        last_pull: store.meta(Meta::PulledAt)?,
+        last_pull: store.last_pull()?,
     })
 }
 

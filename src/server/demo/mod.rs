@@ -15,7 +15,7 @@ use time::{Date, Duration, OffsetDateTime, Time};
 
 use super::rules::{AWAITING_INFO, CANCELLED, CLOSED, NEW, OPEN, RESOLVED};
 use super::schema;
-use crate::domain::datetime;
+use crate::domain::Timestamp;
 pub use catalog::Catalog;
 
 /// The password of every demo account.
@@ -130,7 +130,7 @@ impl<'c> Generator<'c> {
     }
 
     fn write(&mut self, tx: &Connection) -> rusqlite::Result<()> {
-        let created = datetime::format(self.now - Duration::days(HISTORY_DAYS + 30));
+        let created = Timestamp::from(self.now - Duration::days(HISTORY_DAYS + 30)).to_string();
         schema::before_bulk_load(tx)?;
         self.write_choices(tx, &created)?;
         self.write_people(tx, &created)?;
@@ -443,7 +443,7 @@ impl<'c> Generator<'c> {
                     sys_id,
                     element,
                     value,
-                    datetime::format(at),
+                    Timestamp::from(at).to_string(),
                     by
                 ])?;
                 self.journal_entries += 1;
@@ -476,13 +476,13 @@ impl<'c> Generator<'c> {
                 citizen_id,
                 assignee.map(|a| self.agents[a].0.clone()),
                 self.group_ids[group],
-                datetime::format(opened),
-                datetime::format(opened + Duration::days(procedure.due_days)),
+                Timestamp::from(opened).to_string(),
+                Timestamp::from(opened + Duration::days(procedure.due_days)).to_string(),
                 resolution,
                 close_notes,
                 !matches!(state, CLOSED | CANCELLED),
                 creator,
-                datetime::format(updated),
+                Timestamp::from(updated).to_string(),
                 updated_by,
                 mod_count,
             ])?;
