@@ -338,6 +338,21 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// One change to one queued action: a transaction at one instant, given
+    /// the action as it stood; nothing is kept unless the change succeeds.
+    fn change_action<T>(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&Transaction<'_>, Timestamp, OutboxEntry) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let now = self.clock.now();
+        let tx = self.write()?;
+        let current = entry(&tx, id)?;
+        let out = change(&tx, now, current)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// A read-back found that the action did not land: it may be sent again.
     pub fn clear_doubt(&mut self, id: &str) -> StoreResult<()> {
         self.conn
@@ -348,55 +363,53 @@ impl Store {
     /// The back-end applied the action and returned the case: one
     /// transaction stores the case and marks the action done.
     pub fn mark_done(&mut self, id: &str, returned: &Case, settled_by: Settled) -> StoreResult<()> {
-        let now = self.clock.now();
-        let tx = self.write()?;
-        let done = entry(&tx, id)?;
-        set_state(&tx, now, id, OutboxState::Done, None, None)?;
-        tx.execute(
-            "UPDATE outbox SET settled_by = ?, doubtful = 0 WHERE id = ?",
-            params![settled_by.as_str(), id],
-        )?;
-        // A replayed answer carries the case as it was at the first send; a
-        // newer copy pulled since is kept.
-        let held: Option<String> = tx
-            .query_row(
-                "SELECT version FROM cases WHERE id = ?",
-                [&done.case_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let newer_held = matches!(
-            (held.as_deref().map(str::parse::<u64>), returned.version.parse::<u64>()),
-            (Some(Ok(held)), Ok(returned)) if held > returned
-        );
-        if !newer_held {
-            write_shown(&tx, returned)?;
-        }
-        if let Some((kind, text)) = done.action.journal() {
-            // Shown at once in the timeline; the next fetch of the case's
-            // timeline replaces it with the back-end's own entry.
-            let me: Option<String> = tx
+        self.change_action(id, |tx, now, done| {
+            set_state(tx, now, id, OutboxState::Done, None, None)?;
+            tx.execute(
+                "UPDATE outbox SET settled_by = ?, doubtful = 0 WHERE id = ?",
+                params![settled_by.as_str(), id],
+            )?;
+            // A replayed answer carries the case as it was at the first send; a
+            // newer copy pulled since is kept.
+            let held: Option<String> = tx
                 .query_row(
-                    "SELECT value FROM meta WHERE key = 'me_user_name'",
-                    [],
+                    "SELECT version FROM cases WHERE id = ?",
+                    [&done.case_id],
                     |r| r.get(0),
                 )
                 .optional()?;
-            tx.execute(
-                "INSERT OR REPLACE INTO timeline (id, case_id, kind, text, author, at) VALUES (?, ?, ?, ?, ?, ?)",
-                params![format!("local-{id}"), done.case_id, kind.as_str(), text, me.unwrap_or_default(), done.created_at],
+            let newer_held = matches!(
+                (held.as_deref().map(str::parse::<u64>), returned.version.parse::<u64>()),
+                (Some(Ok(held)), Ok(returned)) if held > returned
+            );
+            if !newer_held {
+                write_shown(tx, returned)?;
+            }
+            if let Some((kind, text)) = done.action.journal() {
+                // Shown at once in the timeline; the next fetch of the case's
+                // timeline replaces it with the back-end's own entry.
+                let me: Option<String> = tx
+                    .query_row(
+                        "SELECT value FROM meta WHERE key = 'me_user_name'",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO timeline (id, case_id, kind, text, author, at) VALUES (?, ?, ?, ?, ?, ?)",
+                    params![format!("local-{id}"), done.case_id, kind.as_str(), text, me.unwrap_or_default(), done.created_at],
+                )?;
+            }
+            audit(
+                tx,
+                now,
+                id,
+                &done.case_number,
+                "applied",
+                &format!("attempt {}", done.attempts),
             )?;
-        }
-        audit(
-            &tx,
-            now,
-            id,
-            &done.case_number,
-            "applied",
-            &format!("attempt {}", done.attempts),
-        )?;
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Unknown outcome (sent, no answer): retried only after a read-back.
@@ -423,75 +436,67 @@ impl Store {
 
     /// Not applied (never sent, or refused for a passing reason): try later.
     pub fn mark_retry(&mut self, id: &str, error: &str, next_attempt_at: i64) -> StoreResult<()> {
-        let now = self.clock.now();
-        let tx = self.write()?;
-        let current = entry(&tx, id)?;
-        // An action whose outcome is unknown stays so until read back.
-        let state = if current.doubtful {
-            OutboxState::InDoubt
-        } else {
-            OutboxState::Pending
-        };
-        set_state(&tx, now, id, state, Some(error), Some(next_attempt_at))?;
-        tx.commit()?;
-        Ok(())
+        self.change_action(id, |tx, now, current| {
+            // An action whose outcome is unknown stays so until read back.
+            let state = if current.doubtful {
+                OutboxState::InDoubt
+            } else {
+                OutboxState::Pending
+            };
+            set_state(tx, now, id, state, Some(error), Some(next_attempt_at))?;
+            Ok(())
+        })
     }
 
     /// Refused for good: waits for the agent; the case shows the back-end's copy.
     pub fn mark_failed(&mut self, id: &str, error: &str) -> StoreResult<()> {
-        let now = self.clock.now();
-        let tx = self.write()?;
-        let failed = entry(&tx, id)?;
-        set_state(&tx, now, id, OutboxState::Failed, Some(error), None)?;
-        audit(&tx, now, id, &failed.case_number, "failed", error)?;
-        refresh_shown(&tx, &failed.case_id)?;
-        tx.commit()?;
-        Ok(())
+        self.change_action(id, |tx, now, failed| {
+            set_state(tx, now, id, OutboxState::Failed, Some(error), None)?;
+            audit(tx, now, id, &failed.case_number, "failed", error)?;
+            refresh_shown(tx, &failed.case_id)?;
+            Ok(())
+        })
     }
 
     /// The case changed since the agent saw it: keep both copies, apply
     /// nothing, and let the agent choose.
     pub fn mark_conflict(&mut self, id: &str, theirs: &Case) -> StoreResult<()> {
-        let now = self.clock.now();
-        let tx = self.write()?;
-        let conflicted = entry(&tx, id)?;
-        let theirs_json = super::to_json(theirs)?;
-        tx.execute(
-            "UPDATE outbox SET state = ?5, theirs = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
-            params![
-                id,
-                theirs_json,
-                format!("the case changed on the back-end (version {})", theirs.version),
+        self.change_action(id, |tx, now, conflicted| {
+            let theirs_json = super::to_json(theirs)?;
+            tx.execute(
+                "UPDATE outbox SET state = ?5, theirs = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+                params![
+                    id,
+                    theirs_json,
+                    format!("the case changed on the back-end (version {})", theirs.version),
+                    now,
+                    OutboxState::Conflict.as_str()
+                ],
+            )?;
+            write_shown(tx, theirs)?;
+            audit(
+                tx,
                 now,
-                OutboxState::Conflict.as_str()
-            ],
-        )?;
-        write_shown(&tx, theirs)?;
-        audit(
-            &tx,
-            now,
-            id,
-            &conflicted.case_number,
-            "conflict",
-            &format!("back-end version {}", theirs.version),
-        )?;
-        tx.commit()?;
-        Ok(())
+                id,
+                &conflicted.case_number,
+                "conflict",
+                &format!("back-end version {}", theirs.version),
+            )?;
+            Ok(())
+        })
     }
 
     /// The case moved on, but nobody touched the fields this action sets:
     /// keep the back-end's copy and send the action over its version.
     pub fn rebase(&mut self, id: &str, theirs: &Case) -> StoreResult<()> {
-        let now = self.clock.now();
-        let tx = self.write()?;
-        let current = entry(&tx, id)?;
-        write_shown(&tx, theirs)?;
-        tx.execute(
-            "UPDATE outbox SET base_version = ?2, updated_at = ?3 WHERE id = ?1",
-            params![current.id, theirs.version, now],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.change_action(id, |tx, now, current| {
+            write_shown(tx, theirs)?;
+            tx.execute(
+                "UPDATE outbox SET base_version = ?2, updated_at = ?3 WHERE id = ?1",
+                params![current.id, theirs.version, now],
+            )?;
+            Ok(())
+        })
     }
 
     /// The queue as the agent sees it, oldest first.
@@ -537,119 +542,113 @@ impl Store {
 
     /// The agent asks to try a failed action again.
     pub fn retry(&mut self, id: &str) -> StoreResult<OutboxEntry> {
-        let now = self.clock.now();
-        let tx = self.write()?;
-        let current = entry(&tx, id)?;
-        if current.state != OutboxState::Failed {
-            return Err(StoreError::Invalid(format!(
-                "action {} is {}; only a failed action can be retried",
-                current.seq,
-                current.state.as_str()
-            )));
-        }
-        // A refused action whose earlier send may have landed is read back
-        // before it is sent again.
-        let state = if current.doubtful {
-            OutboxState::InDoubt
-        } else {
-            OutboxState::Pending
-        };
-        set_state(&tx, now, &current.id, state, None, Some(0))?;
-        audit(
-            &tx,
-            now,
-            &current.id,
-            &current.case_number,
-            "retry",
-            "asked by the agent",
-        )?;
-        refresh_shown(&tx, &current.case_id)?;
-        let updated = entry(&tx, &current.id)?;
-        tx.commit()?;
-        Ok(updated)
+        self.change_action(id, |tx, now, current| {
+            if current.state != OutboxState::Failed {
+                return Err(StoreError::Invalid(format!(
+                    "action {} is {}; only a failed action can be retried",
+                    current.seq,
+                    current.state.as_str()
+                )));
+            }
+            // A refused action whose earlier send may have landed is read back
+            // before it is sent again.
+            let state = if current.doubtful {
+                OutboxState::InDoubt
+            } else {
+                OutboxState::Pending
+            };
+            set_state(tx, now, &current.id, state, None, Some(0))?;
+            audit(
+                tx,
+                now,
+                &current.id,
+                &current.case_number,
+                "retry",
+                "asked by the agent",
+            )?;
+            refresh_shown(tx, &current.case_id)?;
+            let updated = entry(tx, &current.id)?;
+            Ok(updated)
+        })
     }
 
     /// The agent drops an action: the only way queued work leaves unapplied.
     pub fn drop_action(&mut self, id: &str) -> StoreResult<OutboxEntry> {
-        let now = self.clock.now();
-        let tx = self.write()?;
-        let current = entry(&tx, id)?;
-        if matches!(
-            current.state,
-            OutboxState::Done | OutboxState::Dropped | OutboxState::Sending
-        ) {
-            return Err(StoreError::Invalid(format!(
-                "action {} is {} and cannot be dropped",
-                current.seq,
-                current.state.as_str()
-            )));
-        }
-        set_state(&tx, now, &current.id, OutboxState::Dropped, None, None)?;
-        audit(
-            &tx,
-            now,
-            &current.id,
-            &current.case_number,
-            "dropped",
-            "asked by the agent",
-        )?;
-        refresh_shown(&tx, &current.case_id)?;
-        let updated = entry(&tx, &current.id)?;
-        tx.commit()?;
-        Ok(updated)
+        self.change_action(id, |tx, now, current| {
+            if matches!(
+                current.state,
+                OutboxState::Done | OutboxState::Dropped | OutboxState::Sending
+            ) {
+                return Err(StoreError::Invalid(format!(
+                    "action {} is {} and cannot be dropped",
+                    current.seq,
+                    current.state.as_str()
+                )));
+            }
+            set_state(tx, now, &current.id, OutboxState::Dropped, None, None)?;
+            audit(
+                tx,
+                now,
+                &current.id,
+                &current.case_number,
+                "dropped",
+                "asked by the agent",
+            )?;
+            refresh_shown(tx, &current.case_id)?;
+            let updated = entry(tx, &current.id)?;
+            Ok(updated)
+        })
     }
 
     /// Resolves a conflict. Mine: apply the agent's action over the
     /// back-end's version the agent has now seen. Theirs: keep the
     /// back-end's copy and drop the action.
     pub fn resolve_conflict(&mut self, id: &str, keep_mine: bool) -> StoreResult<OutboxEntry> {
-        let now = self.clock.now();
-        let tx = self.write()?;
-        let current = entry(&tx, id)?;
-        if current.state != OutboxState::Conflict {
-            return Err(StoreError::Invalid(format!(
-                "action {} is {}, not in conflict",
-                current.seq,
-                current.state.as_str()
-            )));
-        }
-        if keep_mine {
-            // The agent has now seen theirs: the action applies over it.
-            let theirs = current.theirs.as_ref();
-            let seen = theirs
-                .map(|t| super::to_json(&current.action.seen_values(t)))
-                .transpose()?;
-            tx.execute(
-                "UPDATE outbox SET state = ?5, base_version = coalesce(?2, base_version),
-                   seen = coalesce(?3, seen), next_attempt_at = 0, theirs = NULL, updated_at = ?4 WHERE id = ?1",
-                params![
-                    current.id,
-                    theirs.map(|t| t.version.clone()),
-                    seen,
-                    now,
-                    OutboxState::Pending.as_str()
-                ],
+        self.change_action(id, |tx, now, current| {
+            if current.state != OutboxState::Conflict {
+                return Err(StoreError::Invalid(format!(
+                    "action {} is {}, not in conflict",
+                    current.seq,
+                    current.state.as_str()
+                )));
+            }
+            if keep_mine {
+                // The agent has now seen theirs: the action applies over it.
+                let theirs = current.theirs.as_ref();
+                let seen = theirs
+                    .map(|t| super::to_json(&current.action.seen_values(t)))
+                    .transpose()?;
+                tx.execute(
+                    "UPDATE outbox SET state = ?5, base_version = coalesce(?2, base_version),
+                       seen = coalesce(?3, seen), next_attempt_at = 0, theirs = NULL, updated_at = ?4 WHERE id = ?1",
+                    params![
+                        current.id,
+                        theirs.map(|t| t.version.clone()),
+                        seen,
+                        now,
+                        OutboxState::Pending.as_str()
+                    ],
+                )?;
+            } else {
+                set_state(tx, now, &current.id, OutboxState::Dropped, None, None)?;
+            }
+            let choice = if keep_mine {
+                "kept mine"
+            } else {
+                "took theirs"
+            };
+            audit(
+                tx,
+                now,
+                &current.id,
+                &current.case_number,
+                "resolved",
+                choice,
             )?;
-        } else {
-            set_state(&tx, now, &current.id, OutboxState::Dropped, None, None)?;
-        }
-        let choice = if keep_mine {
-            "kept mine"
-        } else {
-            "took theirs"
-        };
-        audit(
-            &tx,
-            now,
-            &current.id,
-            &current.case_number,
-            "resolved",
-            choice,
-        )?;
-        refresh_shown(&tx, &current.case_id)?;
-        let updated = entry(&tx, &current.id)?;
-        tx.commit()?;
-        Ok(updated)
+            refresh_shown(tx, &current.case_id)?;
+            let updated = entry(tx, &current.id)?;
+            Ok(updated)
+        })
     }
 
     /// How many of the agent's done actions on the same case appended this
