@@ -31,6 +31,9 @@ pub enum ConfigError {
     NoProfile,
     #[error("profile names use letters, digits, '-' and '_' only, not '{0}'")]
     BadName(String),
+    /// The config is open to other accounts: refused untouched.
+    #[error("configuration: {0}")]
+    Exposed(crate::private_files::Exposed),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +62,10 @@ pub struct Profile {
     /// Seconds to open a connection (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout_secs: Option<u64>,
+    /// Requests in flight at once when syncing (default 4; 1 on a link
+    /// that cannot bear more).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_in_flight: Option<usize>,
     /// How to log in: `auto` (OAuth where the instance offers it to us, else
     /// HTTP Basic), `basic`, or `oauth` (an administrator registered Guichet).
     #[serde(default, skip_serializing_if = "AuthMode::is_auto")]
@@ -78,6 +85,13 @@ pub struct Profile {
     /// "caller_id"`, `due = "u_deadline"`; checked at login.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// Days a case is kept in the local store when neither the back-end
+    /// updated it nor the agent opened or acted on it here (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+    /// The same for closed and cancelled cases (default 14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_retention_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -107,11 +121,23 @@ impl Profile {
             proxy: None,
             read_timeout_secs: None,
             connect_timeout_secs: None,
+            requests_in_flight: None,
             auth: AuthMode::Auto,
             oauth_client_id: None,
             ca_cert: None,
             case_table: None,
             fields: BTreeMap::new(),
+            retention_days: None,
+            closed_retention_days: None,
+        }
+    }
+
+    /// How long the local store keeps cases nobody touched.
+    pub fn retention(&self) -> crate::store::Retention {
+        let default = crate::store::Retention::default();
+        crate::store::Retention {
+            days: self.retention_days.unwrap_or(default.days),
+            closed_days: self.closed_retention_days.unwrap_or(default.closed_days),
         }
     }
 }
@@ -170,8 +196,20 @@ pub fn check_name(name: &str) -> Result<(), ConfigError> {
 
 impl Config {
     /// Reads the config; a missing file is an empty config. TOML errors say
-    /// the line and column.
+    /// the line and column. A config other accounts may read or change is
+    /// refused untouched: it says who the agent is and where their cases
+    /// are, and a changed one could send their password elsewhere.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let exposed =
+            crate::private_files::Exposed::check(&[path.to_path_buf()]).map_err(|source| {
+                ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
+        if let Some(exposed) = exposed {
+            return Err(ConfigError::Exposed(exposed));
+        }
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
@@ -186,29 +224,37 @@ impl Config {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        for name in config.profiles.keys() {
+        for (name, profile) in &config.profiles {
             check_name(name)?;
+            // A day of zero would purge every case the moment it arrives.
+            if profile.retention_days == Some(0) || profile.closed_retention_days == Some(0) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "profile {name}: retention_days and closed_retention_days are at least 1"
+                    ),
+                });
+            }
         }
         Ok(config)
     }
 
     /// Writes the config through a temporary file and a rename, so a crash
-    /// never leaves half a file.
+    /// never leaves half a file; the file is 0600 and its folder 0700 from
+    /// their creation.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let write_error = |source| ConfigError::Write {
             path: path.to_path_buf(),
             source,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(write_error)?;
+            crate::private_files::create_dir(dir).map_err(write_error)?;
         }
         let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        let temporary = path.with_extension("toml.tmp");
-        std::fs::write(&temporary, text).map_err(write_error)?;
-        std::fs::rename(&temporary, path).map_err(write_error)
+        crate::private_files::replace(path, text.as_bytes()).map_err(write_error)
     }
 
     /// The profile to use: the one named, else the default, else the only one.
@@ -256,11 +302,14 @@ mod tests {
                 proxy: Some("http://proxy.example.fr:3128".into()),
                 read_timeout_secs: Some(120),
                 connect_timeout_secs: None,
+                requests_in_flight: Some(1),
                 auth: AuthMode::Basic,
                 oauth_client_id: None,
                 ca_cert: None,
                 case_table: Some("incident".into()),
                 fields: [("citizen".to_string(), "caller_id".to_string())].into(),
+                retention_days: Some(60),
+                closed_retention_days: None,
             },
         );
         config.save(&path).unwrap();
@@ -274,9 +323,49 @@ mod tests {
             Some("http://proxy.example.fr:3128")
         );
         assert_eq!(back.profile(None).unwrap().1.auth, AuthMode::Basic);
+        assert_eq!(
+            back.profile(None).unwrap().1.retention(),
+            crate::store::Retention {
+                days: 60,
+                closed_days: 14
+            }
+        );
         std::fs::write(&path, "[profiles.mairie]\nurl = 12\n").unwrap();
         let e = Config::load(&path).unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
         assert!(check_name("a b").is_err() && check_name("guichet-1").is_ok());
+    }
+
+    #[test]
+    fn a_zero_retention_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        crate::private_files::replace(
+            &path,
+            b"[profiles.mairie]\nurl = \"https://x\"\nuser = \"u\"\nretention_days = 0\n",
+        )
+        .unwrap();
+        let e = Config::load(&path).unwrap_err().to_string();
+        assert!(e.contains("at least 1"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_config_is_private_and_refused_untouched_when_open_to_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new").join("config.toml");
+        let mut config = Config::default();
+        config
+            .profiles
+            .insert("mairie".into(), Profile::new("https://x", "u"));
+        config.save(&path).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode(&path), mode(path.parent().unwrap())), (0o600, 0o700));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Config::load(&path).unwrap_err();
+        assert!(matches!(e, ConfigError::Exposed(_)), "{e}");
+        assert!(e.to_string().contains("chmod 600"), "{e}");
+        assert_eq!(mode(&path), 0o644, "reported, not changed");
     }
 }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod encoded_query;
 pub mod i18n;
 pub mod logging;
+pub mod private_files;
 pub mod protocol;
 pub mod secrets;
 pub mod server;

@@ -24,7 +24,8 @@ impl Workspace {
         let paths = Paths::discover()?;
         let config = Config::load(&paths.config_file)?;
         let (name, profile) = config.profile(profile)?;
-        let store = Store::open(&paths.store(&name))?;
+        let mut store = Store::open(&paths.store(&name))?;
+        store.set_retention(profile.retention());
         Ok(Workspace {
             name,
             profile,
@@ -46,7 +47,9 @@ impl Workspace {
     /// A second connection to the same store (the console reads on one and
     /// syncs on another, so that a long network round never holds a query).
     pub fn reopen_store(&self) -> Result<Store, AppError> {
-        Ok(Store::open(self.store.path())?)
+        let mut store = Store::open(self.store.path())?;
+        store.set_retention(self.profile.retention());
+        Ok(store)
     }
 }
 
@@ -63,6 +66,9 @@ fn settings_of(name: &str, profile: &Profile, password: &str) -> Settings {
     settings.ca_cert = profile.ca_cert.clone();
     if let Some(secs) = profile.read_timeout_secs {
         settings.read_timeout = std::time::Duration::from_secs(secs.max(1));
+    }
+    if let Some(n) = profile.requests_in_flight {
+        settings.requests_in_flight = n.max(1);
     }
     if let Some(secs) = profile.connect_timeout_secs {
         settings.connect_timeout = std::time::Duration::from_secs(secs.max(1));

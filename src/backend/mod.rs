@@ -118,6 +118,16 @@ pub trait Backend: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = BackendResult<ChangedCases>> + Send;
 
+    /// The agent's working set: open cases assigned to `me`, and open cases
+    /// of `groups` nobody has taken. A first sync (or one after a long
+    /// offline spell) fetches them before the rest of the history, so that
+    /// work can start within seconds on a slow link.
+    fn working_set(
+        &self,
+        me: &str,
+        groups: &[String],
+    ) -> impl Future<Output = BackendResult<Vec<Case>>> + Send;
+
     /// Every case id the agent can see now (to notice deletions and lost access).
     fn visible_case_ids(&self) -> impl Future<Output = BackendResult<Vec<String>>> + Send;
 

@@ -123,6 +123,11 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
     }
     let lang = session.lang();
     let detail = case_detail(&session.store, &local.id, lang)?;
+    // Shown to the agent: kept for another retention period. A failure
+    // only shortens how long the case is kept, so the case is shown anyway.
+    if session.store.touch_case(&local.id).is_err() {
+        tracing::warn!("could not stamp an opened case for retention");
+    }
     let CaseDetail {
         line,
         citizen,

@@ -32,7 +32,6 @@ pub fn open(global: &Global, ascii: bool) -> Outcome {
                 ));
             }
             // A new workstation: the demo, or a login form.
-            let _log = crate::logging::init();
             let paths = crate::config::Paths::discover()?;
             let lang = crate::i18n::Lang::choose(None);
             return match first_run::run(lang, console::theme_from_env(), ascii, paths)? {
@@ -44,7 +43,6 @@ pub fn open(global: &Global, ascii: bool) -> Outcome {
         Err(e) => return Err(e.into()),
     };
     check_terminal()?;
-    let _log = crate::logging::init();
     let name = workspace.name.clone();
     let profile = workspace.profile.clone();
     let host = host_of(&profile.url);

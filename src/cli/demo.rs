@@ -71,8 +71,12 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
             keep: false,
         }
     };
-    create_private_dir(&folder.path)?;
-    let _log = crate::logging::init();
+    crate::private_files::create_dir(&folder.path).map_err(|e| {
+        Failure::new(
+            code::ERROR,
+            format!("cannot create {}: {e}", folder.path.display()),
+        )
+    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -139,20 +143,4 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
         eprintln!("guichet demo: kept in {}", folder.path.display());
     }
     outcome
-}
-
-fn create_private_dir(path: &std::path::Path) -> Result<(), Failure> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(path).map_err(|e| {
-        Failure::new(
-            code::ERROR,
-            format!("cannot create {}: {e}", path.display()),
-        )
-    })
 }

@@ -8,12 +8,14 @@ mod cases;
 mod console;
 mod demo;
 mod doctor;
+mod export;
 mod output;
 mod profiles;
 mod queue;
 mod serve;
 mod session;
 mod sync;
+mod wipe;
 
 use std::process::ExitCode;
 
@@ -91,6 +93,12 @@ pub fn main() -> ExitCode {
         }
     };
     let global = &cli.global;
+    // Client commands log to the workstation's private log file; `serve`
+    // and `accounts` are the back-end's and log to their standard error.
+    let _log = match cli.command {
+        Some(Command::Serve(_) | Command::Accounts(_)) => None,
+        _ => crate::logging::init(),
+    };
     let Some(command) = cli.command else {
         return finish(console::open(global, cli.ascii));
     };

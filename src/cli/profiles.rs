@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use super::session::{Failure, Global, Outcome, code, runtime};
+use super::session::{Failure, Global, Outcome, read_line, runtime};
 use crate::config::{Config, Paths, Profile, check_name};
 use crate::i18n::Lang;
 use crate::secrets;
@@ -64,10 +64,18 @@ fn field_rename(text: &str) -> Result<(String, String), String> {
 
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
-    /// Also delete the profile's local store. Refused while actions wait to
-    /// be sent: they are never dropped by a logout.
+    /// Also delete the profile's local store and the profile. Refused
+    /// while actions wait to be sent, unless they are saved in a file
+    /// (`guichet queue export FILE`) or --drop-unsent is given.
     #[arg(long)]
     wipe: bool,
+    /// With --wipe: delete the store even though actions wait that are in
+    /// no export file; they are lost for good (asks first, or --yes).
+    #[arg(long, requires = "wipe")]
+    drop_unsent: bool,
+    /// With --drop-unsent: do not ask (scripts, no terminal).
+    #[arg(long, requires = "drop_unsent")]
+    yes: bool,
 }
 
 fn read_password(from_stdin: bool, lang: Lang) -> Result<String, Failure> {
@@ -81,18 +89,10 @@ fn read_secret(from_stdin: bool, lang: Lang) -> Result<String, Failure> {
 }
 
 fn read_line_secret(from_stdin: bool, lang: Lang, prompt: &str) -> Result<String, Failure> {
-    let stdin = std::io::stdin();
-    if !from_stdin && stdin.is_terminal() {
+    if !from_stdin && std::io::stdin().is_terminal() {
         eprint!("{}", lang.t(prompt));
     }
-    let mut line = String::new();
-    stdin.read_line(&mut line).map_err(|e| {
-        Failure::new(
-            code::ERROR,
-            lang.f("cli.password_unreadable", &[("error", &e)]),
-        )
-    })?;
-    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    let password = read_line(lang, "cli.password_unreadable")?;
     if password.is_empty() {
         return Err(Failure::usage(lang.t("cli.password_empty")));
     }
@@ -136,6 +136,7 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
             .or(existing.as_ref().and_then(|p| p.proxy.clone())),
         read_timeout_secs: existing.as_ref().and_then(|p| p.read_timeout_secs),
         connect_timeout_secs: existing.as_ref().and_then(|p| p.connect_timeout_secs),
+        requests_in_flight: existing.as_ref().and_then(|p| p.requests_in_flight),
         auth: args
             .auth
             .or(existing.as_ref().map(|p| p.auth))
@@ -160,6 +161,8 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
             .into_iter()
             .chain(args.fields)
             .collect(),
+        retention_days: existing.as_ref().and_then(|p| p.retention_days),
+        closed_retention_days: existing.as_ref().and_then(|p| p.closed_retention_days),
     };
     let password = read_password(args.password_stdin, lang)?;
     // A new client id comes with its secret; a kept one keeps its own.
@@ -199,29 +202,23 @@ pub fn logout(global: &Global, args: LogoutArgs) -> Outcome {
     let lang = Lang::choose(profile.language.as_deref());
     secrets::forget_password(&name, &profile.user)?;
     if args.wipe {
-        let store_path = paths.store(&name);
-        if store_path.exists() {
-            let waiting = Store::open(&store_path)?.unfinished_count()?;
-            if waiting > 0 {
-                return Err(Failure::new(
-                    code::ERROR,
-                    lang.f(
-                        "cli.logout_store_kept",
-                        &[("name", &name), ("waiting", &waiting)],
-                    ),
-                ));
-            }
-            for suffix in ["", "-wal", "-shm"] {
-                let file = std::path::PathBuf::from(format!("{}{suffix}", store_path.display()));
-                let _ = std::fs::remove_file(file);
-            }
-        }
+        let consent = super::wipe::Consent {
+            drop_unsent: args.drop_unsent,
+            yes: args.yes,
+        };
+        let only_exported = super::wipe::wipe(&paths.store(&name), &name, lang, &consent)?;
         config.profiles.remove(&name);
         if config.default_profile.as_deref() == Some(name.as_str()) {
             config.default_profile = None;
         }
         config.save(&paths.config_file)?;
         println!("{}", lang.f("cli.logout_wiped", &[("name", &name)]));
+        if only_exported > 0 {
+            println!(
+                "{}",
+                lang.f("cli.logout_wiped_exported", &[("count", &only_exported)])
+            );
+        }
     } else {
         println!("{}", lang.f("cli.logout_done", &[("name", &name)]));
     }
@@ -242,14 +239,15 @@ pub fn profiles(global: &Global) -> Outcome {
         } else {
             " "
         };
-        let queued = Store::open(&paths.store(name))
-            .and_then(|s| s.unfinished_count())
-            .unwrap_or(0);
+        // A store that cannot be opened (found open to others, say) is
+        // not shown as holding nothing.
+        let queued = match Store::open(&paths.store(name)).and_then(|s| s.unfinished_count()) {
+            Ok(count) => lang.f("cli.profiles_queued", &[("count", &count)]),
+            Err(_) => lang.f("cli.profiles_store_refused", &[("name", &name)]),
+        };
         println!(
-            "{default} {name:<16} {:<10} {:<40} {}",
-            profile.user,
-            profile.url,
-            lang.f("cli.profiles_queued", &[("count", &queued)])
+            "{default} {name:<16} {:<10} {:<40} {queued}",
+            profile.user, profile.url,
         );
     }
     Ok(())

@@ -1,5 +1,5 @@
 //! `guichet queue`: the outbox as the agent sees it, and the agent's
-//! decisions on it (retry, drop, resolve a conflict).
+//! decisions on it (retry, drop, resolve a conflict, export).
 
 use clap::{Args, Subcommand};
 
@@ -36,6 +36,9 @@ enum QueueCommand {
         #[arg(long)]
         theirs: bool,
     },
+    /// Save every action not yet applied to a new file (readable JSON; it
+    /// holds citizens' data): `logout --wipe` then loses none of them.
+    Export { file: std::path::PathBuf },
 }
 
 pub fn queue(global: &Global, args: QueueArgs) -> Outcome {
@@ -110,6 +113,9 @@ pub fn queue(global: &Global, args: QueueArgs) -> Outcome {
                 _ => "cli.queue_kept_theirs",
             };
             println!("{}", lang.f(key, &[("seq", &e.seq)]));
+        }
+        Some(QueueCommand::Export { file }) => {
+            super::export::export(store, &session.name, &file, lang)?;
         }
     }
     Ok(())

@@ -38,8 +38,30 @@ impl Failure {
     }
 }
 
+/// A refusal of files open to other accounts, in the locale's language
+/// (the profile's cannot be known when the config itself is refused).
+fn exposed(key: &str, exposed: &crate::private_files::Exposed) -> Failure {
+    Failure::new(
+        code::ERROR,
+        Lang::choose(None).f(
+            key,
+            &[("files", &exposed.files_text()), ("fix", &exposed.fix())],
+        ),
+    )
+}
+
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
+        match &e {
+            StoreError::Exposed(files) => return exposed("cli.store_exposed", files),
+            StoreError::InUse(path) => {
+                return Failure::new(
+                    code::ERROR,
+                    Lang::choose(None).f("cli.store_in_use", &[("path", &path.display())]),
+                );
+            }
+            _ => {}
+        }
         let code = match e {
             StoreError::UnknownCase(_) | StoreError::UnknownAction(_) => code::NOT_FOUND,
             StoreError::Invalid(_) => code::USAGE,
@@ -51,6 +73,9 @@ impl From<StoreError> for Failure {
 
 impl From<ConfigError> for Failure {
     fn from(e: ConfigError) -> Self {
+        if let ConfigError::Exposed(files) = &e {
+            return exposed("cli.config_exposed", files);
+        }
         let code = match e {
             ConfigError::NoProfile => code::LOGIN,
             ConfigError::UnknownProfile(_) | ConfigError::BadName(_) => code::USAGE,
@@ -163,6 +188,16 @@ pub fn lang_of(global: &Global) -> Lang {
 /// A runtime for the network part of a command.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     Ok(crate::app::workspace::runtime()?)
+}
+
+/// One line of standard input without its line ending (`unreadable`: the
+/// message's key should it fail).
+pub fn read_line(lang: Lang, unreadable: &str) -> Result<String, Failure> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Failure::new(code::ERROR, lang.f(unreadable, &[("error", &e)])))?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 /// Reads text given as an argument, or from stdin when it is `-`.

@@ -75,6 +75,10 @@ pub struct DashboardData {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncEvent {
     Started,
+    /// The agent's open cases and the team queue are stored (first sync, or
+    /// after a long offline spell): the lists can show them while the rest
+    /// of the history streams in.
+    WorkingSet,
     Finished {
         applied: usize,
         conflicts: usize,

@@ -217,6 +217,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 fn on_sync(state: &mut State, event: SyncEvent, fx: &mut Vec<Effect>) {
     match event {
         SyncEvent::Started => state.syncing = true,
+        SyncEvent::WorkingSet => refresh(state, fx),
         SyncEvent::Finished {
             applied,
             conflicts,

@@ -127,6 +127,7 @@ impl Store {
     /// Stores cases as the back-end sent them; returns how many changed.
     /// A case already held at the same version is skipped (pages overlap).
     pub fn save_cases(&mut self, cases: &[Case]) -> StoreResult<usize> {
+        let now = self.clock.now();
         let tx = self.write()?;
         let mut changed = 0;
         for case in cases {
@@ -138,6 +139,13 @@ impl Store {
             write_shown(&tx, case)?;
             changed += 1;
         }
+        // A case's retention starts when it arrives: a first sync keeps the
+        // history it fetched for the retention's days, instead of purging
+        // at once what it has just downloaded.
+        tx.execute(
+            "UPDATE cases SET touched_at = ? WHERE touched_at IS NULL",
+            [now],
+        )?;
         tx.commit()?;
         Ok(changed)
     }

@@ -6,7 +6,9 @@ use super::timestamps::EmptyIfUnset;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::directory::Directory;
 pub use crate::domain::text::fold;
-use crate::domain::{Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User};
+use crate::domain::{
+    Case, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User,
+};
 
 impl Store {
     pub fn save_directory(&mut self, directory: &Directory) -> StoreResult<()> {
@@ -187,6 +189,17 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The ids of the groups a user belongs to.
+    pub fn groups_of(&self, user: &str) -> StoreResult<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT grp FROM members WHERE user = ? ORDER BY grp")?;
+        let ids = stmt
+            .query_map([user], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     pub fn groups(&self) -> StoreResult<Vec<Group>> {
         let mut stmt = self
             .conn
@@ -234,6 +247,21 @@ impl Store {
     }
 
     /// Citizens referenced by cases but not yet stored.
+    /// Among the citizens these cases refer to, those not stored yet.
+    pub fn citizens_missing_for(&self, cases: &[Case]) -> StoreResult<Vec<String>> {
+        let mut known = self
+            .conn
+            .prepare_cached("SELECT 1 FROM citizens WHERE id = ?")?;
+        let mut seen = std::collections::HashSet::new();
+        let mut missing = Vec::new();
+        for id in cases.iter().filter_map(|c| c.citizen.as_ref()) {
+            if seen.insert(id) && !known.exists([id])? {
+                missing.push(id.clone());
+            }
+        }
+        Ok(missing)
+    }
+
     pub fn missing_citizens(&self) -> StoreResult<Vec<String>> {
         let mut stmt = self.conn.prepare(
             "SELECT DISTINCT citizen FROM cases WHERE citizen IS NOT NULL AND citizen NOT IN (SELECT id FROM citizens)",

@@ -8,8 +8,11 @@
 
 mod cases;
 mod directory;
+mod export;
+mod files;
 mod haystack;
 mod outbox;
+mod retention;
 mod schema;
 mod search;
 mod stats;
@@ -23,6 +26,7 @@ use crate::domain::{Clock, Timestamp};
 
 pub use cases::CaseRow;
 pub use outbox::{OutboxEntry, OutboxState, Settled};
+pub use retention::{PurgeReport, Retention};
 pub use search::{Page, SearchHit, Sort};
 pub use stats::Stats;
 
@@ -43,6 +47,14 @@ pub enum StoreError {
     UnknownAction(String),
     #[error("{0}")]
     Invalid(String),
+    /// The store's files are open to other accounts: refused untouched.
+    #[error("local store: {0}")]
+    Exposed(crate::private_files::Exposed),
+    /// Another process has the store open (a wipe waits for none).
+    #[error(
+        "local store {0} is open in another Guichet (a console, a sync): close it, then try again"
+    )]
+    InUse(PathBuf),
 }
 
 impl StoreError {
@@ -88,6 +100,10 @@ pub enum Meta {
     PulledAt,
     /// The typo search's lines were filled for cases stored before them.
     HaystackFilled,
+    /// The highest outbox seq written to an export file (`queue export`).
+    ExportedThrough,
+    /// When the retention last purged (epoch s).
+    PurgedAt,
 }
 
 impl Meta {
@@ -101,6 +117,8 @@ impl Meta {
             Meta::ReconciledAt => "reconciled_at",
             Meta::PulledAt => "pulled_at",
             Meta::HaystackFilled => "haystack_filled",
+            Meta::ExportedThrough => "exported_through",
+            Meta::PurgedAt => "purged_at",
         }
     }
 }
@@ -115,6 +133,10 @@ pub struct Store {
     interrupts: Interrupt,
     /// What the store stamps its records with and counts "today" by.
     clock: Clock,
+    /// How long cases untouched are kept (the profile's settings).
+    retention: Retention,
+    /// Says to a wipe that this store is open; released when dropped.
+    _presence: files::Presence,
 }
 
 /// Stops the store's running queries from another thread (the console
@@ -140,15 +162,22 @@ pub struct SyncLock(#[allow(dead_code)] std::fs::File);
 impl Store {
     /// Opens (creating if needed) the store at `path`. WAL with
     /// synchronous=FULL: an action the console called "queued" is on disk
-    /// and survives a power cut.
+    /// and survives a power cut. The file is created 0600 in a 0700 folder
+    /// (SQLite gives its -wal and -shm files the same mode); a store found
+    /// open to other accounts is refused untouched (see `files`).
     pub fn open(path: &Path) -> StoreResult<Store> {
+        let presence = files::Presence::shared(path)?;
+        Store::open_held(path, presence)
+    }
+
+    /// Opens the store while `presence` is held (shared by every open
+    /// store; exclusive for a wipe).
+    fn open_held(path: &Path, presence: files::Presence) -> StoreResult<Store> {
         let open_error = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
+        files::create_private(path)?;
         let conn = Connection::open(path).map_err(open_error)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
@@ -167,6 +196,8 @@ impl Store {
             helper: std::cell::RefCell::new(None),
             interrupts,
             clock: Clock::system(),
+            retention: Retention::default(),
+            _presence: presence,
         };
         store.fill_haystack()?;
         Ok(store)
@@ -262,12 +293,7 @@ impl Store {
         let path = self.path.with_extension("lock");
         let io =
             |e: std::io::Error| StoreError::Invalid(format!("cannot lock {}: {e}", path.display()));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
+        let file = crate::private_files::open_or_create(&path).map_err(io)?;
         if wait {
             file.lock().map_err(io)?;
             return Ok(Some(SyncLock(file)));
@@ -277,6 +303,16 @@ impl Store {
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
         }
+    }
+
+    /// A first pull writes the whole history: with SQLite's default 2 MB
+    /// page cache, its indexes and search tables are read back from the file
+    /// over and over. A bigger cache while it lasts, the default after.
+    pub fn bulk_writes(&self, on: bool) -> StoreResult<()> {
+        let kib = if on { 65536 } else { 2000 };
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = -{kib};"))?;
+        Ok(())
     }
 
     /// Updates the query planner's statistics where they are stale.
@@ -304,4 +340,17 @@ pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("store.db")).expect("open store");
     (dir, store)
+}
+
+/// Stores one open case, id 1, number CS1, for tests that queue on it.
+#[cfg(test)]
+pub(crate) fn save_case_one(store: &mut Store) {
+    store
+        .save_cases(&[crate::domain::Case {
+            id: "1".into(),
+            number: "CS1".into(),
+            version: "1".into(),
+            ..crate::domain::Case::default()
+        }])
+        .expect("save a case");
 }

@@ -5,7 +5,13 @@ use rusqlite::Connection;
 
 /// Each step takes the store from the version before it to its own; a store
 /// is brought up step by step, each step in one transaction.
-const STEPS: [&str; 4] = [SCHEMA, V2_SORT_INDEXES, V3_HAYSTACK, V4_BACKEND_CLOCK];
+const STEPS: [&str; 5] = [
+    SCHEMA,
+    V2_SORT_INDEXES,
+    V3_HAYSTACK,
+    V4_BACKEND_CLOCK,
+    V5_RETENTION,
+];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -47,6 +53,24 @@ END;
 /// the back-end's timestamps.
 const V4_BACKEND_CLOCK: &str = r#"
 ALTER TABLE outbox ADD COLUMN first_sent_backend_at TEXT;
+"#;
+
+/// Retention (`store::retention`): when a case arrived here, or the agent
+/// last opened or acted on it, stamped by a trigger for every action queued whatever queued
+/// it; and the cases purged, with the version they had, so that a pull can
+/// tell one that changed since from one that did not (a purged case that
+/// comes back is no longer one).
+const V5_RETENTION: &str = r#"
+ALTER TABLE cases ADD COLUMN touched_at TEXT;
+-- Cases not stamped yet (just arrived): stamped at the end of each save.
+CREATE INDEX cases_unstamped ON cases(id) WHERE touched_at IS NULL;
+CREATE TRIGGER case_touched_by_action AFTER INSERT ON outbox BEGIN
+  UPDATE cases SET touched_at = new.created_at WHERE id = new.case_id;
+END;
+CREATE TABLE purged_cases (id TEXT PRIMARY KEY, version TEXT NOT NULL, at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER purged_case_back AFTER INSERT ON cases BEGIN
+  DELETE FROM purged_cases WHERE id = new.id;
+END;
 "#;
 
 /// The console sorts lists by column: each order walks an index.

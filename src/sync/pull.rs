@@ -10,7 +10,8 @@ use super::SyncError;
 use crate::backend::{Backend, Watermark};
 use crate::store::Store;
 
-/// Cases per page.
+/// Cases in the first page of a pull; later pages grow while the link
+/// answers fast (see `PageSize`).
 pub const PAGE: usize = 500;
 /// How far back each pull starts before the watermark. ServiceNow stamps
 /// `sys_updated_on` before business rules run and the transaction commits,
@@ -22,6 +23,55 @@ const REFERENCE_EVERY: Duration = Duration::from_secs(3600);
 /// How often the full list of visible ids is compared, to forget cases that
 /// were deleted or moved out of the agent's reach.
 const RECONCILE_EVERY: Duration = Duration::from_secs(3600);
+/// After this long without a pull, the working set comes first again.
+const LONG_OFFLINE: Duration = Duration::from_secs(24 * 3600);
+
+/// What a pull has done so far, for a console that shows cases while the
+/// rest of the history streams in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The agent's open cases and the team queue are stored: work can start.
+    WorkingSet { cases: usize },
+}
+
+/// The size of the next page of cases: pages grow while the back-end
+/// answers quickly (fewer round trips on a fast link) and shrink when one
+/// takes long (an interrupted page is re-read whole, and on a 64 kbit/s link
+/// a page of 10,000 cases takes minutes). A back-end that answers fewer
+/// rows than asked, with more to come, has a ceiling of its own: it is
+/// learnt, not assumed.
+#[derive(Debug, Clone, Copy)]
+struct PageSize {
+    rows: usize,
+    ceiling: usize,
+}
+
+impl PageSize {
+    const FLOOR: usize = 100;
+    const QUICK: Duration = Duration::from_secs(2);
+    const SLOW: Duration = Duration::from_secs(10);
+
+    fn new() -> PageSize {
+        PageSize {
+            rows: PAGE,
+            ceiling: crate::protocol::PAGE_CEILING,
+        }
+    }
+
+    fn after(&mut self, asked: usize, got: usize, more: bool, took: Duration) {
+        if more && got > 0 && got < asked {
+            self.ceiling = got;
+        }
+        self.rows = if took < Self::QUICK {
+            self.rows.saturating_mul(4)
+        } else if took > Self::SLOW {
+            self.rows / 2
+        } else {
+            self.rows
+        }
+        .clamp(Self::FLOOR, self.ceiling.max(Self::FLOOR));
+    }
+}
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct PullReport {
@@ -35,6 +85,9 @@ pub struct PullReport {
     /// Records the back-end sent that could not be read, and were skipped.
     pub unreadable: usize,
     pub reference_refreshed: bool,
+    /// Cases of the working set fetched before the rest (first sync, or
+    /// after a long offline spell).
+    pub working_set: usize,
 }
 
 fn since_epoch(meta: Option<String>) -> Option<i64> {
@@ -60,6 +113,16 @@ pub async fn pull(
     store: &mut Store,
     force_reconcile: bool,
 ) -> Result<PullReport, SyncError> {
+    pull_with(backend, store, force_reconcile, &mut |_| {}).await
+}
+
+/// A pull that says when the working set is stored (`progress`).
+pub async fn pull_with(
+    backend: &impl Backend,
+    store: &mut Store,
+    force_reconcile: bool,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<PullReport, SyncError> {
     let mut report = PullReport::default();
     let now = store.clock().epoch_seconds() as i64;
     let stale =
@@ -72,60 +135,24 @@ pub async fn pull(
     let watermark: Option<Watermark> = store
         .meta(Meta::Watermark)?
         .and_then(|w| serde_json::from_str(&w).ok());
-    // Start a little before the watermark: a write committed late in the
-    // same second would otherwise be skipped for ever.
-    let mut cursor = watermark.as_ref().map(|w| Watermark {
-        updated: w.updated.map(|at| at - OVERLAP),
-        id: String::new(),
-    });
-    let mut newest = watermark.clone();
-    let mut changed_ids = Vec::new();
-    loop {
-        let page = backend.changed_cases(cursor.as_ref(), PAGE).await?;
-        report.pages += 1;
-        report.cases_received += page.cases.len();
-        report.unreadable += page.unreadable;
-        let Some(last) = page.cases.last() else {
-            break;
-        };
-        let next = Watermark {
-            updated: last.updated,
-            id: last.id.clone(),
-        };
-        let before: Vec<(String, String)> = page
-            .cases
-            .iter()
-            .map(|c| (c.id.clone(), c.version.clone()))
-            .collect();
-        let changed = store.save_cases(&page.cases)?;
-        report.cases_changed += changed;
-        if changed > 0 {
-            changed_ids.extend(before.into_iter().map(|(id, _)| id));
-        }
-        if newest
-            .as_ref()
-            .is_none_or(|w| (&next.updated, &next.id) > (&w.updated, &w.id))
-        {
-            newest = Some(next.clone());
-        }
-        // The watermark moves with each stored page: an interrupted pull
-        // resumes where it stopped.
-        if let Some(w) = &newest {
-            store.set_meta(
-                Meta::Watermark,
-                &serde_json::to_string(w).unwrap_or_default(),
-            )?;
-        }
-        if !page.more {
-            break;
-        }
-        cursor = Some(next);
+    let long_away = store
+        .last_pull()?
+        .is_none_or(|at| store.clock().now() - at > LONG_OFFLINE);
+    if watermark.is_none() || long_away {
+        (report.working_set, report.cases_changed) = working_set(backend, store).await?;
+        progress(Progress::WorkingSet {
+            cases: report.working_set,
+        });
     }
+    let first = watermark.is_none();
+    let changed_ids = changed_pages(backend, store, watermark, &mut report).await?;
 
+    // Citizens a case referred to before they were readable (or stored by
+    // an earlier version): fetched now.
     let missing = store.missing_citizens()?;
     if !missing.is_empty() {
         let citizens = backend.citizens(&missing).await?;
-        report.citizens = citizens.len();
+        report.citizens += citizens.len();
         store.save_citizens(&citizens)?;
     }
 
@@ -154,7 +181,10 @@ pub async fn pull(
         store.set_meta(Meta::TimelinesDue, "[]")?;
     }
 
-    if force_reconcile
+    if first && !force_reconcile {
+        // A first pull read every case the agent can see: nothing to compare.
+        store.set_meta(Meta::ReconciledAt, &now.to_string())?;
+    } else if force_reconcile
         || stale(
             since_epoch(store.meta(Meta::ReconciledAt)?),
             RECONCILE_EVERY,
@@ -166,6 +196,10 @@ pub async fn pull(
         // gone at once: forget nothing then.
         if !visible.is_empty() {
             let local: std::collections::HashSet<String> = store.case_ids()?.into_iter().collect();
+            // Cases the retention purged are not "arrived": fetching them
+            // again would only have them purged again.
+            let purged: std::collections::HashSet<String> =
+                store.purged_case_ids()?.into_iter().collect();
             let gone: Vec<String> = local
                 .iter()
                 .filter(|id| !visible.contains(*id))
@@ -176,7 +210,7 @@ pub async fn pull(
             // case moved to ours) are not in any "changed since" page.
             let arrived: Vec<String> = visible
                 .iter()
-                .filter(|id| !local.contains(*id))
+                .filter(|id| !local.contains(*id) && !purged.contains(*id))
                 .cloned()
                 .collect();
             if !arrived.is_empty() {
@@ -197,6 +231,107 @@ pub async fn pull(
     }
     store.set_meta(Meta::PulledAt, &store.clock().now().to_string())?;
     Ok(report)
+}
+
+/// The agent's open cases and the team queue, with their citizens and the
+/// timelines of the agent's own cases: fetched before the history so that
+/// work can start. Returns how many cases came, and how many changed.
+async fn working_set(
+    backend: &impl Backend,
+    store: &mut Store,
+) -> Result<(usize, usize), SyncError> {
+    let Some(me) = store.me()? else {
+        return Ok((0, 0));
+    };
+    let groups = store.groups_of(&me)?;
+    let cases = backend.working_set(&me, &groups).await?;
+    // Citizens first, as for every page (see `changed_pages`).
+    let missing = store.citizens_missing_for(&cases)?;
+    if !missing.is_empty() {
+        store.save_citizens(&backend.citizens(&missing).await?)?;
+    }
+    let changed = store.save_cases(&cases)?;
+    let mine: Vec<String> = cases
+        .iter()
+        .filter(|c| c.assignee.as_deref() == Some(me.as_str()))
+        .map(|c| c.id.clone())
+        .collect();
+    if !mine.is_empty() {
+        let entries = backend.timeline(&mine).await?;
+        store.save_timeline(&mine, &entries)?;
+    }
+    Ok((cases.len(), changed))
+}
+
+/// Reads the cases changed since the watermark (all of them on a first
+/// pull) page by page, storing each page and moving the watermark with it,
+/// so that an interrupted pull resumes where it stopped. Returns the ids of
+/// pages that changed something locally.
+async fn changed_pages(
+    backend: &impl Backend,
+    store: &mut Store,
+    watermark: Option<Watermark>,
+    report: &mut PullReport,
+) -> Result<Vec<String>, SyncError> {
+    // Start a little before the watermark: a write committed late in the
+    // same second would otherwise be skipped for ever.
+    let mut cursor = watermark.as_ref().map(|w| Watermark {
+        updated: w.updated.map(|at| at - OVERLAP),
+        id: String::new(),
+    });
+    let first = watermark.is_none();
+    let mut newest = watermark;
+    let mut changed_ids = Vec::new();
+    let mut size = PageSize::new();
+    store.bulk_writes(first)?;
+    loop {
+        let asked = size.rows;
+        let started = std::time::Instant::now();
+        let page = backend.changed_cases(cursor.as_ref(), asked).await?;
+        size.after(asked, page.cases.len(), page.more, started.elapsed());
+        report.pages += 1;
+        report.cases_received += page.cases.len();
+        report.unreadable += page.unreadable;
+        let Some(last) = page.cases.last() else {
+            break;
+        };
+        let next = Watermark {
+            updated: last.updated,
+            id: last.id.clone(),
+        };
+        // Citizens first: a case stored after its citizen is indexed for
+        // search with the citizen's name at once, instead of being indexed
+        // again when the name arrives.
+        let missing = store.citizens_missing_for(&page.cases)?;
+        if !missing.is_empty() {
+            let citizens = backend.citizens(&missing).await?;
+            report.citizens += citizens.len();
+            store.save_citizens(&citizens)?;
+        }
+        let changed = store.save_cases(&page.cases)?;
+        report.cases_changed += changed;
+        if changed > 0 {
+            changed_ids.extend(page.cases.iter().map(|c| c.id.clone()));
+        }
+        if newest
+            .as_ref()
+            .is_none_or(|w| (&next.updated, &next.id) > (&w.updated, &w.id))
+        {
+            newest = Some(next.clone());
+        }
+        if let Some(w) = &newest {
+            store.set_meta(
+                Meta::Watermark,
+                &serde_json::to_string(w).unwrap_or_default(),
+            )?;
+        }
+        if !page.more {
+            break;
+        }
+        cursor = Some(next);
+    }
+    store.bulk_writes(false)?;
+    Ok(changed_ids)
 }
 
 /// Refreshes one case and its timeline (when the agent opens it online).
@@ -220,5 +355,39 @@ pub async fn refresh_case(
             store.forget_cases(&[id.to_string()])?;
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_grow_on_a_fast_link_shrink_on_a_slow_one_and_learn_the_ceiling() {
+        let fast = Duration::from_millis(300);
+        let mut size = PageSize::new();
+        assert_eq!(size.rows, PAGE);
+        size.after(PAGE, PAGE, true, fast);
+        assert_eq!(size.rows, 2000);
+        size.after(2000, 2000, true, fast);
+        assert_eq!(size.rows, 8000);
+        size.after(8000, 8000, true, fast);
+        assert_eq!(size.rows, crate::protocol::PAGE_CEILING);
+        // A back-end that caps pages at 1,000 (with more to come) is
+        // believed; a short last page (nothing more) is not a cap.
+        size.after(10_000, 1000, true, fast);
+        assert_eq!(size.rows, 1000);
+        size.after(1000, 1000, true, fast);
+        assert_eq!(size.rows, 1000);
+        let mut size = PageSize::new();
+        size.after(PAGE, 37, false, fast);
+        assert_eq!(size.rows, 2000);
+        // A 64 kbit/s link: pages halve down to the floor, so that an
+        // interrupted page costs little.
+        let slow = Duration::from_secs(40);
+        for _ in 0..10 {
+            size.after(size.rows, size.rows, true, slow);
+        }
+        assert_eq!(size.rows, PageSize::FLOOR);
     }
 }

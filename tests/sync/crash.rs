@@ -6,43 +6,12 @@
 //! `GUICHET_CHAOS_KILLS` sets the number of kills (default 16 per mode;
 //! the full run uses 100).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use support::agent::Agent;
+use support::chaos::{Dice, kills};
 use support::proxy::{Fault, FaultProxy};
 use support::server::start;
-
-fn kills() -> usize {
-    std::env::var("GUICHET_CHAOS_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(16)
-}
-
-/// A small deterministic generator, seeded from the clock and printed, so a
-/// failing run can be replayed with GUICHET_CHAOS_SEED.
-struct Dice(u64);
-
-impl Dice {
-    fn new() -> Dice {
-        let seed = std::env::var("GUICHET_CHAOS_SEED")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(7, |d| d.as_nanos() as u64)
-            });
-        eprintln!("chaos seed: {seed}");
-        Dice(seed | 1)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 async fn killed_at_random_points(extra: &[&str]) {
     let server = start(60, extra);

@@ -43,6 +43,8 @@ pub struct Settings {
     /// The workstation's clock, the one its store runs on: the back-end's
     /// `Date` is kept as an offset from it, and saved sessions expire by it.
     pub clock: Clock,
+    /// How many requests may be in flight at once when reading many rows.
+    pub requests_in_flight: usize,
 }
 
 /// An OAuth session in a form that outlives the process (kept in the
@@ -62,6 +64,10 @@ fn later(wait: Duration) -> Instant {
         .unwrap_or(now)
 }
 
+/// Requests in flight at once by default: enough to keep a back-end's
+/// workers busy, few enough not to crowd a shared link.
+pub const DEFAULT_IN_FLIGHT: usize = 4;
+
 impl Settings {
     pub fn new(url: &str, user: &str, password: &str) -> Settings {
         Settings {
@@ -78,6 +84,7 @@ impl Settings {
             client_id: "guichet".into(),
             client_secret: String::new(),
             ca_cert: None,
+            requests_in_flight: DEFAULT_IN_FLIGHT,
             clock: Clock::system(),
         }
     }
@@ -338,12 +345,20 @@ impl Client {
                 _ => request.basic_auth(&self.settings.user, Some(&self.settings.password)),
             };
             let request = build(request);
-            if std::env::var_os("GUICHET_TRACE_HTTP").is_some()
-                && let Some(built) = request.try_clone().and_then(|r| r.build().ok())
-            {
-                eprintln!("http: {} {}", built.method(), built.url());
+            // The trace says method, path and status only: query values
+            // carry searched names, and headers the credentials.
+            let traced = std::env::var_os("GUICHET_TRACE_HTTP")
+                .and_then(|_| request.try_clone())
+                .and_then(|r| r.build().ok())
+                .map(|built| format!("{} {}", built.method(), built.url().path()));
+            let sent = request_result(request.send().await, effect);
+            if let Some(line) = &traced {
+                match &sent {
+                    Ok(response) => eprintln!("http: {line} -> {}", response.status().as_u16()),
+                    Err(_) => eprintln!("http: {line} -> no answer"),
+                }
             }
-            let response = request_result(request.send().await, effect)?;
+            let response = sent?;
             self.observe_clock(response.headers());
             if response.status() == StatusCode::UNAUTHORIZED
                 && matches!(auth, Auth::Bearer(_))
@@ -476,8 +491,18 @@ fn transport_error(e: &reqwest::Error, effect: Effect) -> BackendError {
     }
 }
 
+/// A transport error in words, its URL cut before the query: query values
+/// carry citizens' names (searches) and ids, and these words reach the
+/// outbox's last error, the console and the terminal.
 fn describe(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
+    if let Some(url) = e.url()
+        && url.query().is_some()
+    {
+        let mut bare = url.clone();
+        bare.set_query(None);
+        text = text.replace(url.as_str(), bare.as_str());
+    }
     let mut source = std::error::Error::source(e);
     while let Some(inner) = source {
         text.push_str(": ");

@@ -41,6 +41,8 @@ pub struct ServiceNow {
     client: Client,
     /// The case table and the instance's names for case fields.
     schema: Schema,
+    /// How many requests may be in flight at once (1 on a link that needs it).
+    in_flight: usize,
     capabilities: AtomicU8,
 }
 
@@ -51,6 +53,7 @@ fn condition(field: &str, op: Operator, value: impl Into<String>) -> Term {
 impl ServiceNow {
     pub fn new(settings: Settings, schema: Schema) -> BackendResult<ServiceNow> {
         Ok(ServiceNow {
+            in_flight: settings.requests_in_flight.max(1),
             client: Client::new(settings)?,
             schema,
             capabilities: AtomicU8::new(0),
@@ -159,14 +162,33 @@ impl ServiceNow {
         ids: &[String],
         read: impl Fn(&Value) -> BackendResult<T>,
     ) -> BackendResult<Vec<T>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let query = Query::all_of([condition(wire::ID_FIELD, Operator::In, chunk.join(","))]);
-            for row in self.all_rows(table, &query, fields).await? {
-                out.push(read(&row)?);
-            }
-        }
-        Ok(out)
+        let rows = self
+            .rows_in_chunks(table, fields, ids, |chunk| {
+                Query::all_of([condition(wire::ID_FIELD, Operator::In, chunk.join(","))])
+            })
+            .await?;
+        rows.iter().map(read).collect()
+    }
+
+    /// The rows of `table` matching the query made for each list of ids, the
+    /// lists short enough for a URL and a few of them asked at once (the
+    /// back-end answers several requests in parallel; a link that cannot
+    /// bear it is configured down to one). Rows come back in list order.
+    async fn rows_in_chunks(
+        &self,
+        table: &str,
+        fields: &str,
+        ids: &[String],
+        query_for: impl Fn(&[String]) -> Query,
+    ) -> BackendResult<Vec<Value>> {
+        use futures_util::{StreamExt, TryStreamExt};
+        let pages: Vec<Vec<Value>> =
+            futures_util::stream::iter(ids.chunks(IDS_PER_QUERY).map(query_for))
+                .map(|query| async move { self.all_rows(table, &query, fields).await })
+                .buffered(self.in_flight)
+                .try_collect()
+                .await?;
+        Ok(pages.into_iter().flatten().collect())
     }
 
     /// Every row of a table matching `query`, following pages by offset
@@ -382,6 +404,40 @@ impl Backend for ServiceNow {
         })
     }
 
+    async fn working_set(&self, me: &str, groups: &[String]) -> BackendResult<Vec<Case>> {
+        use crate::encoded_query::Block;
+        use schema::Field;
+        let open = || vec![condition(wire::ACTIVE_FIELD, Operator::Eq, "true")];
+        let assignee = self.schema.name(Field::Assignee);
+        let mut blocks = vec![Block {
+            groups: vec![open(), vec![condition(assignee, Operator::Eq, me)]],
+        }];
+        if !groups.is_empty() {
+            blocks.push(Block {
+                groups: vec![
+                    open(),
+                    vec![condition(
+                        self.schema.name(Field::Group),
+                        Operator::In,
+                        groups.join(","),
+                    )],
+                    vec![condition(assignee, Operator::IsEmpty, "")],
+                ],
+            });
+        }
+        let query = Query {
+            blocks,
+            order: Vec::new(),
+        }
+        .order_by(wire::ID_FIELD, false);
+        let fields = self.schema.case_fields();
+        self.all_rows(self.schema.table(), &query, &fields)
+            .await?
+            .iter()
+            .map(|row| wire::case(&self.schema, row))
+            .collect()
+    }
+
     async fn visible_case_ids(&self) -> BackendResult<Vec<String>> {
         let mut ids = Vec::new();
         let mut after = String::new();
@@ -451,21 +507,25 @@ impl Backend for ServiceNow {
     }
 
     async fn timeline(&self, case_ids: &[String]) -> BackendResult<Vec<TimelineEntry>> {
-        let mut out = Vec::new();
-        for chunk in case_ids.chunks(IDS_PER_QUERY) {
-            let query = Query::all_of([
-                condition(wire::JOURNAL_CASE_FIELD, Operator::In, chunk.join(",")),
-                condition(wire::JOURNAL_KIND_FIELD, Operator::In, wire::JOURNAL_KINDS),
-            ])
-            .order_by(wire::CREATED_FIELD, false)
-            .order_by(wire::ID_FIELD, false);
-            for row in self
-                .all_rows(wire::JOURNAL_TABLE, &query, wire::JOURNAL_FIELDS)
-                .await?
-            {
-                if let Some(entry) = wire::timeline_entry(&row)? {
-                    out.push(entry);
-                }
+        let rows = self
+            .rows_in_chunks(
+                wire::JOURNAL_TABLE,
+                wire::JOURNAL_FIELDS,
+                case_ids,
+                |chunk| {
+                    Query::all_of([
+                        condition(wire::JOURNAL_CASE_FIELD, Operator::In, chunk.join(",")),
+                        condition(wire::JOURNAL_KIND_FIELD, Operator::In, wire::JOURNAL_KINDS),
+                    ])
+                    .order_by(wire::CREATED_FIELD, false)
+                    .order_by(wire::ID_FIELD, false)
+                },
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(entry) = wire::timeline_entry(row)? {
+                out.push(entry);
             }
         }
         Ok(out)

@@ -26,6 +26,8 @@ pub const CHOICE_FIELDS: &str = "name,element,value,label,language,sequence,inac
 /// Only the id: for lists of ids and the smallest possible answer.
 pub const ID_FIELD: &str = "sys_id";
 pub const UPDATED_FIELD: &str = "sys_updated_on";
+/// True while a case is not closed (every task table has it).
+pub const ACTIVE_FIELD: &str = "active";
 pub const CREATED_FIELD: &str = "sys_created_on";
 pub const USER_NAME_FIELD: &str = "user_name";
 /// A membership's user.

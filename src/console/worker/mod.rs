@@ -51,7 +51,10 @@ impl Workers {
     ) -> Result<Workers, AppError> {
         let query_store = Store::open(store.path())?;
         let write_store = Store::open(store.path())?;
-        let sync_store = Store::open(store.path())?;
+        let mut sync_store = Store::open(store.path())?;
+        // The sync purges by the profile's retention, which the store the
+        // console was given carries.
+        sync_store.set_retention(store.retention());
         let interrupt = query_store.interrupt_handle();
         let running_list = Arc::new(Mutex::new(0));
         let (sync_tx, sync_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -144,9 +144,21 @@ fn serve(
             {
                 continue;
             }
+            let opened = match &query {
+                Query::Case { id, .. } => Some(id.clone()),
+                _ => None,
+            };
             let msg = answer(&store, query, &running_list);
             if events.send(msg).is_err() {
                 return;
+            }
+            // The case on screen counts as touched for retention; after
+            // the answer left, so that the screen never waits for it. A
+            // failure only shortens how long the case is kept.
+            if let Some(id) = opened
+                && store.touch_case(&id).is_err()
+            {
+                tracing::warn!("could not stamp an opened case for retention");
             }
         }
     }

@@ -9,8 +9,9 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use super::Connect;
 use crate::console::msg::{Msg, SyncEvent, Trouble};
 use crate::store::Store;
+use crate::sync::pull::Progress;
 use crate::sync::push::Round;
-use crate::sync::{SyncError, sync_once};
+use crate::sync::{SyncError, sync_once_with};
 
 /// How often the console syncs on its own.
 const EVERY: Duration = Duration::from_secs(60);
@@ -42,7 +43,7 @@ pub async fn run(
             if events.send(Msg::Sync(SyncEvent::Started)).is_err() {
                 return;
             }
-            let event = one_round(&mut store, &connect, kind).await;
+            let event = one_round(&mut store, &connect, kind, &events).await;
             if events.send(Msg::Sync(event)).is_err() {
                 return;
             }
@@ -79,7 +80,12 @@ pub async fn run(
     }
 }
 
-async fn one_round(store: &mut Store, connect: &Connect, round: Round) -> SyncEvent {
+async fn one_round(
+    store: &mut Store,
+    connect: &Connect,
+    round: Round,
+    events: &UnboundedSender<Msg>,
+) -> SyncEvent {
     // One process talks to the back-end for a store at a time; a CLI sync
     // running beside the console will send what the console queued.
     let lock = match store.lock_sync(false) {
@@ -95,14 +101,20 @@ async fn one_round(store: &mut Store, connect: &Connect, round: Round) -> SyncEv
         Err(e) if e.is_login() => return failed(Trouble::Login, e.to_string()),
         Err(e) => return failed(Trouble::Refusing, e.to_string()),
     };
-    let result = sync_once(&*backend, store, round, false).await;
+    let mut progress = |step: Progress| match step {
+        Progress::WorkingSet { .. } => {
+            let _ = events.send(Msg::Sync(SyncEvent::WorkingSet));
+        }
+    };
+    let result = sync_once_with(&*backend, store, round, false, &mut progress).await;
     drop(lock);
     match result {
         Ok(report) => SyncEvent::Finished {
             applied: report.push.applied + report.push.found_applied,
             conflicts: report.push.conflicts,
             failed: report.push.failed,
-            cases_changed: report.pull.map_or(0, |p| p.cases_changed),
+            // Purged cases leave the lists too.
+            cases_changed: report.pull.map_or(0, |p| p.cases_changed) + report.purged.cases,
         },
         Err(e) => {
             let trouble = classify(&e);

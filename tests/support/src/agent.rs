@@ -43,7 +43,28 @@ impl Agent {
             args.extend(["--language", language]);
         }
         agent.run_with_input(&args, "demo\n").expect(0);
+        // Demo data is laid around a fixed day in the past (DEMO_DATE),
+        // which the default retention would purge at the first sync: tests
+        // of other things keep every case; tests of retention set their own.
+        agent.keep_cases_for(Some(36_500));
         agent
+    }
+
+    /// Sets the profile's `retention_days` and `closed_retention_days`
+    /// (None: the defaults).
+    pub fn keep_cases_for(&self, days: Option<u32>) {
+        self.edit_profile(|profile| {
+            for key in ["retention_days", "closed_retention_days"] {
+                match days {
+                    Some(days) => {
+                        profile.insert(key.into(), toml::Value::Integer(days.into()));
+                    }
+                    None => {
+                        profile.remove(key);
+                    }
+                }
+            }
+        });
     }
 
     /// Logs in again on the same profile (after a logout).
@@ -106,6 +127,23 @@ impl Agent {
         self.home.path()
     }
 
+    /// Makes every cached case look as if it arrived and was last opened
+    /// `days` ago, and the retention as if it never looked: the next sync
+    /// purges by the profile's retention (the binary's clock is the
+    /// machine's; the store is aged instead).
+    pub fn age_cached_cases(&self, days: u32) {
+        let store = rusqlite::Connection::open(self.store_path()).expect("the store");
+        store
+            .execute(
+                "UPDATE cases SET touched_at = datetime('now', ?)",
+                [format!("-{days} days")],
+            )
+            .expect("aged");
+        store
+            .execute("DELETE FROM meta WHERE key = 'purged_at'", [])
+            .expect("purge due");
+    }
+
     /// The profile's local store file.
     pub fn store_path(&self) -> std::path::PathBuf {
         self.home
@@ -117,6 +155,13 @@ impl Agent {
 
     /// Points the profile at another URL (e.g. through a proxy).
     pub fn retarget(&self, url: &str) {
+        self.edit_profile(|profile| {
+            profile.insert("url".into(), toml::Value::String(url.to_string()));
+        });
+    }
+
+    /// Changes the profile in the config file (which keeps its mode).
+    fn edit_profile(&self, edit: impl FnOnce(&mut toml::Table)) {
         let path = self.home.path().join("config.toml");
         let text = std::fs::read_to_string(&path).expect("config");
         let mut config: toml::Table = toml::from_str(&text).expect("config TOML");
@@ -128,7 +173,7 @@ impl Agent {
             .get_mut(&self.profile)
             .and_then(|p| p.as_table_mut())
             .expect("profile");
-        profile.insert("url".into(), toml::Value::String(url.to_string()));
+        edit(profile);
         std::fs::write(&path, toml::to_string(&config).expect("toml")).expect("write config");
     }
 

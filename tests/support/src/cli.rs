@@ -91,11 +91,19 @@ pub fn run_with_input(mut command: Command, input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run guichet");
-    child
+    // A command that refuses its arguments ends before reading its input:
+    // the pipe is then closed, which is its answer, not the test's failure.
+    if let Err(e) = child
         .stdin
         .take()
         .expect("stdin")
         .write_all(input.as_bytes())
-        .expect("write standard input");
+    {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "write standard input: {e}"
+        );
+    }
     child.wait_with_output().expect("guichet ends").into()
 }

@@ -8,13 +8,15 @@
 //! - [`agent`]: an agent at a workstation, the CLI with a home of its own;
 //! - [`proxy`]: the fault-injecting HTTP proxy;
 //! - [`tmux`]: the console in a tmux pane, keys sent, the screen read back;
-//! - [`bench`]: what the benchmarks share.
+//! - [`bench`]: what the benchmarks share;
+//! - [`chaos`]: replayable random kills.
 //!
 //! It does not depend on the `guichet` crate (that would be a cycle): it runs
 //! the binary Cargo built for the test ([`cli::bin`]).
 
 pub mod agent;
 pub mod bench;
+pub mod chaos;
 pub mod cli;
 pub mod client;
 pub mod proxy;

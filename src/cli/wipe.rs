@@ -1,0 +1,134 @@
+//! `guichet logout --wipe`: deleting a profile's local store loses no
+//! queued work. It goes ahead only when every action not yet applied is in
+//! an export file (`guichet queue export FILE`), or when the agent said to
+//! drop them (`--drop-unsent`, confirmed on the terminal or by `--yes`).
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use super::session::{Failure, code, read_line};
+use crate::i18n::Lang;
+use crate::store::Store;
+
+/// What the agent allowed a wipe to lose.
+pub struct Consent {
+    pub drop_unsent: bool,
+    pub yes: bool,
+}
+
+/// Deletes the store at `path` as the agent allowed; returns how many
+/// unsent actions are now only in an export file.
+pub fn wipe(path: &Path, name: &str, lang: Lang, consent: &Consent) -> Result<usize, Failure> {
+    if !path.exists() {
+        return Ok(0);
+    }
+    // A first look, holding no lock while the agent is asked: what is
+    // waiting, and which of it is in no export file.
+    let at_risk = Store::open(path)?.unexported()?;
+    let newest_at_risk = at_risk.last().map(|e| e.seq);
+    if !at_risk.is_empty() {
+        if !consent.drop_unsent {
+            return Err(Failure::new(
+                code::ERROR,
+                lang.f(
+                    "cli.logout_store_kept",
+                    &[("name", &name), ("waiting", &at_risk.len())],
+                ),
+            ));
+        }
+        confirm(name, at_risk.len(), lang, consent.yes)?;
+    }
+    // Then, with no other process on the store, the same look again.
+    let mut only_exported = 0;
+    Store::wipe(path, |store| {
+        only_exported = still_allowed(store, newest_at_risk, name, lang)?;
+        Ok::<(), Failure>(())
+    })?;
+    Ok(only_exported)
+}
+
+/// Whether the wipe agreed on a first look may go on: not when an action
+/// was queued since, as it is in no export file and the agent did not agree
+/// to lose it. Returns how many unsent actions are only in an export file.
+fn still_allowed(
+    store: &Store,
+    newest_at_risk: Option<i64>,
+    name: &str,
+    lang: Lang,
+) -> Result<usize, Failure> {
+    let unexported = store.unexported()?;
+    let queued_since = unexported
+        .iter()
+        .any(|e| newest_at_risk.is_none_or(|newest| e.seq > newest));
+    if queued_since {
+        return Err(Failure::new(
+            code::ERROR,
+            lang.f("cli.wipe_queued_meanwhile", &[("name", &name)]),
+        ));
+    }
+    let waiting = usize::try_from(store.unfinished_count()?).unwrap_or(usize::MAX);
+    Ok(waiting.saturating_sub(unexported.len()))
+}
+
+/// Asks the agent on the terminal; without one, `--yes` is the answer.
+fn confirm(name: &str, count: usize, lang: Lang, yes: bool) -> Result<(), Failure> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            lang.f("cli.wipe_needs_yes", &[("count", &count)]),
+        ));
+    }
+    eprint!(
+        "{}",
+        lang.f(
+            "cli.wipe_confirm",
+            &[
+                ("count", &count),
+                ("name", &name),
+                ("word", &lang.t("cli.wipe_confirm_word")),
+            ],
+        )
+    );
+    let answer = read_line(lang, "cli.stdin_unreadable")?
+        .trim()
+        .to_lowercase();
+    if answer == lang.t("cli.wipe_confirm_word") {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            code::ERROR,
+            lang.f("cli.wipe_not_confirmed", &[("name", &name)]),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Action;
+
+    #[test]
+    fn an_action_queued_after_the_first_look_stops_the_wipe() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+        crate::store::save_case_one(&mut store);
+        let note = |text: &str| Action::WorkNote { text: text.into() };
+        let exported = store.enqueue("CS1", note("a")).unwrap();
+        store.mark_exported(exported.seq).unwrap();
+        // Nothing at risk at the first look: one action, exported.
+        assert_eq!(still_allowed(&store, None, "p", Lang::En).unwrap(), 1);
+        let agreed = store.enqueue("CS1", note("b")).unwrap();
+        // The agent agreed to lose the second one, not a third.
+        assert_eq!(
+            still_allowed(&store, Some(agreed.seq), "p", Lang::En).unwrap(),
+            1
+        );
+        store.enqueue("CS1", note("c")).unwrap();
+        for newest in [None, Some(agreed.seq)] {
+            let e = still_allowed(&store, newest, "p", Lang::En).unwrap_err();
+            assert!(e.message.contains("meanwhile"), "{}", e.message);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! A first sync: the agent's working set before the history, every case
+//! once, and the request plan of a pull that reads the whole history.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::agent::Agent;
+use support::chaos::{Dice, kills};
+use support::proxy::{Fault, FaultProxy};
+use support::server::start;
+
+/// A field's value, a reference's sys_id for reference fields.
+fn text(value: &Value) -> &str {
+    match value {
+        Value::Object(reference) => reference["value"].as_str().unwrap_or(""),
+        other => other.as_str().unwrap_or(""),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_working_set_comes_first_then_every_case_once() {
+    let server = start(400, &[]);
+    let agent = Agent::login(&server.url, "demo");
+    let report = agent.json(&["sync", "--json"]);
+    let pull = &report["report"]["pull"];
+
+    // What the back-end says the working set is: demo's open cases, and the
+    // open cases nobody took in demo's groups.
+    let demo = server.client("demo");
+    let me = demo.user_id("demo").await;
+    let cases = demo
+        .all_cases("sys_id,number,active,assigned_to,assignment_group")
+        .await;
+    let groups: HashSet<String> = demo
+        .list(
+            "/api/now/table/sys_user_grmember",
+            &[
+                ("sysparm_query", &format!("user={me}")),
+                ("sysparm_fields", "group"),
+            ],
+        )
+        .await
+        .rows()
+        .iter()
+        .map(|r| text(&r["group"]).to_string())
+        .collect();
+    let expected = cases
+        .iter()
+        .filter(|c| text(&c["active"]) == "true")
+        .filter(|c| {
+            text(&c["assigned_to"]) == me
+                || (text(&c["assigned_to"]).is_empty()
+                    && groups.contains(text(&c["assignment_group"])))
+        })
+        .count();
+    assert!(expected > 0, "demo has a working set to fetch");
+    assert_eq!(pull["working_set"], expected, "{pull}");
+
+    // Then the history, every case once.
+    let numbers = agent.numbers("all", 10_000);
+    let unique: HashSet<&String> = numbers.iter().collect();
+    assert_eq!(unique.len(), numbers.len(), "no case twice");
+    assert_eq!(numbers.len(), cases.len(), "every case the agent can see");
+    // Pages grew past the first one's 500 cases: one page of 400 here.
+    assert_eq!(pull["pages"], 1, "{pull}");
+
+    // A later sync starts from the watermark: no working set again.
+    let again = agent.json(&["sync", "--json"]);
+    assert_eq!(again["report"]["pull"]["working_set"], 0, "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_killed_at_random_points_resumes_with_every_case_once() {
+    let server = start(3000, &[]);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "superviseur");
+    // Slow answers, so that kills land between pages and inside them.
+    proxy.set_default(Fault::Delay(Duration::from_millis(40)));
+    let mut dice = Dice::new();
+    for _ in 0..kills() {
+        let mut sync = agent.spawn(&["sync"]);
+        std::thread::sleep(Duration::from_millis(dice.below(700)));
+        let _ = sync.kill();
+        let _ = sync.wait();
+    }
+    proxy.set_default(Fault::Pass);
+    agent.ok(&["sync"]);
+
+    let numbers = agent.numbers("all", 10_000);
+    let unique: HashSet<&String> = numbers.iter().collect();
+    assert_eq!(unique.len(), numbers.len(), "no case twice");
+    let seen = server.client("superviseur").all_cases("number").await;
+    assert_eq!(numbers.len(), seen.len(), "every case, once");
+    // Every case's citizen came with it.
+    let detail = agent.json(&["--offline", "case", &numbers[numbers.len() / 2], "--json"]);
+    assert!(detail["citizen_details"].is_object(), "{detail}");
+}
