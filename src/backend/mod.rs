@@ -100,6 +100,11 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// How many requests may be in flight at once (1 on a link that needs it).
+    fn requests_in_flight(&self) -> usize {
+        1
+    }
+
     /// What the back-end offers, detected on first use (one small request).
     fn capabilities(&self) -> impl Future<Output = BackendResult<Capabilities>> + Send;
 

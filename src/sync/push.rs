@@ -166,6 +166,11 @@ pub async fn push(
             return Ok(report);
         }
     };
+    // Cases are independent: the heads of several cases are sent at once,
+    // each marked "sending" (committed) before any request leaves, and each
+    // case's own actions still go one after another.
+    let in_flight = backend.requests_in_flight().max(1);
+    let mut stop = None;
     loop {
         let cutoff = match round {
             Round::Due => store.clock().epoch_millis(),
@@ -180,55 +185,102 @@ pub async fn push(
             report.deferred = store.ready(i64::MAX)?.len();
             return Ok(report);
         }
-        for entry in ready {
-            tried.insert(entry.id.clone());
-            match push_one(backend, store, &entry, keys, &mut report).await? {
-                Step::Settled => failures_in_a_row = 0,
-                Step::Deferred => {
-                    failures_in_a_row += 1;
-                    if failures_in_a_row >= AWAY_AFTER {
-                        report.deferred = store.ready(i64::MAX)?.len();
-                        report.away = Some("several cases failed in a row".into());
-                        return Ok(report);
+        for batch in ready.chunks(in_flight) {
+            let mut steps = Vec::with_capacity(batch.len());
+            let mut sends = Vec::with_capacity(batch.len());
+            for entry in batch {
+                tried.insert(entry.id.clone());
+                match prepare(backend, store, entry, keys, &mut report).await? {
+                    Prepared::Settled(step) => steps.push(step),
+                    Prepared::Send(base_version) => sends.push((entry, base_version)),
+                }
+            }
+            let pushes: Vec<Push<'_>> = sends
+                .iter()
+                .map(|(entry, base)| Push {
+                    action_id: &entry.id,
+                    case_id: &entry.case_id,
+                    action: &entry.action,
+                    base_version: base.as_deref(),
+                })
+                .collect();
+            let answers =
+                futures_util::future::join_all(pushes.iter().map(|push| backend.push(push))).await;
+            // Every answer is settled before anything else is decided: a
+            // request that went out is never left "sending" for nothing.
+            let mut login = None;
+            for ((entry, _), answer) in sends.iter().zip(answers) {
+                match finish(backend, store, entry, answer, &mut report).await {
+                    Ok(step) => steps.push(step),
+                    Err(SyncError::LoginNeeded(message)) => login = Some(message),
+                    Err(e) => return Err(e),
+                }
+            }
+            if let Some(message) = login {
+                return Err(SyncError::LoginNeeded(message));
+            }
+            for step in steps {
+                match step {
+                    Step::Settled => failures_in_a_row = 0,
+                    Step::Deferred => {
+                        failures_in_a_row += 1;
+                        if failures_in_a_row >= AWAY_AFTER {
+                            stop.get_or_insert("several cases failed in a row");
+                        }
                     }
+                    Step::Stop => stop = Some("the back-end asked to wait"),
                 }
-                Step::Stop => {
-                    report.deferred = store.ready(i64::MAX)?.len();
-                    report.away = Some("the back-end asked to wait".into());
-                    return Ok(report);
-                }
+            }
+            if let Some(why) = stop {
+                report.deferred = store.ready(i64::MAX)?.len();
+                report.away = Some(why.into());
+                return Ok(report);
             }
         }
     }
 }
 
-async fn push_one(
+/// What to do with an action before any request for it leaves.
+enum Prepared {
+    /// Settled here (read back, found applied, in conflict) or left for later.
+    Settled(Step),
+    /// Marked "sending": send it over this version.
+    Send(Option<String>),
+}
+
+/// Settles an action whose outcome was unknown by reading back, checks a
+/// field change against the freshest copy held here, and marks the action
+/// "sending" (committed) when it is to be sent.
+async fn prepare(
     backend: &impl Backend,
     store: &mut Store,
     entry: &OutboxEntry,
     keys: bool,
     report: &mut PushReport,
-) -> Result<Step, SyncError> {
+) -> Result<Prepared, SyncError> {
+    let settled = |step| Ok(Prepared::Settled(step));
     let in_doubt = entry.doubtful || entry.state == OutboxState::InDoubt;
     if in_doubt && !replay_settles(entry, keys, backend.clock_offset(), store.clock()) {
         match read_back(backend, store, entry).await {
             Ok(ReadBack::Applied(case)) => {
                 store.mark_done(&entry.id, &case, Settled::ReadBack)?;
                 report.found_applied += 1;
-                return Ok(Step::Settled);
+                return settled(Step::Settled);
             }
             Ok(ReadBack::Conflict(theirs)) => {
                 store.mark_conflict(&entry.id, &theirs)?;
                 report.conflicts += 1;
-                return Ok(Step::Settled);
+                return settled(Step::Settled);
             }
             Ok(ReadBack::Gone) => {
                 store.mark_failed(&entry.id, "the case is gone or out of your reach")?;
                 report.failed += 1;
-                return Ok(Step::Settled);
+                return settled(Step::Settled);
             }
             Ok(ReadBack::NotApplied) => store.clear_doubt(&entry.id)?,
-            Err(SyncError::Backend(e)) => return settle_error(store, entry, e, report),
+            Err(SyncError::Backend(e)) => {
+                return settle_error(store, entry, e, report).map(Prepared::Settled);
+            }
             Err(e) => return Err(e),
         }
     }
@@ -244,12 +296,12 @@ async fn push_one(
             // colleague made the same change). Nothing to send.
             store.mark_done(&entry.id, &current, Settled::ReadBack)?;
             report.found_applied += 1;
-            return Ok(Step::Settled);
+            return settled(Step::Settled);
         }
         if entry.action.conflicts_with(&entry.seen, &current) {
             store.mark_conflict(&entry.id, &current)?;
             report.conflicts += 1;
-            return Ok(Step::Settled);
+            return settled(Step::Settled);
         }
         base_version = Some(current.version);
     }
@@ -258,18 +310,24 @@ async fn push_one(
         .map(|offset| Timestamp::from(store.clock().instant_ahead_by(offset)));
     if !store.mark_sending(&entry.id, keys, backend_time)? {
         // Dropped or settled elsewhere meanwhile: not ours to send.
-        return Ok(Step::Settled);
+        return settled(Step::Settled);
     }
-    // The copy held here may be behind: a refusal for the version alone,
-    // with the fields untouched, is retried over the back-end's version.
-    for _ in 0..MAX_REBASES {
-        let push = Push {
-            action_id: &entry.id,
-            case_id: &entry.case_id,
-            action: &entry.action,
-            base_version: base_version.as_deref(),
-        };
-        match backend.push(&push).await {
+    Ok(Prepared::Send(base_version))
+}
+
+/// Settles the answer to an action's send. The copy held here may be
+/// behind: a refusal for the version alone, with the fields untouched, is
+/// sent again over the back-end's version (`MAX_REBASES` sends in all).
+async fn finish(
+    backend: &impl Backend,
+    store: &mut Store,
+    entry: &OutboxEntry,
+    mut answer: Result<crate::domain::Case, BackendError>,
+    report: &mut PushReport,
+) -> Result<Step, SyncError> {
+    let mut sent = 1;
+    loop {
+        match answer {
             Ok(case) => {
                 store.mark_done(&entry.id, &case, Settled::Sent)?;
                 report.applied += 1;
@@ -284,7 +342,18 @@ async fn push_one(
                 if !entry.action.conflicts_with(&entry.seen, &theirs) =>
             {
                 store.rebase(&entry.id, &theirs)?;
-                base_version = Some(theirs.version.clone());
+                if sent == MAX_REBASES {
+                    break;
+                }
+                sent += 1;
+                answer = backend
+                    .push(&Push {
+                        action_id: &entry.id,
+                        case_id: &entry.case_id,
+                        action: &entry.action,
+                        base_version: Some(theirs.version.as_str()),
+                    })
+                    .await;
             }
             Err(e) => return settle_error(store, entry, e, report),
         }

@@ -236,6 +236,10 @@ impl Backend for ServiceNow {
         self.client.clock_offset()
     }
 
+    fn requests_in_flight(&self) -> usize {
+        self.in_flight
+    }
+
     async fn capabilities(&self) -> BackendResult<Capabilities> {
         if self.capabilities.load(Ordering::Relaxed) & DETECTED == 0 {
             // Any Table API answer says it; ask for the smallest one.
