@@ -305,6 +305,20 @@ impl Store {
         }
     }
 
+    /// Commits that reach the disk lazily (`true`), or at once (`false`, the
+    /// default). Lazily only while settling outcomes: an outcome lost to a
+    /// power cut leaves its action "sending", which is settled again by
+    /// reading back. What must never be lost (an action queued, "sending"
+    /// marked before a request leaves) is committed at once, and such a
+    /// commit also puts every lazy one before it on disk (one write-ahead
+    /// log, written in order).
+    pub fn relax_durability(&self, relaxed: bool) -> StoreResult<()> {
+        let level = if relaxed { "NORMAL" } else { "FULL" };
+        self.conn
+            .execute_batch(&format!("PRAGMA synchronous = {level};"))?;
+        Ok(())
+    }
+
     /// A first pull writes the whole history: with SQLite's default 2 MB
     /// page cache, its indexes and search tables are read back from the file
     /// over and over. A bigger cache while it lasts, the default after.

@@ -315,27 +315,42 @@ impl Store {
         with_key: bool,
         backend_now: Option<Timestamp>,
     ) -> StoreResult<bool> {
+        Ok(self.mark_sending_all(&[id], with_key, backend_now)?[0])
+    }
+
+    /// `mark_sending` for actions about to leave together, in one durable
+    /// transaction (one write to disk for all, not one each).
+    pub fn mark_sending_all(
+        &mut self,
+        ids: &[&str],
+        with_key: bool,
+        backend_now: Option<Timestamp>,
+    ) -> StoreResult<Vec<bool>> {
         let now = self.clock.now();
         let tx = self.write()?;
-        let changed = tx.execute(
-            &format!(
+        let mut marked = Vec::with_capacity(ids.len());
+        {
+            let mut update = tx.prepare_cached(&format!(
                 "UPDATE outbox SET state = ?5, attempts = attempts + 1,
                    keyless_sends = keyless_sends + ?2, first_sent_at = coalesce(first_sent_at, ?3),
                    first_sent_backend_at = CASE WHEN first_sent_at IS NULL THEN ?4 ELSE first_sent_backend_at END,
                    updated_at = ?3
                  WHERE id = ?1 AND state IN {}",
                 states_sql(&SENDABLE)
-            ),
-            params![
-                id,
-                i64::from(!with_key),
-                now,
-                backend_now,
-                OutboxState::Sending.as_str()
-            ],
-        )?;
+            ))?;
+            for id in ids {
+                let changed = update.execute(params![
+                    id,
+                    i64::from(!with_key),
+                    now,
+                    backend_now,
+                    OutboxState::Sending.as_str()
+                ])?;
+                marked.push(changed == 1);
+            }
+        }
         tx.commit()?;
-        Ok(changed == 1)
+        Ok(marked)
     }
 
     /// One change to one queued action: a transaction at one instant, given
@@ -819,6 +834,41 @@ mod tests {
             OutboxState::InDoubt,
             "stays in doubt until read back"
         );
+    }
+
+    #[test]
+    fn actions_leaving_together_are_marked_in_one_go_but_a_dropped_one_is_not() {
+        let (_dir, mut store) = test_store();
+        store
+            .save_cases(&[
+                Case {
+                    id: "1".into(),
+                    number: "CS1".into(),
+                    version: "1".into(),
+                    ..Case::default()
+                },
+                Case {
+                    id: "2".into(),
+                    number: "CS2".into(),
+                    version: "1".into(),
+                    ..Case::default()
+                },
+            ])
+            .unwrap();
+        let a = store
+            .enqueue("CS1", Action::Comment { text: "a".into() })
+            .unwrap();
+        let b = store
+            .enqueue("CS2", Action::Comment { text: "b".into() })
+            .unwrap();
+        store.drop_action(&b.id).unwrap();
+        let marked = store
+            .mark_sending_all(&[a.id.as_str(), b.id.as_str()], true, None)
+            .unwrap();
+        assert_eq!(marked, [true, false]);
+        assert_eq!(store.action(&a.id).unwrap().state, OutboxState::Sending);
+        assert_eq!(store.action(&a.id).unwrap().attempts, 1);
+        assert_eq!(store.action(&b.id).unwrap().state, OutboxState::Dropped);
     }
 
     #[test]

@@ -187,14 +187,26 @@ pub async fn push(
         }
         for batch in ready.chunks(in_flight) {
             let mut steps = Vec::with_capacity(batch.len());
-            let mut sends = Vec::with_capacity(batch.len());
+            let mut ready_to_send = Vec::with_capacity(batch.len());
             for entry in batch {
                 tried.insert(entry.id.clone());
-                match prepare(backend, store, entry, keys, &mut report).await? {
+                match prepare(backend, store, entry, &mut report, keys).await? {
                     Prepared::Settled(step) => steps.push(step),
-                    Prepared::Send(base_version) => sends.push((entry, base_version)),
+                    Prepared::Send(base_version) => ready_to_send.push((entry, base_version)),
                 }
             }
+            // "Sending" is on disk before any of these requests leaves.
+            let backend_time = backend
+                .clock_offset()
+                .map(|offset| Timestamp::from(store.clock().instant_ahead_by(offset)));
+            let ids: Vec<&str> = ready_to_send.iter().map(|(e, _)| e.id.as_str()).collect();
+            let marked = store.mark_sending_all(&ids, keys, backend_time)?;
+            // One dropped or settled elsewhere meanwhile is not ours to send.
+            let sends: Vec<_> = ready_to_send
+                .into_iter()
+                .zip(marked)
+                .filter_map(|(send, marked)| marked.then_some(send))
+                .collect();
             let pushes: Vec<Push<'_>> = sends
                 .iter()
                 .map(|(entry, base)| Push {
@@ -209,13 +221,20 @@ pub async fn push(
             // Every answer is settled before anything else is decided: a
             // request that went out is never left "sending" for nothing.
             let mut login = None;
+            store.relax_durability(true)?;
+            let mut settled = Ok(());
             for ((entry, _), answer) in sends.iter().zip(answers) {
                 match finish(backend, store, entry, answer, &mut report).await {
                     Ok(step) => steps.push(step),
                     Err(SyncError::LoginNeeded(message)) => login = Some(message),
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        settled = Err(e);
+                        break;
+                    }
                 }
             }
+            store.relax_durability(false)?;
+            settled?;
             if let Some(message) = login {
                 return Err(SyncError::LoginNeeded(message));
             }
@@ -244,19 +263,18 @@ pub async fn push(
 enum Prepared {
     /// Settled here (read back, found applied, in conflict) or left for later.
     Settled(Step),
-    /// Marked "sending": send it over this version.
+    /// To be sent over this version (once marked "sending").
     Send(Option<String>),
 }
 
-/// Settles an action whose outcome was unknown by reading back, checks a
-/// field change against the freshest copy held here, and marks the action
-/// "sending" (committed) when it is to be sent.
+/// Settles an action whose outcome was unknown by reading back, and checks
+/// a field change against the freshest copy held here.
 async fn prepare(
     backend: &impl Backend,
     store: &mut Store,
     entry: &OutboxEntry,
-    keys: bool,
     report: &mut PushReport,
+    keys: bool,
 ) -> Result<Prepared, SyncError> {
     let settled = |step| Ok(Prepared::Settled(step));
     let in_doubt = entry.doubtful || entry.state == OutboxState::InDoubt;
@@ -304,13 +322,6 @@ async fn prepare(
             return settled(Step::Settled);
         }
         base_version = Some(current.version);
-    }
-    let backend_time = backend
-        .clock_offset()
-        .map(|offset| Timestamp::from(store.clock().instant_ahead_by(offset)));
-    if !store.mark_sending(&entry.id, keys, backend_time)? {
-        // Dropped or settled elsewhere meanwhile: not ours to send.
-        return settled(Step::Settled);
     }
     Ok(Prepared::Send(base_version))
 }
