@@ -5,12 +5,13 @@ use rusqlite::Connection;
 
 /// Each step takes the store from the version before it to its own; a store
 /// is brought up step by step, each step in one transaction.
-const STEPS: [&str; 5] = [
+const STEPS: [&str; 6] = [
     SCHEMA,
     V2_SORT_INDEXES,
     V3_HAYSTACK,
     V4_BACKEND_CLOCK,
     V5_RETENTION,
+    V6_WORDS_WHEN_CHANGED,
 ];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
@@ -70,6 +71,23 @@ END;
 CREATE TABLE purged_cases (id TEXT PRIMARY KEY, version TEXT NOT NULL, at TEXT NOT NULL) WITHOUT ROWID;
 CREATE TRIGGER purged_case_back AFTER INSERT ON cases BEGIN
   DELETE FROM purged_cases WHERE id = new.id;
+END;
+"#;
+
+/// A case is stored again whenever an action on it is settled or a pull
+/// brings a new version, mostly with the same words: its search row is
+/// rewritten only when the words changed (an FTS5 update deletes and
+/// re-inserts every token).
+const V6_WORDS_WHEN_CHANGED: &str = r#"
+DROP TRIGGER case_words_update;
+CREATE TRIGGER case_words_update AFTER UPDATE OF number, citizen, summary, description ON cases
+WHEN old.number IS NOT new.number OR old.citizen IS NOT new.citizen
+  OR old.summary IS NOT new.summary OR old.description IS NOT new.description
+BEGIN
+  UPDATE case_words SET number = new.number,
+    citizen = coalesce((SELECT name FROM citizens WHERE id = new.citizen), ''),
+    summary = new.summary, description = new.description
+  WHERE rowid = new.row;
 END;
 "#;
 

@@ -698,6 +698,28 @@ mod tests {
     }
 
     #[test]
+    fn a_case_stored_again_is_found_by_its_new_words_only() {
+        let (_dir, mut store) = seeded();
+        let mut case = store.base_case("1").unwrap().expect("case 1");
+        let found = |store: &Store, words: &str| {
+            numbers(store, Search::parse(words).unwrap()).contains(&"CS0001".to_string())
+        };
+        // Stored again unchanged (an action settled): still found.
+        case.version = "98".into();
+        store.save_cases(std::slice::from_ref(&case)).unwrap();
+        assert!(found(&store, "lefevre passeport"));
+        case.summary = "Carte grise perdue".into();
+        case.version = "99".into();
+        store.save_cases(std::slice::from_ref(&case)).unwrap();
+        assert!(found(&store, "grise"));
+        assert!(found(&store, "lefevre"), "the citizen's name stays");
+        assert!(
+            !found(&store, "demande"),
+            "the old summary's words are gone"
+        );
+    }
+
+    #[test]
     fn the_in_order_check_keeps_every_possible_match() {
         use super::may_match;
         assert!(!may_match(b"cs0001 jose lefevre passeport", "passepirt"));

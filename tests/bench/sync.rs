@@ -109,6 +109,42 @@ fn main() {
         report["waiting"]
     );
 
+    // The same requests sent back to back by a plain client, in the same
+    // run: one PATCH per action, in the same order, nothing else.
+    let plain = server.client("superviseur");
+    let ids: Vec<String> = runtime.block_on(async {
+        let mut ids = Vec::with_capacity(numbers.len());
+        for number in &numbers {
+            let case = plain.find_case(&format!("number={number}")).await;
+            ids.push(case["sys_id"].as_str().expect("sys_id").to_string());
+        }
+        ids
+    });
+    let started = Instant::now();
+    runtime.block_on(async {
+        for i in 0..actions {
+            let id = &ids[i % ids.len()];
+            let body = if i % 5 == 4 {
+                serde_json::json!({"priority": ((i % 4) + 1).to_string()})
+            } else {
+                serde_json::json!({"comments": format!("Message {i} (direct)")})
+            };
+            plain
+                .patch(
+                    &format!("/api/now/table/sn_customerservice_case/{id}"),
+                    body,
+                )
+                .await
+                .expect(200);
+        }
+    });
+    let direct = started.elapsed();
+    println!(
+        "the same {actions} PATCH requests back to back (plain client): {:.1} s; Guichet/plain = {:.2} (target <= 1.3)",
+        direct.as_secs_f64(),
+        replay.as_secs_f64() / direct.as_secs_f64()
+    );
+
     let store = Store::open(&store_path).expect("store");
     let queries: [(&str, Search); 5] = [
         (
