@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use support::agent::Agent;
-use support::chaos::{Dice, kills};
+use support::chaos::Dice;
 use support::proxy::{Fault, FaultProxy};
 use support::server::start;
 
@@ -22,13 +22,7 @@ async fn killed_at_random_points(extra: &[&str]) {
     let expected = agent.queue_work(&cases, 4, "1");
     // Slow every answer down so that kills land inside the replay.
     proxy.set_default(Fault::Delay(Duration::from_millis(25)));
-    let mut dice = Dice::new();
-    for _ in 0..kills() {
-        let mut sync = agent.spawn(&["sync"]);
-        std::thread::sleep(Duration::from_millis(dice.below(400)));
-        let _ = sync.kill();
-        let _ = sync.wait();
-    }
+    agent.kill_syncs(&mut Dice::new(), Duration::from_millis(400));
     proxy.set_default(Fault::Pass);
     let mut rounds = 0;
     while !agent.queue().is_empty() {

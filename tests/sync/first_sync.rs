@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::agent::Agent;
-use support::chaos::{Dice, kills};
+use support::chaos::Dice;
 use support::proxy::{Fault, FaultProxy};
 use support::server::start;
 
@@ -77,13 +77,7 @@ async fn a_first_sync_killed_at_random_points_resumes_with_every_case_once() {
     let agent = Agent::login(&proxy.url, "superviseur");
     // Slow answers, so that kills land between pages and inside them.
     proxy.set_default(Fault::Delay(Duration::from_millis(40)));
-    let mut dice = Dice::new();
-    for _ in 0..kills() {
-        let mut sync = agent.spawn(&["sync"]);
-        std::thread::sleep(Duration::from_millis(dice.below(700)));
-        let _ = sync.kill();
-        let _ = sync.wait();
-    }
+    agent.kill_syncs(&mut Dice::new(), Duration::from_millis(700));
     proxy.set_default(Fault::Pass);
     agent.ok(&["sync"]);
 

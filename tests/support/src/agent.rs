@@ -144,6 +144,18 @@ impl Agent {
             .expect("purge due");
     }
 
+    /// Starts `guichet sync` and kills it (SIGKILL) at a random point within
+    /// `within`, as many times as the chaos tests deal (`chaos::kills`).
+    pub fn kill_syncs(&self, dice: &mut crate::chaos::Dice, within: std::time::Duration) {
+        for _ in 0..crate::chaos::kills() {
+            let mut sync = self.spawn(&["sync"]);
+            let at = dice.below(within.as_millis().max(1) as u64);
+            std::thread::sleep(std::time::Duration::from_millis(at));
+            let _ = sync.kill();
+            let _ = sync.wait();
+        }
+    }
+
     /// The profile's local store file.
     pub fn store_path(&self) -> std::path::PathBuf {
         self.home
