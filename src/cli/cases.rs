@@ -9,6 +9,7 @@ use crate::app::view::{CaseDetail, CaseLine, case_detail, case_line};
 use crate::domain::EntryKind;
 use crate::domain::search::{Search, View};
 use crate::domain::timestamp::or_empty;
+use crate::store::AuditEvent;
 use crate::store::OutboxState;
 use crate::sync::pull;
 
@@ -127,6 +128,15 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
     // only shortens how long the case is kept, so the case is shown anyway.
     if session.store.touch_case(&local.id).is_err() {
         tracing::warn!("could not stamp an opened case for retention");
+    }
+    // The command prints the citizen's contact details: on the trail.
+    if detail.citizen.is_some()
+        && session
+            .store
+            .record(AuditEvent::Reveal, &detail.line.number, "guichet case")
+            .is_err()
+    {
+        tracing::warn!("a reveal could not be written to the audit trail");
     }
     let CaseDetail {
         line,

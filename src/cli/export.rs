@@ -58,6 +58,13 @@ pub fn export(store: &Store, profile: &str, file: &Path, lang: Lang) -> Outcome 
     if let Some(last) = entries.last() {
         store.mark_exported(last.seq)?;
     }
+    let detail = format!("{} action(s)", entries.len());
+    if store
+        .record(crate::store::AuditEvent::Export, "", &detail)
+        .is_err()
+    {
+        tracing::warn!("an export could not be written to the audit trail");
+    }
     println!(
         "{}",
         lang.f(

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod actions;
+mod audit;
 mod cases;
 mod console;
 mod demo;
@@ -73,6 +74,8 @@ enum Command {
     Priority(actions::PriorityArgs),
     /// Show the actions not yet applied, and decide on refused or conflicting ones.
     Queue(queue::QueueArgs),
+    /// Your record of what was done here: actions, contact details shown, exports.
+    Audit(audit::AuditArgs),
     /// Run the reference back-end: a ServiceNow-compatible case server on SQLite.
     Serve(serve::ServeArgs),
     /// Manage the reference back-end's groups and agent accounts (for a small office).
@@ -118,6 +121,7 @@ pub fn main() -> ExitCode {
         Command::Note(args) => finish(actions::note(global, args)),
         Command::Priority(args) => finish(actions::priority(global, args)),
         Command::Queue(args) => finish(queue::queue(global, args)),
+        Command::Audit(args) => finish(audit::audit(global, args)),
         Command::Serve(args) => serve::run(args),
         Command::Accounts(args) => accounts::run(args),
     }

@@ -658,7 +658,17 @@ pub fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
                 open_editor(state, purpose, title.to_string());
             }
         }
-        Reveal => state.case.revealed = !state.case.revealed,
+        Reveal => {
+            state.case.revealed = !state.case.revealed;
+            // Each showing of a citizen's contact details goes on the
+            // agent's audit trail.
+            if state.case.revealed
+                && let Some(detail) = &state.case.detail
+                && detail.citizen.is_some()
+            {
+                fx.push(Effect::Write(Write::Reveal(detail.line.number.clone())));
+            }
+        }
         Retry => {
             if let Some(e) = state.outbox.entries.get(state.outbox.selected) {
                 fx.push(Effect::Write(Write::Retry(e.id.clone())));

@@ -292,3 +292,24 @@ fn scrolling_reads_rows_without_counting_again_a_change_counts() {
     let fx = key(&mut state, KeyCode::Char('x'));
     assert_eq!(lists(&fx), [true]);
 }
+
+#[test]
+fn showing_contact_details_goes_on_the_audit_trail_and_hiding_them_does_not() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    state.screen = Screen::Case;
+    let number = state
+        .case
+        .detail
+        .as_ref()
+        .map(|d| d.line.number.clone())
+        .expect("the fixture has a case open");
+    let shown = key(&mut state, KeyCode::Char('v'));
+    assert!(state.case.revealed);
+    assert!(
+        matches!(writes(&shown)[..], [Write::Reveal(n)] if *n == number),
+        "{shown:?}"
+    );
+    let hidden = key(&mut state, KeyCode::Char('v'));
+    assert!(!state.case.revealed);
+    assert!(writes(&hidden).is_empty(), "{hidden:?}");
+}

@@ -6,6 +6,7 @@
 //! Every access goes through [`Store::open`], so that encryption at rest can
 //! be switched on there without touching callers.
 
+mod audit;
 mod cases;
 mod directory;
 mod export;
@@ -24,6 +25,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::domain::{Clock, Timestamp};
 
+pub use audit::{AuditLine, Event as AuditEvent};
 pub use cases::CaseRow;
 pub use outbox::{OutboxEntry, OutboxState, Settled};
 pub use retention::{PurgeReport, Retention};

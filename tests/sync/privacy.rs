@@ -369,3 +369,45 @@ fn a_sync_purges_cases_left_alone_but_not_those_with_queued_work() {
     let left: std::collections::BTreeSet<String> = agent.numbers("all", 100).into_iter().collect();
     assert_eq!(left, keep);
 }
+
+#[test]
+fn the_audit_trail_keeps_actions_reveals_and_exports_without_names() {
+    let (_server, agent) = synced(10);
+    let secret = personal_texts(&agent);
+    let number = agent.numbers("open", 1).remove(0);
+    let comment = "Bonjour Mme Lefèvre, votre titre est prêt.";
+    agent.ok(&["--offline", "comment", &number, comment]);
+    // `guichet case` prints the citizen's contact details: a reveal.
+    agent.ok(&["--offline", "case", &number]);
+    let file = agent.home().join("queue.json");
+    agent.ok(&["--offline", "queue", "export", file.to_str().expect("path")]);
+
+    let trail = agent.json(&["--offline", "audit", "--json"]);
+    let events: Vec<(String, String)> = trail
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|l| {
+            (
+                l["case"].as_str().unwrap_or("").to_string(),
+                l["event"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        (number.clone(), "queued".to_string()),
+        (number.clone(), "reveal".to_string()),
+        (String::new(), "export".to_string()),
+    ];
+    assert_eq!(events, expected, "{trail}");
+    let text = trail.to_string();
+    assert!(!text.contains(comment), "no comment text on the trail");
+    for personal in &secret {
+        assert!(
+            !text.contains(personal.as_str()),
+            "the trail names {personal}"
+        );
+    }
+    let said = agent.ok(&["--offline", "audit"]);
+    assert!(said.contains(&number) && said.contains("reveal"), "{said}");
+}

@@ -11,7 +11,7 @@ use crate::app::{AppError, compose, submit};
 use crate::console::msg::Msg;
 use crate::domain::{Action, Choice};
 use crate::i18n::Lang;
-use crate::store::{OutboxEntry, OutboxState, Store};
+use crate::store::{AuditEvent, OutboxEntry, OutboxState, Store};
 
 /// What the agent chose to do, before it is made concrete for each case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +46,9 @@ pub enum Write {
         id: String,
         keep_mine: bool,
     },
+    /// The agent showed the contact details of this case's citizen: for the
+    /// audit trail only; nothing to send, nothing to tell the screen.
+    Reveal(String),
 }
 
 pub fn spawn(
@@ -69,6 +72,12 @@ fn serve(
 ) {
     while let Ok(write) = rx.recv() {
         let msg = match write {
+            Write::Reveal(number) => {
+                if let Err(e) = store.record(AuditEvent::Reveal, &number, "") {
+                    tracing::warn!(error = %e, "a reveal could not be written to the audit trail");
+                }
+                continue;
+            }
             Write::Act {
                 cases,
                 intent,
