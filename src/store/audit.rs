@@ -3,7 +3,6 @@
 //! exported. Append-only: nothing here updates or deletes a row. It names
 //! cases by number and never holds a citizen's name or a text.
 
-use rusqlite::params;
 use serde::Serialize;
 
 use super::{Store, StoreResult};
@@ -42,12 +41,15 @@ pub struct AuditLine {
 impl Store {
     /// Writes an event of the agent's own to the trail, now.
     pub fn record(&self, event: Event, case_number: &str, detail: &str) -> StoreResult<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO audit (at, action_id, case_number, event, detail) VALUES (?, '', ?, ?, ?)",
-            )?
-            .execute(params![self.clock.now(), case_number, event.as_str(), detail])?;
-        Ok(())
+        // Not an action: no action id.
+        super::outbox::audit(
+            &self.conn,
+            self.clock.now(),
+            "",
+            case_number,
+            event.as_str(),
+            detail,
+        )
     }
 
     /// The newest `limit` lines of the trail, oldest first.

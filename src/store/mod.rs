@@ -365,10 +365,16 @@ pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
 /// Stores one open case, id 1, number CS1, for tests that queue on it.
 #[cfg(test)]
 pub(crate) fn save_case_one(store: &mut Store) {
+    save_test_case(store, "1");
+}
+
+/// Stores an open case with this id, numbered `CS{id}`, at version 1.
+#[cfg(test)]
+pub(crate) fn save_test_case(store: &mut Store, id: &str) {
     store
         .save_cases(&[crate::domain::Case {
-            id: "1".into(),
-            number: "CS1".into(),
+            id: id.into(),
+            number: format!("CS{id}"),
             version: "1".into(),
             ..crate::domain::Case::default()
         }])

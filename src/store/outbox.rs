@@ -185,8 +185,8 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxEntry,
     Ok(parsed.map_err(|e: StoreError| e))
 }
 
-fn audit(
-    tx: &Transaction<'_>,
+pub(super) fn audit(
+    tx: &rusqlite::Connection,
     at: Timestamp,
     action_id: &str,
     case_number: &str,
@@ -198,6 +198,20 @@ fn audit(
     )?
     .execute(params![at, action_id, case_number, event, detail])?;
     Ok(())
+}
+
+/// After the agent decided on an action: the decision on the trail, the
+/// case shown as its actions now leave it, and the action as it now stands.
+fn decided(
+    tx: &Transaction<'_>,
+    at: Timestamp,
+    action: &OutboxEntry,
+    event: &str,
+    detail: &str,
+) -> StoreResult<OutboxEntry> {
+    audit(tx, at, &action.id, &action.case_number, event, detail)?;
+    refresh_shown(tx, &action.case_id)?;
+    entry(tx, &action.id)
 }
 
 /// An action by id, or by the short sequence number the queue shows.
@@ -573,17 +587,7 @@ impl Store {
                 OutboxState::Pending
             };
             set_state(tx, now, &current.id, state, None, Some(0))?;
-            audit(
-                tx,
-                now,
-                &current.id,
-                &current.case_number,
-                "retry",
-                "asked by the agent",
-            )?;
-            refresh_shown(tx, &current.case_id)?;
-            let updated = entry(tx, &current.id)?;
-            Ok(updated)
+            decided(tx, now, &current, "retry", "asked by the agent")
         })
     }
 
@@ -601,17 +605,7 @@ impl Store {
                 )));
             }
             set_state(tx, now, &current.id, OutboxState::Dropped, None, None)?;
-            audit(
-                tx,
-                now,
-                &current.id,
-                &current.case_number,
-                "dropped",
-                "asked by the agent",
-            )?;
-            refresh_shown(tx, &current.case_id)?;
-            let updated = entry(tx, &current.id)?;
-            Ok(updated)
+            decided(tx, now, &current, "dropped", "asked by the agent")
         })
     }
 
@@ -652,17 +646,7 @@ impl Store {
             } else {
                 "took theirs"
             };
-            audit(
-                tx,
-                now,
-                &current.id,
-                &current.case_number,
-                "resolved",
-                choice,
-            )?;
-            refresh_shown(tx, &current.case_id)?;
-            let updated = entry(tx, &current.id)?;
-            Ok(updated)
+            decided(tx, now, &current, "resolved", choice)
         })
     }
 
@@ -839,22 +823,8 @@ mod tests {
     #[test]
     fn actions_leaving_together_are_marked_in_one_go_but_a_dropped_one_is_not() {
         let (_dir, mut store) = test_store();
-        store
-            .save_cases(&[
-                Case {
-                    id: "1".into(),
-                    number: "CS1".into(),
-                    version: "1".into(),
-                    ..Case::default()
-                },
-                Case {
-                    id: "2".into(),
-                    number: "CS2".into(),
-                    version: "1".into(),
-                    ..Case::default()
-                },
-            ])
-            .unwrap();
+        crate::store::save_test_case(&mut store, "1");
+        crate::store::save_test_case(&mut store, "2");
         let a = store
             .enqueue("CS1", Action::Comment { text: "a".into() })
             .unwrap();

@@ -220,23 +220,21 @@ pub async fn push(
                 futures_util::future::join_all(pushes.iter().map(|push| backend.push(push))).await;
             // Every answer is settled before anything else is decided: a
             // request that went out is never left "sending" for nothing.
-            let mut login = None;
+            // A failure settling one does not stop the others: the first is
+            // returned once all were tried.
+            let mut failure = None;
             store.relax_durability(true)?;
-            let mut settled = Ok(());
             for ((entry, _), answer) in sends.iter().zip(answers) {
                 match finish(backend, store, entry, answer, &mut report).await {
                     Ok(step) => steps.push(step),
-                    Err(SyncError::LoginNeeded(message)) => login = Some(message),
                     Err(e) => {
-                        settled = Err(e);
-                        break;
+                        failure.get_or_insert(e);
                     }
                 }
             }
             store.relax_durability(false)?;
-            settled?;
-            if let Some(message) = login {
-                return Err(SyncError::LoginNeeded(message));
+            if let Some(e) = failure {
+                return Err(e);
             }
             for step in steps {
                 match step {
@@ -430,7 +428,7 @@ mod tests {
     use std::time::Duration;
 
     use super::replay_settles;
-    use crate::domain::{Action, Case, Clock, Timestamp};
+    use crate::domain::{Action, Clock, Timestamp};
 
     fn at(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()
@@ -445,14 +443,7 @@ mod tests {
         let (dir, mut store) = test_store();
         let clock = Clock::stopped_at(at("2026-11-28 10:00:00"));
         store.set_clock(clock.clone());
-        store
-            .save_cases(&[Case {
-                id: "1".into(),
-                number: "CS1".into(),
-                version: "1".into(),
-                ..Case::default()
-            }])
-            .unwrap();
+        crate::store::save_case_one(&mut store);
         let queued = store
             .enqueue("CS1", Action::Comment { text: "x".into() })
             .unwrap();
