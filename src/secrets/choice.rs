@@ -60,8 +60,12 @@ impl Why {
 /// Writes, reads back and forgets a secret: a store that does not give back
 /// what it was given (or loses it at once) is not one to trust a password to.
 pub fn works(store: &Arc<CredentialStore>) -> Result<(), String> {
-    let entry = Entry::new_in_store(store, "guichet", &format!("probe-{}", std::process::id()))
-        .map_err(|e| e.to_string())?;
+    let entry = Entry::new_in_store(
+        store,
+        super::SERVICE,
+        &format!("probe-{}", std::process::id()),
+    )
+    .map_err(|e| e.to_string())?;
     entry.set_password("probe").map_err(|e| e.to_string())?;
     let back = entry.get_password().map_err(|e| e.to_string());
     let _ = entry.delete_credential();

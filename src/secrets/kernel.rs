@@ -62,6 +62,17 @@ fn said(error: linux_keyutils::KeyError) -> keyring_core::error::PlatformError {
     error.to_string().into()
 }
 
+/// A search that found nothing is "no entry"; any other refusal (access
+/// denied, a revoked or expired key) is a failure: a logout must not say a
+/// password is forgotten while it is still held.
+fn absent_or_failed(error: linux_keyutils::KeyError) -> Error {
+    use linux_keyutils::KeyError;
+    match error {
+        KeyError::KeyDoesNotExist => Error::NoEntry,
+        other => Error::PlatformFailure(said(other)),
+    }
+}
+
 /// One secret, named `service:user` in the user's keyring.
 #[derive(Debug)]
 struct KernelCredential {
@@ -98,7 +109,7 @@ impl CredentialApi for KernelCredential {
     fn get_secret(&self) -> Result<Vec<u8>> {
         let key = Self::ring()?
             .search(&self.description())
-            .map_err(|_| Error::NoEntry)?;
+            .map_err(absent_or_failed)?;
         key.read_to_vec()
             .map_err(|e| Error::PlatformFailure(said(e)))
     }
@@ -106,7 +117,7 @@ impl CredentialApi for KernelCredential {
     fn delete_credential(&self) -> Result<()> {
         let key = Self::ring()?
             .search(&self.description())
-            .map_err(|_| Error::NoEntry)?;
+            .map_err(absent_or_failed)?;
         key.invalidate()
             .map_err(|e| Error::PlatformFailure(said(e)))
     }

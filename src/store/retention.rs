@@ -100,7 +100,8 @@ impl Store {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         tx.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS expiring (id TEXT PRIMARY KEY) WITHOUT ROWID;
-             DELETE FROM temp.expiring;",
+             CREATE TEMP TABLE IF NOT EXISTS expiring_citizens (citizen TEXT PRIMARY KEY) WITHOUT ROWID;
+             DELETE FROM temp.expiring; DELETE FROM temp.expiring_citizens;",
         )?;
         tx.execute(
             &format!(
@@ -141,21 +142,29 @@ impl Store {
              SELECT c.id, c.version, ? FROM cases c WHERE c.id IN (SELECT id FROM temp.expiring)",
             [now],
         )?;
+        tx.execute(
+            "INSERT INTO temp.expiring_citizens (citizen)
+             SELECT DISTINCT citizen FROM cases
+             WHERE citizen IS NOT NULL AND id IN (SELECT id FROM temp.expiring)",
+            [],
+        )?;
         // The search rows (case_words, case_haystack) go by trigger.
         report.cases = tx.execute(
             "DELETE FROM cases WHERE id IN (SELECT id FROM temp.expiring)",
             [],
         )?;
+        // By the purged cases' ids (the timeline_case and cases_citizen
+        // indexes), not by scanning every timeline entry and citizen.
         report.timeline_entries = tx.execute(
-            "DELETE FROM timeline WHERE case_id NOT IN (SELECT id FROM cases)",
+            "DELETE FROM timeline WHERE case_id IN (SELECT id FROM temp.expiring)",
             [],
         )?;
         report.citizens = tx.execute(
-            "DELETE FROM citizens
-             WHERE id NOT IN (SELECT citizen FROM cases WHERE citizen IS NOT NULL)",
+            "DELETE FROM citizens WHERE id IN (SELECT citizen FROM temp.expiring_citizens)
+               AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.citizen = citizens.id)",
             [],
         )?;
-        tx.execute("DELETE FROM temp.expiring", [])?;
+        tx.execute_batch("DELETE FROM temp.expiring; DELETE FROM temp.expiring_citizens;")?;
         tx.commit()?;
         Ok(report)
     }
@@ -318,6 +327,8 @@ mod tests {
         store.clock().advance(DAY * 60);
         let later = store.clock().now();
         for state in [
+            OutboxState::Pending,
+            OutboxState::Sending,
             OutboxState::Failed,
             OutboxState::Conflict,
             OutboxState::InDoubt,

@@ -138,8 +138,12 @@ pub async fn pull_with(
     let long_away = store
         .last_pull()?
         .is_none_or(|at| store.clock().now() - at > LONG_OFFLINE);
+    // Timelines the working set already brought: not fetched again below.
+    let mut timelines_fetched = std::collections::HashSet::new();
     if watermark.is_none() || long_away {
-        (report.working_set, report.cases_changed) = working_set(backend, store).await?;
+        let set = working_set(backend, store).await?;
+        (report.working_set, report.cases_changed) = (set.cases, set.changed);
+        timelines_fetched.extend(set.timelines);
         progress(Progress::WorkingSet {
             cases: report.working_set,
         });
@@ -165,8 +169,9 @@ pub async fn pull_with(
         .meta(Meta::TimelinesDue)?
         .and_then(|due| serde_json::from_str(&due).ok())
         .unwrap_or_default();
+    let mut due: std::collections::HashSet<String> = mine.iter().cloned().collect();
     for id in store.cases_assigned_among(&changed_ids, &me)? {
-        if !mine.contains(&id) {
+        if !timelines_fetched.contains(&id) && due.insert(id.clone()) {
             mine.push(id);
         }
     }
@@ -235,13 +240,10 @@ pub async fn pull_with(
 
 /// The agent's open cases and the team queue, with their citizens and the
 /// timelines of the agent's own cases: fetched before the history so that
-/// work can start. Returns how many cases came, and how many changed.
-async fn working_set(
-    backend: &impl Backend,
-    store: &mut Store,
-) -> Result<(usize, usize), SyncError> {
+/// work can start.
+async fn working_set(backend: &impl Backend, store: &mut Store) -> Result<WorkingSet, SyncError> {
     let Some(me) = store.me()? else {
-        return Ok((0, 0));
+        return Ok(WorkingSet::default());
     };
     let groups = store.groups_of(&me)?;
     let cases = backend.working_set(&me, &groups).await?;
@@ -260,7 +262,20 @@ async fn working_set(
         let entries = backend.timeline(&mine).await?;
         store.save_timeline(&mine, &entries)?;
     }
-    Ok((cases.len(), changed))
+    Ok(WorkingSet {
+        cases: cases.len(),
+        changed,
+        timelines: mine,
+    })
+}
+
+/// What the working set brought.
+#[derive(Default)]
+struct WorkingSet {
+    cases: usize,
+    changed: usize,
+    /// The cases whose timelines were fetched with it.
+    timelines: Vec<String>,
 }
 
 /// Reads the cases changed since the watermark (all of them on a first
@@ -273,17 +288,29 @@ async fn changed_pages(
     watermark: Option<Watermark>,
     report: &mut PullReport,
 ) -> Result<Vec<String>, SyncError> {
+    // The bigger cache of a first pull is given back whatever the outcome:
+    // the console's sync connection lives on after a failed round.
+    store.bulk_writes(watermark.is_none())?;
+    let read = read_pages(backend, store, watermark, report).await;
+    store.bulk_writes(false)?;
+    read
+}
+
+async fn read_pages(
+    backend: &impl Backend,
+    store: &mut Store,
+    watermark: Option<Watermark>,
+    report: &mut PullReport,
+) -> Result<Vec<String>, SyncError> {
     // Start a little before the watermark: a write committed late in the
     // same second would otherwise be skipped for ever.
     let mut cursor = watermark.as_ref().map(|w| Watermark {
         updated: w.updated.map(|at| at - OVERLAP),
         id: String::new(),
     });
-    let first = watermark.is_none();
     let mut newest = watermark;
     let mut changed_ids = Vec::new();
     let mut size = PageSize::new();
-    store.bulk_writes(first)?;
     loop {
         let asked = size.rows;
         let started = std::time::Instant::now();
@@ -330,7 +357,6 @@ async fn changed_pages(
         }
         cursor = Some(next);
     }
-    store.bulk_writes(false)?;
     Ok(changed_ids)
 }
 

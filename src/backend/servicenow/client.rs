@@ -122,11 +122,14 @@ fn host_of(rest: &str) -> &str {
 
 /// A proxy URL fit to print: any `user:password@` removed.
 fn without_credentials(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((_, host)) => format!("{scheme}://{host}"),
-            None => url.to_string(),
-        },
+    // With or without a scheme (`user:pw@proxy:3128` is accepted too).
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}{}", &rest[at + 1..]),
         None => url.to_string(),
     }
 }
@@ -666,6 +669,14 @@ mod transport_tests {
             "http://proxy.mairie.fr:3128"
         );
         assert_eq!(without_credentials("proxy:3128"), "proxy:3128");
+        assert_eq!(
+            without_credentials("agent:s3cret@proxy.mairie.fr:3128"),
+            "proxy.mairie.fr:3128"
+        );
+        assert_eq!(
+            without_credentials("http://a:b@proxy:3128/path@x"),
+            "http://proxy:3128/path@x"
+        );
         assert_eq!(host_of("user@[::1]:8080/x"), "::1");
         assert!(exempt("localhost, .mairie.fr", "instance.mairie.fr"));
         assert!(exempt("mairie.fr", "Mairie.FR"));

@@ -191,6 +191,27 @@ impl ServiceNow {
         Ok(pages.into_iter().flatten().collect())
     }
 
+    /// The cases among `rows` that can be read. A few bad records among good
+    /// ones are skipped (the caller counts them), so that one of them does
+    /// not stop every later pull; rows of nothing but unreadable records are
+    /// a back-end gone wrong, and say so.
+    fn readable_cases(&self, rows: &[Value]) -> BackendResult<Vec<Case>> {
+        let mut cases = Vec::with_capacity(rows.len());
+        let mut first_error = None;
+        for row in rows {
+            match wire::case(&self.schema, row) {
+                Ok(case) => cases.push(case),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match (cases.is_empty(), first_error) {
+            (true, Some(e)) => Err(e),
+            _ => Ok(cases),
+        }
+    }
+
     /// Every row of a table matching `query`, following pages by offset
     /// (tables other than cases are small and rarely change mid-read).
     async fn all_rows(
@@ -385,22 +406,7 @@ impl Backend for ServiceNow {
         ];
         let answer = self.get(self.schema.table(), &params).await?;
         let rows = wire::result_rows(&answer.body)?;
-        let mut cases = Vec::with_capacity(rows.len());
-        let mut first_error = None;
-        for row in rows {
-            match wire::case(&self.schema, row) {
-                Ok(case) => cases.push(case),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        // A page of nothing but unreadable records is a back-end gone wrong:
-        // say so. A few bad records among good ones are skipped, so that one
-        // of them does not stop every later pull.
-        if let (true, Some(e)) = (cases.is_empty(), first_error) {
-            return Err(e);
-        }
+        let cases = self.readable_cases(rows)?;
         Ok(ChangedCases {
             more: has_next(&answer) || rows.len() == limit,
             unreadable: rows.len() - cases.len(),
@@ -435,11 +441,10 @@ impl Backend for ServiceNow {
         }
         .order_by(wire::ID_FIELD, false);
         let fields = self.schema.case_fields();
-        self.all_rows(self.schema.table(), &query, &fields)
-            .await?
-            .iter()
-            .map(|row| wire::case(&self.schema, row))
-            .collect()
+        let rows = self.all_rows(self.schema.table(), &query, &fields).await?;
+        // Unreadable ones are left to the pages of the history, which count
+        // them: one bad record must not stop every first sync.
+        self.readable_cases(&rows)
     }
 
     async fn visible_case_ids(&self) -> BackendResult<Vec<String>> {
