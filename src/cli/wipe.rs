@@ -1,14 +1,16 @@
 //! `guichet logout --wipe`: deleting a profile's local store loses no
 //! queued work. It goes ahead only when every action not yet applied is in
 //! an export file (`guichet queue export FILE`), or when the agent said to
-//! drop them (`--drop-unsent`, confirmed on the terminal or by `--yes`).
+//! drop them (`--drop-unsent`, confirmed on the terminal or by `--yes`); and
+//! not while an action's outcome is unknown (sent, no answer), which an
+//! export could have entered again elsewhere, twice.
 
 use std::io::IsTerminal;
 use std::path::Path;
 
 use super::session::{Failure, code, read_line};
 use crate::i18n::Lang;
-use crate::store::Store;
+use crate::store::{OutboxState, Store};
 
 /// What the agent allowed a wipe to lose.
 pub struct Consent {
@@ -24,7 +26,12 @@ pub fn wipe(path: &Path, name: &str, lang: Lang, consent: &Consent) -> Result<us
     }
     // A first look, holding no lock while the agent is asked: what is
     // waiting, and which of it is in no export file.
-    let at_risk = Store::open(path)?.unexported()?;
+    let store = Store::open(path)?;
+    if !consent.drop_unsent {
+        outcomes_known(&store, name, lang)?;
+    }
+    let at_risk = store.unexported()?;
+    drop(store);
     let newest_at_risk = at_risk.last().map(|e| e.seq);
     if !at_risk.is_empty() {
         if !consent.drop_unsent {
@@ -41,10 +48,34 @@ pub fn wipe(path: &Path, name: &str, lang: Lang, consent: &Consent) -> Result<us
     // Then, with no other process on the store, the same look again.
     let mut only_exported = 0;
     Store::wipe(path, |store| {
+        if !consent.drop_unsent {
+            outcomes_known(store, name, lang)?;
+        }
         only_exported = still_allowed(store, newest_at_risk, name, lang)?;
         Ok::<(), Failure>(())
     })?;
     Ok(only_exported)
+}
+
+/// An action sent whose answer never came may have landed: entered again
+/// from an export on another workstation, it would be applied twice. The
+/// store keeps until a sync learns its outcome (or the agent drops it).
+fn outcomes_known(store: &Store, name: &str, lang: Lang) -> Result<(), Failure> {
+    let unknown = store
+        .queue(false)?
+        .iter()
+        .filter(|e| e.doubtful || matches!(e.state, OutboxState::Sending | OutboxState::InDoubt))
+        .count();
+    if unknown == 0 {
+        return Ok(());
+    }
+    Err(Failure::new(
+        code::ERROR,
+        lang.f(
+            "cli.wipe_outcome_unknown",
+            &[("name", &name), ("count", &unknown)],
+        ),
+    ))
 }
 
 /// Whether the wipe agreed on a first look may go on: not when an action
@@ -108,6 +139,24 @@ fn confirm(name: &str, count: usize, lang: Lang, yes: bool) -> Result<(), Failur
 mod tests {
     use super::*;
     use crate::domain::Action;
+
+    #[test]
+    fn an_action_whose_outcome_is_unknown_stops_the_wipe_even_exported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+        crate::store::save_case_one(&mut store);
+        let sent = store
+            .enqueue("CS1", Action::WorkNote { text: "a".into() })
+            .unwrap();
+        store.mark_exported(sent.seq).unwrap();
+        assert!(outcomes_known(&store, "p", Lang::En).is_ok());
+        assert!(store.mark_sending(&sent.id, false, None).unwrap());
+        store.mark_in_doubt(&sent.id, "no answer", 0).unwrap();
+        let e = outcomes_known(&store, "p", Lang::En).unwrap_err();
+        assert!(e.message.contains("guichet sync"), "{}", e.message);
+        // The export does not help: the file would send it a second time.
+        assert_eq!(store.unexported().unwrap().len(), 0);
+    }
 
     #[test]
     fn an_action_queued_after_the_first_look_stops_the_wipe() {

@@ -411,3 +411,43 @@ fn the_audit_trail_keeps_actions_reveals_and_exports_without_names() {
     let said = agent.ok(&["--offline", "audit"]);
     assert!(said.contains(&number) && said.contains("reveal"), "{said}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wipe_waits_until_an_action_sent_without_answer_is_settled() {
+    use support::proxy::{Fault, FaultProxy};
+    let server = start(10, &[]);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "demo");
+    agent.ok(&["sync"]);
+    let number = agent.numbers("open", 1).remove(0);
+    // Applied by the back-end, its answer lost: the outcome is unknown here.
+    proxy.schedule_writes([Fault::ResetAfterUpstream]);
+    agent
+        .run(&["comment", &number, "Votre dossier est complet."])
+        .expect(0);
+    assert_eq!(proxy.stats().faults, 1, "the answer was lost");
+    let file = agent.home().join("queue.json");
+    agent.ok(&["--offline", "queue", "export", file.to_str().expect("path")]);
+
+    // Exported or not, entered again elsewhere it would land twice.
+    let out = agent.run(&["logout", "--wipe"]).expect(1);
+    assert!(out.stderr.contains("guichet sync"), "{}", out.stderr);
+    assert!(agent.store_path().exists(), "nothing deleted");
+    assert_eq!(agent.queue().len(), 1, "the action is kept");
+
+    // The logout itself happened: back in, a sync learns the outcome
+    // (found applied), and then the wipe goes ahead.
+    agent.relogin();
+    agent.ok(&["sync"]);
+    assert!(agent.queue().is_empty());
+    agent.ok(&["logout", "--wipe"]);
+    assert!(store_files_left(&agent).is_empty());
+    let texts = server.client("superviseur").journal_texts(&number).await;
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| *t == "Votre dossier est complet.")
+            .count(),
+        1
+    );
+}
