@@ -41,7 +41,7 @@ pub fn doctor(global: &Global) -> Outcome {
         Ok((store, why)) => say.line(
             "cli.doctor_keyring",
             &[
-                ("keyring", &store),
+                ("keyring", &lang.t(store)),
                 ("why", &lang.f(why.key(), &[("error", &why.detail())])),
             ],
         ),

@@ -188,7 +188,7 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
                 ("agent", &me.user.name),
                 ("user", &me.user.user_name),
                 ("method", &signed.method),
-                ("keyring", &secrets::store_in_use()?),
+                ("keyring", &lang.t(secrets::store_in_use()?)),
             ],
         )
     );

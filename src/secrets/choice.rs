@@ -16,6 +16,7 @@ pub const KEYRING_ENV: &str = "GUICHET_KEYRING";
 #[derive(Clone)]
 pub struct Vault {
     pub store: Arc<CredentialStore>,
+    /// The store's name: a key of the CLI's catalogue (`cli.keyring_*`).
     pub name: &'static str,
     pub why: Why,
 }
@@ -82,7 +83,7 @@ pub fn choose() -> Result<Vault, String> {
         works(&store)?;
         Ok(Vault {
             store,
-            name: "Linux kernel keyring (per-user keyring: shared by your logins, forgotten at reboot)",
+            name: "cli.keyring_kernel",
             why,
         })
     };
@@ -103,7 +104,7 @@ fn secret_service() -> Result<Vault, Why> {
     works(&store).map_err(Why::SecretServiceFailed)?;
     Ok(Vault {
         store,
-        name: "Secret Service (the desktop's keyring, over D-Bus)",
+        name: "cli.keyring_secret_service",
         why: Why::SecretService,
     })
 }
@@ -120,7 +121,7 @@ pub fn choose() -> Result<Vault, String> {
     works(&store)?;
     Ok(Vault {
         store,
-        name: "macOS Keychain",
+        name: "cli.keyring_macos",
         why: Why::Platform,
     })
 }
@@ -132,7 +133,7 @@ pub fn choose() -> Result<Vault, String> {
     works(&store)?;
     Ok(Vault {
         store,
-        name: "Windows Credential Manager",
+        name: "cli.keyring_windows",
         why: Why::Platform,
     })
 }

@@ -61,12 +61,13 @@ fn vault() -> Result<&'static choice::Vault, SecretError> {
         .map_err(|e| SecretError::NoKeyring(e.clone()))
 }
 
-/// Which credential store is in use, for `login`.
+/// Which credential store is in use, for `login`: a key of the CLI's
+/// catalogue (`cli.keyring_*`), said in the agent's language.
 pub fn store_in_use() -> Result<&'static str, SecretError> {
     Ok(vault()?.name)
 }
 
-/// Which store is in use and why it was chosen, for `doctor`.
+/// Which store is in use (a catalogue key) and why it was chosen, for `doctor`.
 pub fn store_and_reason() -> Result<(&'static str, &'static Why), SecretError> {
     let vault = vault()?;
     Ok((vault.name, &vault.why))
