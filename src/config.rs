@@ -235,6 +235,13 @@ impl Config {
                     ),
                 });
             }
+            // No request at all would never sync.
+            if profile.requests_in_flight == Some(0) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!("profile {name}: requests_in_flight is at least 1"),
+                });
+            }
         }
         Ok(config)
     }
@@ -347,6 +354,13 @@ mod tests {
         .unwrap();
         let e = Config::load(&path).unwrap_err().to_string();
         assert!(e.contains("at least 1"), "{e}");
+        crate::private_files::replace(
+            &path,
+            b"[profiles.mairie]\nurl = \"https://x\"\nuser = \"u\"\nrequests_in_flight = 0\n",
+        )
+        .unwrap();
+        let e = Config::load(&path).unwrap_err().to_string();
+        assert!(e.contains("requests_in_flight is at least 1"), "{e}");
     }
 
     #[cfg(unix)]

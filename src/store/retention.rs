@@ -169,6 +169,19 @@ impl Store {
         Ok(report)
     }
 
+    /// Forgets the marks of purged cases the agent can no longer see.
+    pub fn forget_purged(&mut self, ids: &[String]) -> StoreResult<()> {
+        let tx = self.write()?;
+        {
+            let mut forget = tx.prepare_cached("DELETE FROM purged_cases WHERE id = ?")?;
+            for id in ids {
+                forget.execute([id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Cases purged and not seen again since: a comparison of the visible
     /// ids should count them as held, or it fetches them back every time.
     pub fn purged_case_ids(&self) -> StoreResult<Vec<String>> {
@@ -398,6 +411,9 @@ mod tests {
             .unwrap();
         assert_eq!(store.purged_case_ids().unwrap(), ["3"]);
         assert!(store.missing_citizens().unwrap().contains(&"a".to_string()));
+        // Gone from the agent's reach: its mark goes too.
+        store.forget_purged(&["3".to_string()]).unwrap();
+        assert!(store.purged_case_ids().unwrap().is_empty());
     }
 
     #[test]

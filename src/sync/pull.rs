@@ -211,6 +211,14 @@ pub async fn pull_with(
                 .cloned()
                 .collect();
             report.forgotten = store.forget_cases(&gone)?;
+            // A purged case the agent can no longer see will not come back:
+            // its mark goes, or the marks would only ever grow.
+            let unseen: Vec<String> = purged
+                .iter()
+                .filter(|id| !visible.contains(*id))
+                .cloned()
+                .collect();
+            store.forget_purged(&unseen)?;
             // Cases that came into reach without changing (a new group, a
             // case moved to ours) are not in any "changed since" page.
             let arrived: Vec<String> = visible
