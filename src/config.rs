@@ -85,6 +85,11 @@ pub struct Profile {
     /// "caller_id"`, `due = "u_deadline"`; checked at login.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// Encrypt the local store (default true). `false` keeps a new store
+    /// plain: for a workstation whose disk is encrypted already, or to
+    /// measure what encryption costs. A store sealed once stays sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypt_store: Option<bool>,
     /// Days a case is kept in the local store when neither the back-end
     /// updated it nor the agent opened or acted on it here (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,6 +132,7 @@ impl Profile {
             ca_cert: None,
             case_table: None,
             fields: BTreeMap::new(),
+            encrypt_store: None,
             retention_days: None,
             closed_retention_days: None,
         }
@@ -180,6 +186,13 @@ impl Paths {
     /// The local store of a profile.
     pub fn store(&self, profile: &str) -> PathBuf {
         self.data_dir.join("profiles").join(format!("{profile}.db"))
+    }
+
+    /// The store's key sealed with the agent's password (see `app::unlock`).
+    pub fn store_key_file(&self, profile: &str) -> PathBuf {
+        self.data_dir
+            .join("profiles")
+            .join(format!("{profile}.key"))
     }
 }
 
@@ -315,6 +328,7 @@ mod tests {
                 ca_cert: None,
                 case_table: Some("incident".into()),
                 fields: [("citizen".to_string(), "caller_id".to_string())].into(),
+                encrypt_store: None,
                 retention_days: Some(60),
                 closed_retention_days: None,
             },

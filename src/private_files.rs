@@ -118,7 +118,8 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Makes a new or renamed name in the folder of `path` durable.
-fn sync_folder(path: &Path) -> io::Result<()> {
+/// Makes a rename or a creation in `path`'s folder durable.
+pub fn sync_folder(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         let folder = match path.parent() {

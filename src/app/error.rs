@@ -23,6 +23,9 @@ pub enum AppError {
     /// The agent must log in (again) before this can go on.
     #[error("{0}")]
     Login(String),
+    /// The store's key is not at hand: the agent's password opens it.
+    #[error("{0}")]
+    Locked(String),
     /// The machine refused something (runtime, files): not the agent's doing.
     #[error("{0}")]
     System(String),
@@ -31,7 +34,9 @@ pub enum AppError {
 impl AppError {
     pub fn is_login(&self) -> bool {
         match self {
-            AppError::Login(_) | AppError::Config(ConfigError::NoProfile) => true,
+            AppError::Login(_) | AppError::Locked(_) | AppError::Config(ConfigError::NoProfile) => {
+                true
+            }
             AppError::Sync(e) => e.is_login(),
             _ => false,
         }

@@ -21,10 +21,17 @@ pub struct Workspace {
 impl Workspace {
     /// The named profile, or the default one, with its store opened.
     pub fn open(profile: Option<&str>) -> Result<Workspace, AppError> {
+        Workspace::open_with(profile, None)
+    }
+
+    /// The same with a password the agent just typed, for a store whose key
+    /// the keyring does not have (see `unlock`).
+    pub fn open_with(profile: Option<&str>, password: Option<&str>) -> Result<Workspace, AppError> {
         let paths = Paths::discover()?;
         let config = Config::load(&paths.config_file)?;
         let (name, profile) = config.profile(profile)?;
-        let mut store = Store::open(&paths.store(&name))?;
+        let key = super::unlock::store_key(&paths, &name, &profile, password)?;
+        let mut store = Store::open(&paths.store(&name), key.as_ref())?;
         store.set_retention(profile.retention());
         Ok(Workspace {
             name,
@@ -47,9 +54,7 @@ impl Workspace {
     /// A second connection to the same store (the console reads on one and
     /// syncs on another, so that a long network round never holds a query).
     pub fn reopen_store(&self) -> Result<Store, AppError> {
-        let mut store = Store::open(self.store.path())?;
-        store.set_retention(self.profile.retention());
-        Ok(store)
+        Ok(self.store.reopen()?)
     }
 }
 
@@ -103,11 +108,21 @@ pub async fn sign_in(
         settings.client_secret = secret.to_string();
     }
     let backend = backend_of(name, &profile, settings)?;
-    let mut store = Store::open(&paths.store(name))?;
     let me = backend.me().await.map_err(crate::sync::SyncError::from)?;
     let case_table = check_case_table(&backend, &profile).await?;
+    // The back-end accepted the password: it now opens the store offline.
+    super::unlock::seal_with(paths, name, password)?;
+    let key = super::unlock::store_key(paths, name, &profile, Some(password))?;
+    let mut store = Store::open(&paths.store(name), key.as_ref())?;
     crate::sync::pull::reference(&backend, &mut store).await?;
-    secrets::save_password(name, &profile.user, password)?;
+    // A machine with no keyring at all: the password is asked again (or
+    // read from GUICHET_PASSWORD) whenever a command needs it; the key file
+    // still lets it open the store offline.
+    let password_kept = match secrets::save_password(name, &profile.user, password) {
+        Ok(()) => true,
+        Err(secrets::SecretError::NoKeyring(_)) => false,
+        Err(e) => return Err(e.into()),
+    };
     if let Some(secret) = client_secret {
         secrets::save_client_secret(name, secret)?;
     }
@@ -129,6 +144,7 @@ pub async fn sign_in(
         case_table,
         method: backend.auth_method(),
         clock_offset: backend.clock_offset(),
+        password_kept,
     })
 }
 
@@ -172,6 +188,8 @@ pub struct SignedIn {
     pub method: &'static str,
     /// The back-end's clock minus the workstation's, in seconds.
     pub clock_offset: Option<i64>,
+    /// False on a machine without any keyring.
+    pub password_kept: bool,
 }
 
 /// The back-end of a profile. When dropped, it keeps its OAuth session in

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use super::session::{Failure, Global, Outcome, code};
-use crate::app::{Remote, Workspace};
+use crate::app::Remote;
 use crate::config::ConfigError;
 use crate::console::first_run::{self, FirstRun};
 use crate::console::{self, Options, state::Setting};
@@ -21,7 +21,7 @@ pub fn check_terminal() -> Result<(), Failure> {
 }
 
 pub fn open(global: &Global, ascii: bool) -> Outcome {
-    let workspace = match Workspace::open(global.profile.as_deref()) {
+    let workspace = match super::unlock::open_workspace(global.profile.as_deref()) {
         Ok(workspace) => workspace,
         Err(crate::app::AppError::Config(ConfigError::NoProfile)) => {
             if check_terminal().is_err() {

@@ -102,7 +102,9 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
         .map_err(|e| Failure::new(code::ERROR, e.to_string()))?;
     let profile = Profile::new(&format!("http://{}", running.addr), "demo");
     let outcome = (|| -> Outcome {
-        let mut store = Store::open(&folder.path.join("store.db"))?;
+        // Sealed like a real one, with a key that lives as long as the demo.
+        let key = crate::store::StoreKey::random();
+        let mut store = Store::open(&folder.path.join("store.db"), Some(&key))?;
         eprintln!("guichet demo: first sync of the local store...");
         let backend = Remote::with_password(&profile, "demo")?;
         runtime

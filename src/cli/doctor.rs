@@ -60,20 +60,13 @@ pub fn doctor(global: &Global) -> Outcome {
             ("url", &profile.url),
         ],
     );
-    let store = Store::open(&paths.store(&name))?;
-    let pulled = store.last_pull()?.map_or_else(
-        || say.t("cli.doctor_never").to_string(),
-        |at| at.to_string(),
-    );
-    say.line(
-        "cli.doctor_store",
-        &[
-            ("path", &store.path().display()),
-            ("cases", &store.case_count()?),
-            ("waiting", &store.unfinished_count()?),
-            ("pulled", &pulled),
-        ],
-    );
+    // A locked store is a finding, not the end of the checks: the rest
+    // (keyring, password, back-end) says what else stands in the way.
+    match crate::app::unlock::store_key(&paths, &name, &profile, None) {
+        Ok(key) => store_lines(&say, &paths.store(&name), key.as_ref(), &profile)?,
+        Err(crate::app::AppError::Locked(why)) => say.line("cli.doctor_locked", &[("why", &why)]),
+        Err(e) => return Err(e.into()),
+    }
     let password = secrets::password(&name, &profile.user).ok().flatten();
     say.line(
         if password.is_some() {
@@ -95,6 +88,38 @@ pub fn doctor(global: &Global) -> Outcome {
         None => say.line("cli.doctor_no_proxy", &[]),
     }
     runtime()?.block_on(instance(&say, &backend, &profile));
+    Ok(())
+}
+
+/// Whether the store is encrypted, and what it holds.
+fn store_lines(
+    say: &Say,
+    path: &std::path::Path,
+    key: Option<&crate::store::StoreKey>,
+    profile: &Profile,
+) -> Outcome {
+    let store = Store::open(path, key)?;
+    say.line(
+        match (key, profile.encrypt_store.unwrap_or(true)) {
+            (Some(_), _) => "cli.doctor_sealed",
+            (None, true) => "cli.doctor_plain_until_login",
+            (None, false) => "cli.doctor_plain_by_choice",
+        },
+        &[],
+    );
+    let pulled = store.last_pull()?.map_or_else(
+        || say.t("cli.doctor_never").to_string(),
+        |at| at.to_string(),
+    );
+    say.line(
+        "cli.doctor_store",
+        &[
+            ("path", &store.path().display()),
+            ("cases", &store.case_count()?),
+            ("waiting", &store.unfinished_count()?),
+            ("pulled", &pulled),
+        ],
+    );
     Ok(())
 }
 

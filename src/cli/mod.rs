@@ -13,9 +13,11 @@ mod export;
 mod output;
 mod profiles;
 mod queue;
+mod secret_input;
 mod serve;
 mod session;
 mod sync;
+mod unlock;
 mod wipe;
 
 use std::process::ExitCode;
@@ -50,6 +52,8 @@ enum Command {
     Login(profiles::LoginArgs),
     /// Forget the password (queued actions are kept).
     Logout(profiles::LogoutArgs),
+    /// Open the local store with your password, offline (after a restart).
+    Unlock(unlock::UnlockArgs),
     /// List the profiles.
     Profiles,
     /// Say where things are, which keyring is used, and whether the back-end answers.
@@ -109,6 +113,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => finish(demo::run(global, args)),
         Command::Login(args) => finish(profiles::login(global, args)),
         Command::Logout(args) => finish(profiles::logout(global, args)),
+        Command::Unlock(args) => finish(unlock::unlock(global, args)),
         Command::Profiles => finish(profiles::profiles(global)),
         Command::Doctor => finish(doctor::doctor(global)),
         Command::Sync(args) => finish(sync::sync(global, args)),

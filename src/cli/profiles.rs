@@ -4,7 +4,8 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use super::session::{Failure, Global, Outcome, read_line, runtime};
+use super::session::{Failure, Global, Outcome, code, read_line, runtime};
+use crate::app::unlock;
 use crate::config::{Config, Paths, Profile, check_name};
 use crate::i18n::Lang;
 use crate::secrets;
@@ -78,7 +79,7 @@ pub struct LogoutArgs {
     yes: bool,
 }
 
-fn read_password(from_stdin: bool, lang: Lang) -> Result<String, Failure> {
+pub(super) fn read_password(from_stdin: bool, lang: Lang) -> Result<String, Failure> {
     read_line_secret(from_stdin, lang, "cli.password_prompt")
 }
 
@@ -88,11 +89,23 @@ fn read_secret(from_stdin: bool, lang: Lang) -> Result<String, Failure> {
     read_line_secret(from_stdin, lang, "cli.client_secret_prompt")
 }
 
-fn read_line_secret(from_stdin: bool, lang: Lang, prompt: &str) -> Result<String, Failure> {
-    if !from_stdin && std::io::stdin().is_terminal() {
-        eprint!("{}", lang.t(prompt));
-    }
-    let password = read_line(lang, "cli.password_unreadable")?;
+pub(super) fn read_line_secret(
+    from_stdin: bool,
+    lang: Lang,
+    prompt: &str,
+) -> Result<String, Failure> {
+    let password = if !from_stdin && std::io::stdin().is_terminal() {
+        super::secret_input::read_hidden(lang.t(prompt))
+            .map_err(|e| {
+                Failure::new(
+                    code::ERROR,
+                    lang.f("cli.password_unreadable", &[("error", &e)]),
+                )
+            })?
+            .ok_or_else(|| Failure::usage(lang.t("cli.password_empty")))?
+    } else {
+        read_line(lang, "cli.password_unreadable")?
+    };
     if password.is_empty() {
         return Err(Failure::usage(lang.t("cli.password_empty")));
     }
@@ -137,6 +150,7 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
         read_timeout_secs: existing.as_ref().and_then(|p| p.read_timeout_secs),
         connect_timeout_secs: existing.as_ref().and_then(|p| p.connect_timeout_secs),
         requests_in_flight: existing.as_ref().and_then(|p| p.requests_in_flight),
+        encrypt_store: existing.as_ref().and_then(|p| p.encrypt_store),
         auth: args
             .auth
             .or(existing.as_ref().map(|p| p.auth))
@@ -179,16 +193,25 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
         client_secret.as_deref(),
     ))?;
     let me = &signed.me;
+    let keyring = match secrets::store_in_use() {
+        Ok(store) if signed.password_kept => lang.t(store),
+        _ => "",
+    };
+    let said = if signed.password_kept {
+        "cli.logged_in"
+    } else {
+        "cli.logged_in_no_keyring"
+    };
     println!(
         "{}",
         lang.f(
-            "cli.logged_in",
+            said,
             &[
                 ("name", &name),
                 ("agent", &me.user.name),
                 ("user", &me.user.user_name),
                 ("method", &signed.method),
-                ("keyring", &lang.t(secrets::store_in_use()?)),
+                ("keyring", &keyring),
             ],
         )
     );
@@ -200,13 +223,21 @@ pub fn logout(global: &Global, args: LogoutArgs) -> Outcome {
     let mut config = Config::load(&paths.config_file)?;
     let (name, profile) = config.profile(global.profile.as_deref())?;
     let lang = Lang::choose(profile.language.as_deref());
+    // The key first: a wipe reads the store before it goes, and the
+    // password that may be needed to open it is forgotten next.
+    let key = match args.wipe {
+        true => unlock::store_key(&paths, &name, &profile, None)?,
+        false => None,
+    };
     secrets::forget_password(&name, &profile.user)?;
     if args.wipe {
         let consent = super::wipe::Consent {
             drop_unsent: args.drop_unsent,
             yes: args.yes,
         };
-        let only_exported = super::wipe::wipe(&paths.store(&name), &name, lang, &consent)?;
+        let store = paths.store(&name);
+        let only_exported = super::wipe::wipe(&store, key.as_ref(), &name, lang, &consent)?;
+        unlock::forget_all(&paths, &name)?;
         config.profiles.remove(&name);
         if config.default_profile.as_deref() == Some(name.as_str()) {
             config.default_profile = None;
@@ -220,6 +251,9 @@ pub fn logout(global: &Global, args: LogoutArgs) -> Outcome {
             );
         }
     } else {
+        // The next agent at this workstation needs the password to read
+        // the store; the key file keeps it openable.
+        unlock::forget_kept(&paths, &name);
         println!("{}", lang.f("cli.logout_done", &[("name", &name)]));
     }
     Ok(())
@@ -241,7 +275,9 @@ pub fn profiles(global: &Global) -> Outcome {
         };
         // A store that cannot be opened (found open to others, say) is
         // not shown as holding nothing.
-        let queued = match Store::open(&paths.store(name)).and_then(|s| s.unfinished_count()) {
+        let queued = match unlock::store_key(&paths, name, profile, None)
+            .and_then(|key| Ok(Store::open(&paths.store(name), key.as_ref())?.unfinished_count()?))
+        {
             Ok(count) => lang.f("cli.profiles_queued", &[("count", &count)]),
             Err(_) => lang.f("cli.profiles_store_refused", &[("name", &name)]),
         };

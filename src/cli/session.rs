@@ -112,7 +112,9 @@ impl From<AppError> for Failure {
             AppError::Sync(e) => e.into(),
             AppError::Secret(e) => e.into(),
             AppError::Invalid(message) => Failure::usage(message),
-            AppError::Login(message) => Failure::new(code::LOGIN, message),
+            AppError::Login(message) | AppError::Locked(message) => {
+                Failure::new(code::LOGIN, message)
+            }
             AppError::System(message) => Failure::new(code::ERROR, message),
         }
     }
@@ -155,7 +157,7 @@ impl Session {
             profile,
             store,
             ..
-        } = Workspace::open(global.profile.as_deref())?;
+        } = super::unlock::open_workspace(global.profile.as_deref())?;
         Ok(Session {
             name,
             profile,

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::session::{Failure, code, read_line};
 use crate::i18n::Lang;
-use crate::store::{OutboxState, Store};
+use crate::store::{OutboxState, Store, StoreKey};
 
 /// What the agent allowed a wipe to lose.
 pub struct Consent {
@@ -20,13 +20,19 @@ pub struct Consent {
 
 /// Deletes the store at `path` as the agent allowed; returns how many
 /// unsent actions are now only in an export file.
-pub fn wipe(path: &Path, name: &str, lang: Lang, consent: &Consent) -> Result<usize, Failure> {
+pub fn wipe(
+    path: &Path,
+    key: Option<&StoreKey>,
+    name: &str,
+    lang: Lang,
+    consent: &Consent,
+) -> Result<usize, Failure> {
     if !path.exists() {
         return Ok(0);
     }
     // A first look, holding no lock while the agent is asked: what is
     // waiting, and which of it is in no export file.
-    let store = Store::open(path)?;
+    let store = Store::open(path, key)?;
     if !consent.drop_unsent {
         outcomes_known(&store, name, lang)?;
     }
@@ -47,7 +53,7 @@ pub fn wipe(path: &Path, name: &str, lang: Lang, consent: &Consent) -> Result<us
     }
     // Then, with no other process on the store, the same look again.
     let mut only_exported = 0;
-    Store::wipe(path, |store| {
+    Store::wipe(path, key, |store| {
         if !consent.drop_unsent {
             outcomes_known(store, name, lang)?;
         }
@@ -143,7 +149,7 @@ mod tests {
     #[test]
     fn an_action_whose_outcome_is_unknown_stops_the_wipe_even_exported() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+        let mut store = Store::open(&dir.path().join("p.db"), None).unwrap();
         crate::store::save_case_one(&mut store);
         let sent = store
             .enqueue("CS1", Action::WorkNote { text: "a".into() })
@@ -161,7 +167,7 @@ mod tests {
     #[test]
     fn an_action_queued_after_the_first_look_stops_the_wipe() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+        let mut store = Store::open(&dir.path().join("p.db"), None).unwrap();
         crate::store::save_case_one(&mut store);
         let note = |text: &str| Action::WorkNote { text: text.into() };
         let exported = store.enqueue("CS1", note("a")).unwrap();

@@ -12,6 +12,11 @@ use keyring_core::{CredentialStore, Entry};
 
 pub const KEYRING_ENV: &str = "GUICHET_KEYRING";
 
+/// `GUICHET_KEYRING=none`: no keyring at all, as on a machine that has
+/// none (a container refusing the kernel keyring): the password path only.
+#[cfg(target_os = "linux")]
+const NO_KEYRING_FORCED: &str = "GUICHET_KEYRING=none";
+
 /// The store in use and why it was chosen, for `login` and `doctor`.
 #[derive(Clone)]
 pub struct Vault {
@@ -87,8 +92,10 @@ pub fn choose() -> Result<Vault, String> {
             why,
         })
     };
-    if std::env::var(KEYRING_ENV).is_ok_and(|v| v == "kernel") {
-        return kernel(Why::Forced);
+    match std::env::var(KEYRING_ENV).as_deref() {
+        Ok("kernel") => return kernel(Why::Forced),
+        Ok("none") => return Err(NO_KEYRING_FORCED.into()),
+        _ => {}
     }
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
         return kernel(Why::NoDbus);

@@ -9,12 +9,16 @@
 mod choice;
 #[cfg(target_os = "linux")]
 mod kernel;
+mod key_file;
 
 use std::sync::OnceLock;
 
 use keyring_core::Entry;
 
+use crate::store::StoreKey;
+
 pub use choice::{KEYRING_ENV, Why};
+pub use key_file::{KeyFile, KeyFileError};
 
 pub const PASSWORD_ENV: &str = "GUICHET_PASSWORD";
 
@@ -152,6 +156,33 @@ pub fn save_session(profile: &str, user: &str, session: &str) -> Result<(), Secr
 /// A session token kept by an earlier command, if any.
 pub fn session(profile: &str, user: &str) -> Option<String> {
     get(&session_account(profile, user)).ok().flatten()
+}
+
+/// A store's key is kept under a name of its file's place, so that two
+/// stores of the same profile name (two homes, two test runs) never share
+/// one, and nothing in the name says whose store it is.
+fn store_key_account(store: &std::path::Path) -> String {
+    use sha2::Digest;
+    let place = std::path::absolute(store).unwrap_or_else(|_| store.to_path_buf());
+    let digest = sha2::Sha256::digest(place.as_os_str().as_encoded_bytes());
+    let short: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("store-key:{short}")
+}
+
+/// Keeps a store's key for the next commands of this session (until the
+/// machine restarts, with the kernel keyring).
+pub fn save_store_key(store: &std::path::Path, key: &StoreKey) -> Result<(), SecretError> {
+    set(&store_key_account(store), &key.to_hex())
+}
+
+/// The store's key, if the keyring has it.
+pub fn store_key(store: &std::path::Path) -> Result<Option<StoreKey>, SecretError> {
+    Ok(get(&store_key_account(store))?.and_then(|hex| StoreKey::from_hex(&hex)))
+}
+
+/// Forgets a store's key (the key file still opens it with the password).
+pub fn forget_store_key(store: &std::path::Path) -> Result<(), SecretError> {
+    forget(&store_key_account(store))
 }
 
 #[cfg(test)]

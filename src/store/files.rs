@@ -61,7 +61,7 @@ impl Presence {
     }
 
     /// Held by a wipe: refused while any other store is open.
-    fn exclusive(store: &Path) -> StoreResult<Presence> {
+    pub(super) fn exclusive(store: &Path) -> StoreResult<Presence> {
         Presence::take(store, |file| {
             file.try_lock().map_err(|e| match e {
                 std::fs::TryLockError::WouldBlock => std::io::ErrorKind::WouldBlock.into(),
@@ -108,16 +108,17 @@ impl Store {
     /// Deletes the store at `path` with its -wal and -shm, once `allowed`
     /// agreed, looking at the store while no other process has it open
     /// (refused with [`StoreError::InUse`] otherwise). False when there
-    /// was no store. When encryption at rest comes, its key goes here too.
+    /// was no store.
     pub fn wipe<E: From<StoreError>>(
         path: &Path,
+        key: Option<&super::StoreKey>,
         allowed: impl FnOnce(&Store) -> Result<(), E>,
     ) -> Result<bool, E> {
         if !path.exists() {
             return Ok(false);
         }
         let presence = Presence::exclusive(path)?;
-        let store = Store::open_held(path, presence)?;
+        let store = Store::open_held(path, presence, key)?;
         allowed(&store)?;
         let Store {
             conn,
@@ -153,7 +154,7 @@ mod tests {
     use crate::domain::Action;
 
     fn with_case(path: &Path) -> Store {
-        let mut store = Store::open(path).unwrap();
+        let mut store = Store::open(path, None).unwrap();
         crate::store::save_case_one(&mut store);
         store
     }
@@ -163,24 +164,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("profiles").join("p.db");
         let open = with_case(&path);
-        let e = Store::wipe(&path, |_| Ok::<(), StoreError>(())).unwrap_err();
+        let e = Store::wipe(&path, None, |_| Ok::<(), StoreError>(())).unwrap_err();
         assert!(matches!(e, StoreError::InUse(_)), "{e}");
         drop(open);
         let mut refused = false;
-        let e = Store::wipe(&path, |store| {
+        let e = Store::wipe(&path, None, |store| {
             refused = store.case_count()? == 1;
             Err(StoreError::Invalid("kept".into()))
         })
         .unwrap_err();
         assert!(refused && e.to_string() == "kept");
-        assert_eq!(Store::open(&path).unwrap().case_count().unwrap(), 1);
-        assert!(Store::wipe(&path, |_| Ok::<(), StoreError>(())).unwrap());
+        assert_eq!(Store::open(&path, None).unwrap().case_count().unwrap(), 1);
+        assert!(Store::wipe(&path, None, |_| Ok::<(), StoreError>(())).unwrap());
         let left: Vec<_> = std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
         assert!(left.is_empty(), "{left:?}");
-        assert!(!Store::wipe(&path, |_| Ok::<(), StoreError>(())).unwrap());
+        assert!(!Store::wipe(&path, None, |_| Ok::<(), StoreError>(())).unwrap());
     }
 
     #[cfg(unix)]
@@ -199,11 +200,17 @@ mod tests {
         assert_eq!(mode(path.parent().unwrap()), 0o700);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let before = std::fs::read(&path).unwrap();
-        let e = Store::open(&path).err().unwrap().to_string();
+        let e = Store::open(&path, None).err().unwrap().to_string();
         assert!(e.contains(&format!("chmod 600 {}", path.display())), "{e}");
         assert_eq!(std::fs::read(&path).unwrap(), before, "untouched");
         assert_eq!(mode(&path), 0o644);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(Store::open(&path).unwrap().unfinished_count().unwrap(), 1);
+        assert_eq!(
+            Store::open(&path, None)
+                .unwrap()
+                .unfinished_count()
+                .unwrap(),
+            1
+        );
     }
 }

@@ -3,8 +3,8 @@
 //! choice lists, the sync watermarks, and the outbox of actions not yet
 //! acknowledged by the back-end. The console and the CLI read only from here.
 //!
-//! Every access goes through [`Store::open`], so that encryption at rest can
-//! be switched on there without touching callers.
+//! Every access goes through [`Store::open`] with the store's key (see
+//! `sealing`): the file is encrypted at rest.
 
 mod audit;
 mod cases;
@@ -15,6 +15,7 @@ mod haystack;
 mod outbox;
 mod retention;
 mod schema;
+mod sealing;
 mod search;
 mod stats;
 mod timestamps;
@@ -29,6 +30,7 @@ pub use audit::{AuditLine, Event as AuditEvent};
 pub use cases::CaseRow;
 pub use outbox::{OutboxEntry, OutboxState, Settled};
 pub use retention::{PurgeReport, Retention};
+pub use sealing::{Sealed, StoreKey, sealed_state};
 pub use search::{Page, SearchHit, Sort};
 pub use stats::Stats;
 
@@ -52,6 +54,12 @@ pub enum StoreError {
     /// The store's files are open to other accounts: refused untouched.
     #[error("local store: {0}")]
     Exposed(crate::private_files::Exposed),
+    /// The key does not open the file (or the file is damaged): refused,
+    /// and the file is left as it is.
+    #[error(
+        "local store {0} cannot be read with the key kept for it: the key is not the one it was sealed with, or the file is damaged. The file is left as it is; `guichet unlock` opens it with your password"
+    )]
+    CannotUnseal(PathBuf),
     /// Another process has the store open (a wipe waits for none).
     #[error(
         "local store {0} is open in another Guichet (a console, a sync): close it, then try again"
@@ -137,6 +145,8 @@ pub struct Store {
     clock: Clock,
     /// How long cases untouched are kept (the profile's settings).
     retention: Retention,
+    /// The key the store was opened with (its other connections need it).
+    key: Option<StoreKey>,
     /// Says to a wipe that this store is open; released when dropped.
     _presence: files::Presence,
 }
@@ -162,25 +172,53 @@ impl Interrupt {
 pub struct SyncLock(#[allow(dead_code)] std::fs::File);
 
 impl Store {
-    /// Opens (creating if needed) the store at `path`. WAL with
-    /// synchronous=FULL: an action the console called "queued" is on disk
-    /// and survives a power cut. The file is created 0600 in a 0700 folder
-    /// (SQLite gives its -wal and -shm files the same mode); a store found
-    /// open to other accounts is refused untouched (see `files`).
-    pub fn open(path: &Path) -> StoreResult<Store> {
+    /// Opens (creating if needed) the store at `path`, sealed with `key`
+    /// (plain without one). WAL with synchronous=FULL: an action the console
+    /// called "queued" is on disk and survives a power cut. The file is
+    /// created 0600 in a 0700 folder (SQLite gives its -wal and -shm files
+    /// the same mode); a store found open to other accounts is refused
+    /// untouched (see `files`). A plain store opened with a key is sealed
+    /// first, alone (see `sealing`).
+    pub fn open(path: &Path, key: Option<&StoreKey>) -> StoreResult<Store> {
+        if let Some(key) = key
+            && sealed_state(path)? == Sealed::Plain
+        {
+            let alone = files::Presence::exclusive(path)?;
+            // Another process may have sealed it while this one waited.
+            if sealed_state(path)? == Sealed::Plain {
+                files::create_private(path)?;
+                sealing::seal_plain(path, key)?;
+            }
+            drop(alone);
+        }
         let presence = files::Presence::shared(path)?;
-        Store::open_held(path, presence)
+        Store::open_held(path, presence, key)
+    }
+
+    /// Another store on the same file and key (the console reads, writes
+    /// and syncs on connections of their own).
+    pub fn reopen(&self) -> StoreResult<Store> {
+        let mut store = Store::open(&self.path, self.key.as_ref())?;
+        store.retention = self.retention;
+        store.clock = self.clock.clone();
+        Ok(store)
     }
 
     /// Opens the store while `presence` is held (shared by every open
     /// store; exclusive for a wipe).
-    fn open_held(path: &Path, presence: files::Presence) -> StoreResult<Store> {
+    fn open_held(
+        path: &Path,
+        presence: files::Presence,
+        key: Option<&StoreKey>,
+    ) -> StoreResult<Store> {
         let open_error = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
         files::create_private(path)?;
         let conn = Connection::open(path).map_err(open_error)?;
+        sealing::apply(&conn, key).map_err(open_error)?;
+        sealing::check_readable(&conn, path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -199,6 +237,7 @@ impl Store {
             interrupts,
             clock: Clock::system(),
             retention: Retention::default(),
+            key: key.cloned(),
             _presence: presence,
         };
         store.fill_haystack()?;
@@ -247,6 +286,7 @@ impl Store {
                 path: self.path.clone(),
                 source,
             })?;
+            sealing::apply(&conn, self.key.as_ref())?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             if let Ok(mut handles) = self.interrupts.0.lock() {
                 handles.push(conn.get_interrupt_handle());
@@ -358,7 +398,7 @@ impl Store {
 #[cfg(test)]
 pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("store.db")).expect("open store");
+    let store = Store::open(&dir.path().join("store.db"), None).expect("open store");
     (dir, store)
 }
 

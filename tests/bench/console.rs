@@ -14,12 +14,12 @@
 //! timings to its log (target `guichet::bench`, debug level), read here.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use guichet::domain::search::{Search, View};
-use guichet::store::{Meta, Sort, Store};
+use guichet::store::{Meta, Sort};
 use support::agent::Agent;
 use support::bench::{env_number, listing, spread};
 use support::server;
@@ -162,8 +162,8 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
 
 /// The typo query through the store, beside the first page of open cases
 /// and fzf over the same cases as text.
-fn typo_query(store_path: &Path, cases: usize) {
-    let store = Store::open(store_path).expect("store");
+fn typo_query(agent: &support::agent::Agent, cases: usize) {
+    let store = agent.open_store();
     let time = |search: &Search| {
         let mut times = Vec::new();
         let mut total = 0;
@@ -183,7 +183,7 @@ fn typo_query(store_path: &Path, cases: usize) {
     let ((typo_median, typo_min, typo_max), found) = time(&typo);
 
     // The same cases as fzf would be given them: one line each.
-    let conn = rusqlite::Connection::open(store_path).expect("open");
+    let conn = agent.store_connection();
     let lines_path = std::env::temp_dir().join(format!("guichet-bench-{}.txt", std::process::id()));
     let mut file = std::io::BufWriter::new(std::fs::File::create(&lines_path).expect("lines file"));
     let mut stmt = conn
@@ -277,7 +277,7 @@ fn main() {
     let big = Desk::new(cases);
     let small = Desk::new(1000);
 
-    typo_query(&big.agent.store_path(), cases);
+    typo_query(&big.agent, cases);
 
     println!("\n## The console in tmux, 80x24, {cases} cached cases\n");
     println!("| what | figure | beside |");
@@ -348,7 +348,7 @@ fn main() {
     // While a full sync runs: the store forgets its watermark, so the
     // console's first round pulls every case again.
     {
-        let store = Store::open(&big.agent.store_path()).expect("store");
+        let store = big.agent.open_store();
         store
             .set_meta(Meta::Watermark, "null")
             .expect("reset watermark");

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use guichet::domain::Action;
 use guichet::domain::search::{Search, View};
-use guichet::store::Store;
+
 use support::agent::Agent;
 use support::bench::{env_number, listing, spread};
 use support::proxy::FaultProxy;
@@ -74,8 +74,7 @@ fn main() {
 
     // Queue the actions straight into the agent's store, as the console does.
     let numbers = agent.numbers("open", (actions / 5).max(1));
-    let store_path = agent.store_path();
-    let mut store = Store::open(&store_path).expect("store");
+    let mut store = agent.open_store();
     let started = Instant::now();
     for i in 0..actions {
         let number = &numbers[i % numbers.len()];
@@ -145,7 +144,7 @@ fn main() {
         replay.as_secs_f64() / direct.as_secs_f64()
     );
 
-    let store = Store::open(&store_path).expect("store");
+    let store = agent.open_store();
     let queries: [(&str, Search); 5] = [
         (
             "baseline: open cases, first 50",

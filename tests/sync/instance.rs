@@ -161,5 +161,5 @@ fn a_secret_outlives_the_process_that_kept_it() {
     assert!(agent.ok(&["doctor"]).contains("password:     missing"));
     let out = agent.run(&["sync"]);
     assert_ne!(out.code, 0);
-    assert!(out.stderr.contains("log in again"), "{}", out.stderr);
+    assert!(out.stderr.contains("guichet login"), "{}", out.stderr);
 }

@@ -15,3 +15,4 @@ mod privacy;
 mod proxy;
 mod queue;
 mod round_trip;
+mod sealed;

@@ -30,7 +30,7 @@ fn sqlite_files(store: &Path) -> [PathBuf; 3] {
 
 /// A back-end with `cases` demo cases, and the agent `demo` synced with it
 /// (the server goes when dropped: keep it as long as the agent).
-fn synced(cases: u32) -> (Server, Agent) {
+pub(crate) fn synced(cases: u32) -> (Server, Agent) {
     let server = start(cases, &[]);
     let agent = Agent::login(&server.url, "demo");
     agent.ok(&["sync"]);
@@ -51,6 +51,8 @@ fn config_store_wal_and_log_are_private_from_creation() {
         store.clone(),
         store.with_extension("lock"),
         store.with_extension("inuse"),
+        // The store's key, sealed with the password.
+        store.with_extension("key"),
         log_of(&agent),
     ] {
         assert_eq!(mode(&file), 0o600, "{}", file.display());
@@ -65,7 +67,7 @@ fn config_store_wal_and_log_are_private_from_creation() {
     }
     // SQLite removes the -wal and -shm when the last connection closes:
     // look at them while the store is open, as a console holds it.
-    let open = guichet::store::Store::open(&store).expect("store");
+    let open = agent.open_store();
     assert!(open.case_count().expect("count") > 0);
     for file in sqlite_files(&store) {
         assert_eq!(mode(&file), 0o600, "{}", file.display());
@@ -117,8 +119,8 @@ fn a_store_or_config_open_to_others_is_refused_untouched_and_its_queue_kept() {
 /// Every text that says who a citizen is or what they were told, read
 /// from the store after a sync (directly: showing the cases with `guichet
 /// case` would count as opening them, and keep them from the purge).
-fn personal_texts(agent: &Agent) -> Vec<String> {
-    let store = guichet::store::Store::open(&agent.store_path()).expect("store");
+pub(crate) fn personal_texts(agent: &Agent) -> Vec<String> {
+    let store = agent.open_store();
     let mut texts = Vec::new();
     for id in store.case_ids().expect("ids") {
         let case = store.case(&id).expect("case");
@@ -304,7 +306,7 @@ fn a_wipe_waits_for_no_other_guichet_on_the_store() {
     let (_server, agent) = synced(10);
     // A console left open on the profile: a wipe would delete the file
     // under it, and what it queued next would vanish with it.
-    let console = guichet::store::Store::open(&agent.store_path()).expect("store");
+    let console = agent.open_store();
     let out = agent.run(&["logout", "--wipe"]).expect(1);
     assert!(
         out.stderr.contains("open in another Guichet"),

@@ -49,9 +49,9 @@ impl Workers {
         offline: bool,
         events: UnboundedSender<Msg>,
     ) -> Result<Workers, AppError> {
-        let query_store = Store::open(store.path())?;
-        let write_store = Store::open(store.path())?;
-        let mut sync_store = Store::open(store.path())?;
+        let query_store = store.reopen()?;
+        let write_store = store.reopen()?;
+        let mut sync_store = store.reopen()?;
         // The sync purges by the profile's retention, which the store the
         // console was given carries.
         sync_store.set_retention(store.retention());

@@ -32,12 +32,27 @@ impl Agent {
 
     /// Logs in on a profile with this language, or none (the locale's).
     pub fn login_speaking(url: &str, user: &str, language: Option<&str>) -> Agent {
+        Agent::login_with(url, user, language, &[])
+    }
+
+    /// Logs in on a profile that has `settings` before its first login
+    /// (e.g. `encrypt_store = false`, as a workstation of an earlier
+    /// version had, whose store was plain).
+    pub fn login_with(
+        url: &str,
+        user: &str,
+        language: Option<&str>,
+        settings: &[(&str, toml::Value)],
+    ) -> Agent {
         let agent = Agent {
             home: tempfile::tempdir().expect("temp dir"),
             // Profiles are unique so that parallel tests never share a
             // keyring entry.
             profile: format!("t{}", uuid::Uuid::new_v4().simple()),
         };
+        if !settings.is_empty() {
+            agent.write_profile(url, user, settings);
+        }
         let mut args = vec!["login", "--url", url, "--user", user, "--password-stdin"];
         if let Some(language) = language {
             args.extend(["--language", language]);
@@ -132,7 +147,7 @@ impl Agent {
     /// purges by the profile's retention (the binary's clock is the
     /// machine's; the store is aged instead).
     pub fn age_cached_cases(&self, days: u32) {
-        let store = rusqlite::Connection::open(self.store_path()).expect("the store");
+        let store = self.store_connection();
         store
             .execute(
                 "UPDATE cases SET touched_at = datetime('now', ?)",
@@ -156,6 +171,37 @@ impl Agent {
         }
     }
 
+    /// The key of the agent's store, from its key file and the password
+    /// ("demo") it was sealed with, as `guichet unlock` opens it.
+    pub fn store_key(&self) -> guichet::store::StoreKey {
+        let file = guichet::secrets::KeyFile::read(&self.store_path().with_extension("key"))
+            .expect("the key file")
+            .expect("a key file after login");
+        file.open("demo").expect("the password opens the key")
+    }
+
+    /// The agent's local store, opened with its key (a plain one as it
+    /// is: opened with a key, it would be sealed).
+    pub fn open_store(&self) -> guichet::store::Store {
+        use guichet::store::{Sealed, Store, sealed_state};
+        let key = match sealed_state(&self.store_path()).expect("the store") {
+            Sealed::Plain => None,
+            _ => Some(self.store_key()),
+        };
+        Store::open(&self.store_path(), key.as_ref()).expect("the store")
+    }
+
+    /// A raw SQLite connection to the agent's sealed store.
+    pub fn store_connection(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.store_path()).expect("the store");
+        conn.execute_batch(&format!(
+            "PRAGMA key = \"x'{}'\";",
+            self.store_key().to_hex().as_str()
+        ))
+        .expect("the key");
+        conn
+    }
+
     /// The profile's local store file.
     pub fn store_path(&self) -> std::path::PathBuf {
         self.home
@@ -172,8 +218,34 @@ impl Agent {
         });
     }
 
+    /// A config holding only this profile, private like Guichet's own.
+    fn write_profile(&self, url: &str, user: &str, settings: &[(&str, toml::Value)]) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut profile = toml::Table::new();
+        profile.insert("url".into(), toml::Value::String(url.into()));
+        profile.insert("user".into(), toml::Value::String(user.into()));
+        for (key, value) in settings {
+            profile.insert((*key).into(), value.clone());
+        }
+        let mut profiles = toml::Table::new();
+        profiles.insert(self.profile.clone(), toml::Value::Table(profile));
+        let mut config = toml::Table::new();
+        config.insert("profiles".into(), toml::Value::Table(profiles));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(self.home.path().join("config.toml"))
+            .expect("config");
+        std::io::Write::write_all(
+            &mut file,
+            toml::to_string(&config).expect("toml").as_bytes(),
+        )
+        .expect("write config");
+    }
+
     /// Changes the profile in the config file (which keeps its mode).
-    fn edit_profile(&self, edit: impl FnOnce(&mut toml::Table)) {
+    pub fn edit_profile(&self, edit: impl FnOnce(&mut toml::Table)) {
         let path = self.home.path().join("config.toml");
         let text = std::fs::read_to_string(&path).expect("config");
         let mut config: toml::Table = toml::from_str(&text).expect("config TOML");
