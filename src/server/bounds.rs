@@ -17,7 +17,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// Longest query string: `sysparm_query` plus the other parameters. The
 /// client's longest, a list of 100 sys_ids, is about 3.5 KiB.
-pub const MAX_QUERY_STRING_BYTES: usize = 64 * 1024;
+pub const MAX_QUERY_STRING_BYTES: usize = 32 * 1024;
 
 /// Longest `sysparm_query`.
 pub const MAX_ENCODED_QUERY_BYTES: usize = 16 * 1024;
