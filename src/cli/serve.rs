@@ -3,17 +3,34 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 
 use super::session::code as exit;
-use crate::server::{self, ServeOptions};
+use crate::server::{self, Deployment, ServeOptions, TlsFiles};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (printed on the first line).
+    /// An address other than loopback needs TLS: --tls-cert and --tls-key,
+    /// or --behind-proxy.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Speak TLS with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A reverse proxy in front terminates TLS: allows listening off
+    /// loopback in plain HTTP, and links written by the server say https.
+    #[arg(long)]
+    behind_proxy: bool,
+    /// Longest time one request's database work may take (fractions
+    /// allowed); past it the request is answered 503 and its query stopped.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_deadline)]
+    query_deadline_secs: f64,
     /// The SQLite database file (created if missing).
     #[arg(long)]
     db: PathBuf,
@@ -52,6 +69,14 @@ pub struct ServeArgs {
     deny_memberships: bool,
 }
 
+fn parse_deadline(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => Ok(secs),
+        Ok(_) => Err("a number of seconds above 0 and up to 86400".to_string()),
+        Err(e) => Err(format!("a number of seconds: {e}")),
+    }
+}
+
 fn parse_date(text: &str) -> Result<time::Date, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(text, format).map_err(|e| format!("expected YYYY-MM-DD: {e}"))
@@ -86,6 +111,14 @@ pub fn run(args: ServeArgs) -> ExitCode {
         clock_offset_secs: args.clock_offset,
         deny_memberships: args.deny_memberships,
     };
+    let deployment = Deployment {
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            _ => None,
+        },
+        behind_proxy: args.behind_proxy,
+        query_deadline: Duration::from_secs_f64(args.query_deadline_secs),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -93,7 +126,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
-    match runtime.block_on(server::run(options)) {
+    match runtime.block_on(server::run(options, deployment)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("guichet serve: {e}");

@@ -1,7 +1,13 @@
 //! Who may read and write what. Agents see the cases of their assignment
 //! groups, with those cases' journal and citizens; supervisors see all.
-//! Reference tables (users, groups, memberships, choices) are readable by
-//! every authenticated user and writable by supervisors only.
+//! The directory (users, groups, memberships, choices) is readable by every
+//! authenticated user, as the console needs it to show names and queues,
+//! and writable by supervisors only.
+//!
+//! Every read goes through [`read_scope`], applied in SQL to lists, counts,
+//! text searches, reads by id, display values of references and the
+//! records a write may reference, so that what an agent cannot read cannot
+//! be inferred either.
 
 use rusqlite::types::Value;
 
@@ -18,6 +24,11 @@ pub struct Agent {
     /// Language of choice labels in display values (`fr`, `en`).
     pub language: String,
 }
+
+/// The author the server signs the records it makes itself with (the demo's
+/// citizens among them). No account may take this name: the creator of a
+/// citizen without a case may read it.
+pub const SERVER_AUTHOR: &str = "system";
 
 const MY_GROUPS: &str = "(SELECT \"group\" FROM sys_user_grmember WHERE \"user\" = ?)";
 
@@ -42,9 +53,12 @@ pub fn read_scope(table: &Table, agent: &Agent) -> Sql {
         }
         CITIZEN => {
             // A citizen an agent has just registered at the desk has no case
-            // yet; its creator must still be able to find it.
+            // yet; its creator must still be able to find it. Once a case
+            // refers to it, the case decides: a creator whose case went to
+            // another group no longer follows that citizen's record.
             sql.text = format!(
-                "(\"sys_id\" IN (SELECT consumer FROM sn_customerservice_case WHERE assignment_group IN {MY_GROUPS}) OR \"sys_created_by\" = ?)"
+                "(\"sys_id\" IN (SELECT consumer FROM sn_customerservice_case WHERE assignment_group IN {MY_GROUPS}) \
+                 OR (\"sys_created_by\" = ? AND NOT EXISTS (SELECT 1 FROM sn_customerservice_case WHERE consumer = \"{CITIZEN}\".\"sys_id\")))"
             );
             sql.params.push(me());
             sql.params.push(Value::Text(agent.user_name.clone()));
@@ -52,6 +66,21 @@ pub fn read_scope(table: &Table, agent: &Agent) -> Sql {
         _ => sql.text.push('1'),
     }
     sql
+}
+
+/// Table-level read permission: `--deny-memberships` plays an instance
+/// whose ACLs hide the membership table from agents, on every endpoint.
+pub fn check_table_read(
+    table: &Table,
+    agent: &Agent,
+    deny_memberships: bool,
+) -> Result<(), ApiError> {
+    if deny_memberships && table.name == MEMBER && !agent.supervisor {
+        return Err(ApiError::forbidden(
+            "ACL: read access to sys_user_grmember is not granted",
+        ));
+    }
+    Ok(())
 }
 
 /// Table-level write permission; row-level checks (the case's group) come

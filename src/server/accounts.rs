@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension};
 
+use super::access::SERVER_AUTHOR;
 use super::auth::hash_password;
 use super::tables::{GROUP, MEMBER, USER, static_table};
 use super::writes::{insert_row, new_sys_id};
@@ -22,6 +23,8 @@ pub enum AccountError {
     UnknownAgent(String),
     #[error("the password is empty")]
     EmptyPassword,
+    #[error("'{0}' is reserved: the server signs the records it creates itself with it")]
+    ReservedName(String),
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
 }
@@ -87,6 +90,9 @@ pub fn add_group(conn: &mut Connection, name: &str, description: &str) -> Result
 pub fn add_agent(conn: &mut Connection, agent: &NewAgent) -> Result<(), AccountError> {
     if agent.password.is_empty() {
         return Err(AccountError::EmptyPassword);
+    }
+    if agent.user_name.trim().eq_ignore_ascii_case(SERVER_AUTHOR) {
+        return Err(AccountError::ReservedName(agent.user_name.to_string()));
     }
     let tx = conn.transaction()?;
     let exists: bool = tx.query_row(

@@ -268,8 +268,16 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 /// registry: `client_id` and `client_secret` are accepted and not checked.
 pub async fn token(
     State(app): State<Arc<AppState>>,
-    Form(request): Form<TokenRequest>,
+    form: Result<Form<TokenRequest>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    let request = match form {
+        Ok(Form(request)) => request,
+        // A form past the body limit is answered like any other body past it.
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return super::bounds::body_too_large().into_response();
+        }
+        Err(rejection) => return rejection.into_response(),
+    };
     match issue(&app, request).await {
         Ok(response) => response,
         Err(e) => e.into_response(),

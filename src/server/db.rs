@@ -1,14 +1,17 @@
 //! Connections to the server's SQLite file: one writer (SQLite has one
 //! writer anyway, and a single lock keeps write transactions short and
 //! ordered) and a few readers that WAL lets run beside it. All work runs on
-//! tokio's blocking pool so no request stalls the async workers.
+//! tokio's blocking pool so no request stalls the async workers, and under
+//! the server's deadline (`deadline`) so no request holds a connection long.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rusqlite::Connection;
 
+use super::deadline;
 use super::error::ApiError;
 use super::schema;
 
@@ -16,6 +19,8 @@ pub struct Db {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// How long one request's database work may take, waiting included.
+    deadline: Duration,
 }
 
 const READERS: usize = 4;
@@ -42,7 +47,7 @@ pub fn open_single(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 impl Db {
-    pub fn open(path: &Path) -> Result<Arc<Db>, rusqlite::Error> {
+    pub fn open(path: &Path, deadline: Duration) -> Result<Arc<Db>, rusqlite::Error> {
         let writer = Connection::open(path)?;
         configure(&writer)?;
         schema::migrate(&writer)?;
@@ -59,6 +64,7 @@ impl Db {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            deadline,
         }))
     }
 
@@ -69,10 +75,11 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
         let db = Arc::clone(self);
-        run_blocking(move || {
+        let limit = self.deadline;
+        deadline::within(limit, move |watch| {
             let i = db.next_reader.fetch_add(1, Ordering::Relaxed) % db.readers.len();
             let conn = db.readers[i].lock().unwrap_or_else(|p| p.into_inner());
-            work(&conn)
+            watch.run(conn.get_interrupt_handle(), limit, || work(&conn))
         })
         .await
     }
@@ -84,18 +91,11 @@ impl Db {
         F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
     {
         let db = Arc::clone(self);
-        run_blocking(move || {
+        let limit = self.deadline;
+        deadline::within(limit, move |watch| {
             let mut conn = db.writer.lock().unwrap_or_else(|p| p.into_inner());
-            work(&mut conn)
+            watch.run(conn.get_interrupt_handle(), limit, || work(&mut conn))
         })
         .await
     }
-}
-
-async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("database task failed: {e}")))?
 }

@@ -67,6 +67,15 @@ impl From<rusqlite::Error> for ApiError {
                 "the record conflicts with an existing one (a unique value is already taken)",
             );
         }
+        // Only the deadline interrupts a connection (`deadline`), which says
+        // so with its duration; this is the fallback wording.
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Transaction cancelled: maximum execution time exceeded",
+                "the request's database work ran past the server's deadline",
+            );
+        }
         // The cause goes to the server's log, not to the client.
         tracing::error!("database error: {e}");
         ApiError::new(

@@ -7,11 +7,14 @@
 mod access;
 pub mod accounts;
 mod auth;
+mod bounds;
 mod changes;
 pub mod clock;
 mod db;
+mod deadline;
 mod delete;
 pub mod demo;
+mod deployment;
 mod error;
 mod idempotency;
 mod list;
@@ -23,6 +26,7 @@ mod routes;
 mod rules;
 mod schema;
 pub mod tables;
+mod tls;
 mod write_flow;
 mod writes;
 
@@ -35,6 +39,8 @@ use tower_http::compression::CompressionLayer;
 
 use db::Db;
 pub use db::open_single as open_database;
+pub use deployment::Deployment;
+pub use tls::TlsFiles;
 
 /// Everything `serve` is told on its command line.
 #[derive(Debug, Clone)]
@@ -65,6 +71,7 @@ pub struct ServeOptions {
 pub struct AppState {
     db: Arc<Db>,
     options: ServeOptions,
+    deployment: Deployment,
     verified: auth::VerifiedCache,
     failures: auth::Failures,
     in_flight: idempotency::InFlight,
@@ -77,6 +84,12 @@ pub enum ServeError {
         "refusing --demo on {0}: demo accounts have well-known passwords, so the demo only listens on a loopback address (127.0.0.1 or ::1)"
     )]
     DemoNotOnLoopback(SocketAddr),
+    #[error(
+        "refusing to listen on {0} in plain HTTP: passwords, tokens and citizens' data would cross the network in clear. Either give the server a certificate (--tls-cert FILE --tls-key FILE), or put a TLS reverse proxy in front of it and say so with --behind-proxy, or listen on a loopback address (127.0.0.1 or ::1)"
+    )]
+    PlainHttpOffLoopback(SocketAddr),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("cannot open the database {path}: {source}")]
     Database {
         path: PathBuf,
@@ -100,16 +113,17 @@ pub(crate) fn epoch_now() -> i64 {
 
 /// Opens (creating if needed) the database, seeds the demo when asked, then
 /// serves until SIGINT or SIGTERM. The first line on stdout is
-/// `listening on http://ADDR`, with the real port when port 0 was asked.
-pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
-    let running = start(options).await?;
+/// `listening on http://ADDR` (`https://` with the server's own TLS), with
+/// the real port when port 0 was asked.
+pub async fn run(options: ServeOptions, deployment: Deployment) -> Result<(), ServeError> {
+    let running = start_with(options, deployment).await?;
     if let Some(report) = &running.seeded {
         eprintln!("{report}");
     }
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{}", running.addr)?;
+        writeln!(out, "listening on {}://{}", running.scheme, running.addr)?;
         out.flush()?;
     }
     shutdown_signal().await;
@@ -122,6 +136,8 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
 /// beside the console), until `stop`.
 pub struct Running {
     pub addr: SocketAddr,
+    /// `http`, or `https` when the server speaks TLS itself.
+    pub scheme: &'static str,
     /// What demo seeding did, when it was asked.
     pub seeded: Option<String>,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -140,11 +156,24 @@ impl Running {
 }
 
 /// Opens the database (seeding the demo when asked), binds, and serves in
-/// a task of the current runtime.
+/// a task of the current runtime, deployed as by default: plain HTTP, on
+/// loopback only (the demo's case).
 pub async fn start(options: ServeOptions) -> Result<Running, ServeError> {
+    start_with(options, Deployment::default()).await
+}
+
+/// [`start`], deployed as `deployment` says (TLS, a proxy in front, the
+/// query deadline).
+pub async fn start_with(
+    options: ServeOptions,
+    deployment: Deployment,
+) -> Result<Running, ServeError> {
     if options.demo.is_some() && !options.addr.ip().is_loopback() {
         return Err(ServeError::DemoNotOnLoopback(options.addr));
     }
+    deployment.check_address(options.addr)?;
+    // Certificate and key are read before anything else is touched.
+    let acceptor = deployment.tls.as_ref().map(tls::acceptor).transpose()?;
     clock::set_offset(options.clock_offset_secs);
     let database_error = |source| ServeError::Database {
         path: options.db.clone(),
@@ -164,7 +193,7 @@ pub async fn start(options: ServeOptions) -> Result<Running, ServeError> {
                 .to_string(),
         });
     }
-    let db = Db::open(&options.db).map_err(database_error)?;
+    let db = Db::open(&options.db, deployment.query_deadline).map_err(database_error)?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|source| ServeError::Bind {
@@ -172,10 +201,12 @@ pub async fn start(options: ServeOptions) -> Result<Running, ServeError> {
             source,
         })?;
     let addr = listener.local_addr()?;
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
     let app = Arc::new(AppState {
         rate_limiter: options.rate_limit.map(rate_limit::RateLimiter::new),
         db: Arc::clone(&db),
         options,
+        deployment,
         verified: auth::VerifiedCache::default(),
         failures: auth::Failures::default(),
         in_flight: idempotency::InFlight::default(),
@@ -183,20 +214,43 @@ pub async fn start(options: ServeOptions) -> Result<Running, ServeError> {
     let purge = tokio::spawn(purge_expired(Arc::clone(&db)));
     let router = routes::router(app).layer(CompressionLayer::new().gzip(true));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let result = axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await;
-        purge.abort();
-        result
-    });
+    let stopped = async {
+        let _ = stopped.await;
+    };
+    let task = match acceptor {
+        Some(acceptor) => serve_on(
+            tls::TlsListener::new(listener, acceptor)?,
+            router,
+            stopped,
+            purge,
+        ),
+        None => serve_on(listener, router, stopped, purge),
+    };
     Ok(Running {
         addr,
+        scheme,
         seeded,
         stop,
         task,
+    })
+}
+
+/// Serves `router` on `listener` in a task of its own until `stopped`.
+fn serve_on<L>(
+    listener: L,
+    router: axum::Router,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+    purge: tokio::task::JoinHandle<()>,
+) -> tokio::task::JoinHandle<std::io::Result<()>>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
+    tokio::spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(stopped)
+            .await;
+        purge.abort();
+        result
     })
 }
 

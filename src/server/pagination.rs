@@ -1,5 +1,6 @@
 //! List parameters (`sysparm_*`) and the `Link` header that pages them.
 
+use super::bounds;
 use super::error::ApiError;
 use super::records::{DisplayMode, Render};
 use crate::encoded_query::{self, Query};
@@ -21,6 +22,7 @@ pub struct ListParams {
 
 impl ListParams {
     pub fn parse(raw: &str, base_url: String) -> Result<ListParams, ApiError> {
+        bounds::check_query_string(raw)?;
         let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
             .into_owned()
             .collect();
@@ -40,8 +42,10 @@ impl ListParams {
             }
         };
         let flag = |name: &str| get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let query = encoded_query::parse(get("sysparm_query").unwrap_or(""))
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let text = get("sysparm_query").unwrap_or("");
+        bounds::check_encoded_query(text)?;
+        let query = encoded_query::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        bounds::check_terms(&query)?;
         let display = match get("sysparm_display_value").unwrap_or("false") {
             "true" => DisplayMode::Display,
             "all" => DisplayMode::All,

@@ -86,6 +86,11 @@ fn known_field(table: &Table, name: &str) -> Result<&'static Field, ApiError> {
             "field '{name}' of {} is a journal field and cannot be queried; query sys_journal_field instead",
             table.name
         ))),
+        // Dot-walking would reach the referenced record past its own read
+        // scope; the referenced table is queried by itself instead.
+        None if name.contains('.') => Err(ApiError::bad_request(format!(
+            "'{name}': dot-walking is not supported; query the referenced table by sys_id instead"
+        ))),
         None => Err(ApiError::bad_request(format!(
             "unknown field '{name}' in table {}",
             table.name

@@ -8,7 +8,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use serde_json::{Map, Value as Json, json};
 
-use super::access::Agent;
+use super::access::{Agent, read_scope};
 use super::error::ApiError;
 use super::tables::{Field, Kind, Table, static_table};
 
@@ -127,7 +127,7 @@ impl Labels {
         table: &'static Table,
         fields: &[&'static Field],
         records: &[Record],
-        language: &str,
+        agent: &Agent,
     ) -> rusqlite::Result<Labels> {
         let mut labels = Labels::default();
         for field in fields {
@@ -138,16 +138,24 @@ impl Labels {
                     .filter(|id| !id.is_empty())
                     .collect();
                 let target = static_table(target);
+                // A referenced record out of the agent's reach lends no
+                // display value: its name would tell what the agent may
+                // not read (the reference's sys_id is the record's own).
+                let scope = read_scope(target, agent);
                 let map = labels.references.entry(field.name).or_default();
                 let ids: Vec<String> = ids.into_iter().collect();
                 for chunk in ids.chunks(500) {
                     let marks = vec!["?"; chunk.len()].join(",");
                     let sql = format!(
-                        "SELECT sys_id, \"{}\" FROM \"{}\" WHERE sys_id IN ({marks})",
-                        target.display, target.name
+                        "SELECT sys_id, \"{}\" FROM \"{}\" WHERE sys_id IN ({marks}) AND ({})",
+                        target.display, target.name, scope.text
                     );
+                    let binds = chunk
+                        .iter()
+                        .map(|id| Value::Text(id.clone()))
+                        .chain(scope.params.iter().cloned());
                     let mut stmt = conn.prepare(&sql)?;
-                    let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| {
+                    let rows = stmt.query_map(params_from_iter(binds), |r| {
                         Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
                     })?;
                     for row in rows {
@@ -162,7 +170,7 @@ impl Labels {
             let mut stmt = conn.prepare_cached(
                 "SELECT element, value, label FROM sys_choice WHERE name = ? AND language = ? AND NOT coalesce(inactive, 0)",
             )?;
-            for lang in ["en", language] {
+            for lang in ["en", agent.language.as_str()] {
                 let rows = stmt.query_map([table.name, lang], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
@@ -214,7 +222,7 @@ pub fn render(
     let labels = if render.display == DisplayMode::Value {
         Labels::default()
     } else {
-        Labels::fetch(conn, table, &fields, records, &agent.language)?
+        Labels::fetch(conn, table, &fields, records, agent)?
     };
     Ok(records
         .iter()

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Extension, OriginalUri, Path, RawQuery, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, OriginalUri, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -14,8 +14,9 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::AppState;
-use super::access::{Agent, read_scope};
+use super::access::{Agent, check_table_read, read_scope};
 use super::auth;
+use super::bounds;
 use super::delete;
 use super::error::ApiError;
 use super::list;
@@ -52,6 +53,10 @@ pub fn router(app: Arc<AppState>) -> Router {
             )
         })
         .layer(middleware::from_fn(server_date))
+        // Extractors (the token endpoint's form) stop at the same bound as
+        // the write path; the middleware refuses an announced length first.
+        .layer(DefaultBodyLimit::max(bounds::BODY_LIMIT))
+        .layer(middleware::from_fn(bounds::limit_body))
         .with_state(app)
 }
 
@@ -145,12 +150,14 @@ fn table_named(name: &str) -> Result<&'static Table, ApiError> {
     })
 }
 
-fn base_url(headers: &HeaderMap) -> String {
+/// `scheme://host[:port]` as the client reached the server, for the links
+/// and `Location` it writes.
+fn base_url(app: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    format!("http://{host}")
+    format!("{}://{host}", app.deployment.scheme())
 }
 
 fn json_response(status: StatusCode, body: &Json) -> Response {
@@ -198,12 +205,8 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let version = path.version()?;
     let table = table_named(&path.table)?;
-    if app.options.deny_memberships && table.name == tables::MEMBER && !agent.supervisor {
-        return Err(ApiError::forbidden(
-            "ACL: read access to sys_user_grmember is not granted",
-        ));
-    }
-    let params = ListParams::parse(raw.as_deref().unwrap_or(""), base_url(&headers))?;
+    check_table_read(table, &agent, app.options.deny_memberships)?;
+    let params = ListParams::parse(raw.as_deref().unwrap_or(""), base_url(&app, &headers))?;
     let p = params.clone();
     let page = app
         .db
@@ -238,8 +241,9 @@ async fn read_one(
 ) -> Result<Response, ApiError> {
     path.version()?;
     let table = table_named(&path.table)?;
+    check_table_read(table, &agent, app.options.deny_memberships)?;
     let sys_id = path.sys_id()?;
-    let params = ListParams::parse(raw.as_deref().unwrap_or(""), base_url(&headers))?;
+    let params = ListParams::parse(raw.as_deref().unwrap_or(""), base_url(&app, &headers))?;
     let (record, body) = app
         .db
         .read(move |conn| {
@@ -263,7 +267,12 @@ async fn create(
 ) -> Result<Response, ApiError> {
     path.version()?;
     let table = table_named(&path.table)?;
-    write_flow::write(&app, write_request(table, agent, None, &uri, request)).await
+    let base_url = base_url(&app, request.headers());
+    write_flow::write(
+        &app,
+        write_request(table, agent, None, &uri, base_url, request),
+    )
+    .await
 }
 
 /// PATCH and PUT alike: both change only the fields the body names.
@@ -277,9 +286,10 @@ async fn update(
     path.version()?;
     let sys_id = path.sys_id()?;
     let table = table_named(&path.table)?;
+    let base_url = base_url(&app, request.headers());
     write_flow::write(
         &app,
-        write_request(table, agent, Some(sys_id), &uri, request),
+        write_request(table, agent, Some(sys_id), &uri, base_url, request),
     )
     .await
 }
@@ -291,6 +301,7 @@ fn write_request(
     agent: Agent,
     target: Option<String>,
     uri: &Uri,
+    base_url: String,
     request: Request,
 ) -> WriteRequest {
     let (parts, body) = request.into_parts();
@@ -301,7 +312,7 @@ fn write_request(
         method: parts.method,
         path: uri.path().to_string(),
         query: parts.uri.query().map(str::to_string),
-        base_url: base_url(&parts.headers),
+        base_url,
         headers: parts.headers,
         body,
     }

@@ -5,7 +5,7 @@
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use super::access::{Agent, is_member};
+use super::access::{Agent, SERVER_AUTHOR, is_member};
 use super::changes::Changes;
 use super::error::ApiError;
 use super::records::{Record, text};
@@ -62,7 +62,18 @@ pub fn apply(
 ) -> Result<(), ApiError> {
     match table.name {
         CASE => case(conn, agent, existing, changes),
-        CITIZEN | USER => {
+        CITIZEN => {
+            derive_name(existing, changes);
+            Ok(())
+        }
+        USER => {
+            if let Some(Value::Text(name)) = changes.fields.get("user_name")
+                && name.trim().eq_ignore_ascii_case(SERVER_AUTHOR)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "user_name '{name}' is reserved: the server signs the records it creates itself with it"
+                )));
+            }
             derive_name(existing, changes);
             Ok(())
         }

@@ -11,15 +11,13 @@ use serde_json::{Value as Json, json};
 
 use super::AppState;
 use super::access::Agent;
+use super::bounds::{BODY_LIMIT, body_too_large};
 use super::error::ApiError;
 use super::idempotency::{self, Stored};
 use super::pagination::ListParams;
 use super::records::{self, Record, render_one};
 use super::tables::Table;
 use super::writes::{self, mod_count};
-
-/// Largest request body accepted (a case with a long description fits many times).
-const BODY_LIMIT: usize = 1024 * 1024;
 
 /// A create or an update as the route hands it over: the table and record
 /// it aims at, who asks, and the parts of the HTTP request the flow reads.
@@ -278,11 +276,7 @@ fn check_write_headers(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 async fn read_body(body: Body) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Request body too large",
-            format!("bodies are limited to {BODY_LIMIT} bytes"),
-        )
-    })
+    axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| body_too_large())
 }

@@ -89,6 +89,59 @@ fn launch(db: &Path, args: &[String], stderr: Stdio) -> Server {
     }
 }
 
+/// `guichet serve --db <a new temporary file>` with exactly `args` (its
+/// `--addr` among them), once it listens: its URL is the one it printed
+/// (`http://0.0.0.0:PORT` when asked so; a test connects to 127.0.0.1).
+/// When it refuses to start instead, how it ended, standard error included.
+pub fn try_serve(args: &[&str]) -> Result<Server, cli::Output> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("cases.db");
+    try_serve_on(&db, args).map(|mut server| {
+        server.dir = Some(dir);
+        server
+    })
+}
+
+/// [`try_serve`] on an existing (or new) database file.
+pub fn try_serve_on(db: &Path, args: &[&str]) -> Result<Server, cli::Output> {
+    // Standard error goes to a file beside the database: a pipe nobody
+    // reads would fill up and stall a server that logs.
+    let log_path = db.with_extension("stderr.log");
+    let log = std::fs::File::create(&log_path).expect("server log file");
+    let mut child = cli::guichet()
+        .args(["serve", "--db"])
+        .arg(db)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("start guichet serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    let _ = BufReader::new(stdout).read_line(&mut line);
+    match line.trim().strip_prefix("listening on ") {
+        Some(url) => Ok(Server {
+            url: url.to_string(),
+            child,
+            db: db.to_path_buf(),
+            dir: None,
+        }),
+        None => {
+            if !line.is_empty() {
+                // Something else than the expected first line: not a refusal
+                // to start, and it may still be running.
+                let _ = child.kill();
+            }
+            let status = child.wait().expect("wait for guichet serve");
+            Err(cli::Output {
+                code: status.code().unwrap_or(-1),
+                stdout: line,
+                stderr: std::fs::read_to_string(&log_path).unwrap_or_default(),
+            })
+        }
+    }
+}
+
 impl Server {
     /// `127.0.0.1:PORT`, for a proxy's upstream.
     pub fn address(&self) -> &str {
