@@ -7,6 +7,7 @@
 pub mod compose;
 pub mod error;
 pub mod submit;
+pub mod unlock;
 pub mod view;
 pub mod workspace;
 
