@@ -123,6 +123,7 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
                 ascii: args.ascii,
                 setting: Setting {
                     profile: "demo".into(),
+                    user: "demo".into(),
                     host: running.addr.to_string(),
                     demo: true,
                 },
@@ -132,6 +133,12 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
                     .ok()
                     .and_then(|p| p.config_file.parent().map(std::path::Path::to_path_buf))
                     .unwrap_or_default(),
+                lock: console::lock::Settings {
+                    after: console::lock::idle_limit(profile.idle_lock_minutes()),
+                    // The demo's agent and password are known ("demo") and
+                    // its data fictitious: no verifier on disk for it.
+                    check: Arc::new(|password| Ok(password == "demo")),
+                },
             },
         )?;
         Ok(())
