@@ -97,6 +97,12 @@ pub struct Profile {
     /// The same for closed and cancelled cases (default 14).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_retention_days: Option<u32>,
+    /// Minutes without a key before the console locks (default 5; 0 never
+    /// locks): on a shared front-desk workstation the next person at the
+    /// counter must not find a citizen's case on the screen. Unlocking asks
+    /// the agent's password, checked on this workstation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_after_minutes: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -135,7 +141,13 @@ impl Profile {
             encrypt_store: None,
             retention_days: None,
             closed_retention_days: None,
+            lock_after_minutes: None,
         }
+    }
+
+    /// Minutes without a key before the console locks; 0: never.
+    pub fn idle_lock_minutes(&self) -> u32 {
+        self.lock_after_minutes.unwrap_or(5)
     }
 
     /// How long the local store keeps cases nobody touched.
@@ -331,6 +343,7 @@ mod tests {
                 encrypt_store: None,
                 retention_days: Some(60),
                 closed_retention_days: None,
+                lock_after_minutes: Some(0),
             },
         );
         config.save(&path).unwrap();

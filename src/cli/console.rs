@@ -52,6 +52,11 @@ pub fn open(global: &Global, ascii: bool) -> Outcome {
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
+    let lock = console::lock::Settings {
+        after: console::lock::idle_limit(profile.idle_lock_minutes()),
+        check: password_check(&workspace.paths, &workspace.name),
+    };
+    let user = profile.user.clone();
     let connect: console::worker::Connect = Arc::new(move || Remote::connect(&name, &profile));
     console::run(
         &workspace.store,
@@ -60,15 +65,28 @@ pub fn open(global: &Global, ascii: bool) -> Outcome {
             ascii,
             setting: Setting {
                 profile: workspace.name.clone(),
+                user,
                 host,
                 demo: false,
             },
             connect,
             offline: global.offline,
             config_dir,
+            lock,
         },
     )?;
     Ok(())
+}
+
+/// The lock's password check: against the verifier on this workstation
+/// (never the network). The one place the console meets the real check;
+/// the console itself only knows the closure.
+fn password_check(paths: &crate::config::Paths, profile: &str) -> console::lock::PasswordCheck {
+    let paths = paths.clone();
+    let profile = profile.to_string();
+    Arc::new(move |password| {
+        crate::app::unlock::check_password(&paths, &profile, password).map_err(|e| e.to_string())
+    })
 }
 
 /// The host part of a URL, for the status bar.

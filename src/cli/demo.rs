@@ -125,6 +125,7 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
                 ascii: args.ascii,
                 setting: Setting {
                     profile: "demo".into(),
+                    user: "demo".into(),
                     host: running.addr.to_string(),
                     demo: true,
                 },
@@ -134,6 +135,12 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
                     .ok()
                     .and_then(|p| p.config_file.parent().map(std::path::Path::to_path_buf))
                     .unwrap_or_default(),
+                lock: console::lock::Settings {
+                    after: console::lock::idle_limit(profile.idle_lock_minutes()),
+                    // The demo's agent and password are known ("demo") and
+                    // its data fictitious: no verifier on disk for it.
+                    check: Arc::new(|password| Ok(password == "demo")),
+                },
             },
         )?;
         Ok(())

@@ -177,6 +177,7 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
             .collect(),
         retention_days: existing.as_ref().and_then(|p| p.retention_days),
         closed_retention_days: existing.as_ref().and_then(|p| p.closed_retention_days),
+        lock_after_minutes: existing.as_ref().and_then(|p| p.lock_after_minutes),
     };
     let password = read_password(args.password_stdin, lang)?;
     // A new client id comes with its secret; a kept one keeps its own.

@@ -13,7 +13,7 @@ use crate::domain::{
     Action, Case, Choice, ChoiceList, Citizen, EntryKind, Stage, TimelineEntry, Timestamp,
 };
 use crate::i18n::Lang;
-use crate::store::{OutboxEntry, OutboxState};
+use crate::store::{AuditLine, OutboxEntry, OutboxState};
 
 fn choice(value: &str, en: &str, fr: &str, stage: Option<Stage>) -> Choice {
     Choice {
@@ -100,7 +100,7 @@ pub fn entry(seq: i64, state: OutboxState, action: Action) -> OutboxEntry {
     }
 }
 
-const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 8] = [
     "José Lefèvre",
     "Thérèse Ferreira",
     "Amadou Diop",
@@ -120,6 +120,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
         Keymap::defaults(),
         Setting {
             profile: "mairie-condom".into(),
+            user: "camille.demo".into(),
             host: "guichet.example.fr".into(),
             demo: false,
         },
@@ -229,6 +230,49 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
     ];
     state.outbox.selected = 1;
     state.outbox.loaded = true;
+    // The trail, newest first, as the query thread gives it.
+    let trail = |seq: i64, at_: &str, case: &str, event: &str, detail: &str| AuditLine {
+        seq,
+        at: at(at_),
+        case: case.into(),
+        event: event.into(),
+        detail: detail.into(),
+    };
+    state.audit.lines = vec![
+        trail(6, "2026-11-28 09:58:00", "CS0001001", "reveal", ""),
+        trail(
+            5,
+            "2026-11-28 09:56:00",
+            "CS0001001",
+            "conflict",
+            "priority",
+        ),
+        trail(
+            4,
+            "2026-11-28 09:55:00",
+            "CS0001001",
+            "queued",
+            "comment (48 characters)",
+        ),
+        trail(3, "2026-11-28 09:40:00", "", "export", "2 actions"),
+        trail(
+            2,
+            "2026-11-28 09:31:00",
+            "CS0001010",
+            "failed",
+            "the transition Closed → Open is not allowed",
+        ),
+        trail(
+            1,
+            "2026-11-28 09:30:00",
+            "CS0001010",
+            "queued",
+            "state → 10",
+        ),
+    ];
+    state.audit.asked = 200;
+    state.audit.complete = true;
+    state.audit.loaded = true;
     state.dashboard = Some(DashboardData {
         by_state: vec![
             ("Nouveau".into(), 120),

@@ -5,11 +5,13 @@
 //! messages are drained, and only when something changed. The console
 //! never talks to the network: the sync worker does (see `worker`).
 
+mod audit;
 pub mod command;
 pub mod first_run;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod keymap;
+pub mod lock;
 pub mod msg;
 pub mod state;
 mod templates;
@@ -43,6 +45,8 @@ pub struct Options {
     pub offline: bool,
     /// Where the agent's own keymap.toml and templates.toml live.
     pub config_dir: PathBuf,
+    /// When the console locks, and how the password is checked.
+    pub lock: lock::Settings,
 }
 
 /// When the process started, for the start-to-first-frame figure.
@@ -147,6 +151,8 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
     // crate refuses to read it later on some systems).
     state.offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
     state.now = Clock::system().instant();
+    state.lock = lock::Lock::new(options.lock.after, state.now);
+    let password_check = options.lock.check;
     state.offline = options.offline;
     if options.offline {
         state.link = state::Link::Offline;
@@ -176,6 +182,8 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
         control,
         std::sync::Arc::clone(&timings.keys),
     ));
+    // For the lock's password checks, which answer on the channel.
+    let unlock_events = tx.clone();
     let ticker = tx.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -188,8 +196,13 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
     });
     drop(tx);
 
+    let performer = Performer {
+        workers: &workers,
+        password_check: &password_check,
+        unlock_events: &unlock_events,
+    };
     let first = update::start(&mut state);
-    perform(&workers, &mut state, &mut timings, first);
+    performer.perform(&mut state, &mut timings, first);
     draw(&mut tui, &mut state)?;
     timings.drawn(&state);
     while let Some(first) = rx.recv().await {
@@ -200,8 +213,11 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
             timings.noticed(&more, &state);
             effects.extend(step(&mut state, more));
         }
-        if perform(&workers, &mut state, &mut timings, effects) {
+        if performer.perform(&mut state, &mut timings, effects) {
             external_editor(&mut tui, &mut state, &input_control).await;
+            // Time in $EDITOR is time at the keyboard: no lock on return.
+            state.now = Clock::system().instant();
+            lock::touch(&mut state);
         }
         if state.quit {
             break;
@@ -239,40 +255,48 @@ fn draw(tui: &mut terminal::Tui, state: &mut State) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Hands the effects to the workers; says whether the external editor was
-/// asked for (the loop runs it: it needs the input paused).
-fn perform(
-    workers: &Workers,
-    state: &mut State,
-    timings: &mut Timings,
-    effects: Vec<Effect>,
-) -> bool {
-    let mut editor = false;
-    for effect in effects {
-        match effect {
-            Effect::Query(q) => {
-                if let worker::Query::List(list) = &q {
-                    timings
-                        .lists_sent
-                        .push((list.generation, std::time::Instant::now()));
+/// Where the effects go.
+struct Performer<'a> {
+    workers: &'a Workers,
+    password_check: &'a lock::PasswordCheck,
+    unlock_events: &'a tokio::sync::mpsc::UnboundedSender<Msg>,
+}
+
+impl Performer<'_> {
+    /// Hands the effects to the workers; says whether the external editor
+    /// was asked for (the loop runs it: it needs the input paused).
+    fn perform(&self, state: &mut State, timings: &mut Timings, effects: Vec<Effect>) -> bool {
+        let workers = self.workers;
+        let mut editor = false;
+        for effect in effects {
+            match effect {
+                Effect::Query(q) => {
+                    if let worker::Query::List(list) = &q {
+                        timings
+                            .lists_sent
+                            .push((list.generation, std::time::Instant::now()));
+                    }
+                    workers.query(q)
                 }
-                workers.query(q)
-            }
-            Effect::Write(w) => {
-                state.writes_in_flight += 1;
-                if !workers.write(w) {
-                    state.message = Some(state::Message {
-                        text: state.t("msg.writer_gone").to_string(),
-                        error: true,
-                        until: state.now + time::Duration::seconds(30),
-                    });
+                Effect::Write(w) => {
+                    state.writes_in_flight += 1;
+                    if !workers.write(w) {
+                        state.message = Some(state::Message {
+                            text: state.t("msg.writer_gone").to_string(),
+                            error: true,
+                            until: state.now + time::Duration::seconds(30),
+                        });
+                    }
+                }
+                Effect::Sync(c) => workers.sync(c),
+                Effect::ExternalEditor => editor = true,
+                Effect::Unlock(password) => {
+                    lock::check_in_background(self.password_check, password, self.unlock_events)
                 }
             }
-            Effect::Sync(c) => workers.sync(c),
-            Effect::ExternalEditor => editor = true,
         }
+        editor
     }
-    editor
 }
 
 /// What the loop tells the input task.

@@ -4,7 +4,7 @@
 
 use crate::app::view::{CaseDetail, CaseLine};
 use crate::domain::{Choice, Group, Timestamp, User};
-use crate::store::{OutboxEntry, OutboxState};
+use crate::store::{AuditLine, OutboxEntry, OutboxState};
 
 #[derive(Debug)]
 pub enum Msg {
@@ -29,6 +29,17 @@ pub enum Msg {
     /// A decision on the outbox was recorded (retry, drop, mine, theirs).
     Decided(Result<String, String>),
     Sync(SyncEvent),
+    /// The newest `limit` lines of the audit trail (or fewer: all of
+    /// them), newest first.
+    AuditLoaded {
+        limit: usize,
+        result: Result<Vec<AuditLine>, String>,
+    },
+    /// An event of the agent's own was written to the audit trail (a
+    /// reveal): nothing to send.
+    Recorded,
+    /// The lock's password check answered: `Ok(true)` unlocks.
+    PasswordChecked(Result<bool, String>),
 }
 
 /// One window of a list.

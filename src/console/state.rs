@@ -8,12 +8,13 @@ use time::{OffsetDateTime, UtcOffset};
 
 use super::command::Context;
 use super::keymap::Keymap;
+use super::lock::Lock;
 use super::msg::{Counts, DashboardData, Reference};
 use super::worker::{Intent, QueueTab};
 use crate::app::view::{CaseDetail, CaseLine};
 use crate::domain::Choice;
 use crate::i18n::Lang;
-use crate::store::{OutboxEntry, Sort};
+use crate::store::{AuditLine, OutboxEntry, Sort};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -21,6 +22,8 @@ pub enum Screen {
     Case,
     Outbox,
     Dashboard,
+    /// The agent's audit trail at this workstation.
+    Audit,
 }
 
 impl Screen {
@@ -29,6 +32,8 @@ impl Screen {
             Screen::Queues | Screen::Dashboard => Context::Queues,
             Screen::Case => Context::Case,
             Screen::Outbox => Context::Outbox,
+            // Only moving around: the global keys.
+            Screen::Audit => Context::Global,
         }
     }
 }
@@ -124,6 +129,20 @@ pub struct CaseView {
     pub scroll: u16,
     /// Contact details shown (the public can see the screen).
     pub revealed: bool,
+    pub error: Option<String>,
+}
+
+/// The audit trail, newest first: the newest `asked` lines are loaded
+/// (more as the agent scrolls down), only the visible ones are drawn.
+#[derive(Debug, Default)]
+pub struct AuditView {
+    pub lines: Vec<AuditLine>,
+    pub selected: usize,
+    /// How many of the newest lines the last query asked for.
+    pub asked: usize,
+    /// Fewer came than were asked: the whole trail is loaded.
+    pub complete: bool,
+    pub loaded: bool,
     pub error: Option<String>,
 }
 
@@ -238,6 +257,8 @@ pub enum Popup {
 #[derive(Debug, Clone, Default)]
 pub struct Setting {
     pub profile: String,
+    /// The agent's user name (the lock screen says whose session it is).
+    pub user: String,
     pub host: String,
     pub demo: bool,
 }
@@ -258,6 +279,7 @@ pub struct State {
     pub list: ListView,
     pub case: CaseView,
     pub outbox: OutboxView,
+    pub audit: AuditView,
     pub dashboard: Option<DashboardData>,
     pub popup: Option<Popup>,
     pub link: Link,
@@ -271,6 +293,8 @@ pub struct State {
     pub quit: bool,
     /// Writes handed to the write thread and not yet answered.
     pub writes_in_flight: usize,
+    /// The idle lock; while locked, nothing of the above is drawn.
+    pub lock: Lock,
     /// Something changed since the last frame.
     pub dirty: bool,
 }
@@ -290,6 +314,7 @@ impl State {
             list: ListView::default(),
             case: CaseView::default(),
             outbox: OutboxView::default(),
+            audit: AuditView::default(),
             dashboard: None,
             popup: None,
             link: Link::Starting,
@@ -301,6 +326,7 @@ impl State {
             templates: Vec::new(),
             quit: false,
             writes_in_flight: 0,
+            lock: Lock::new(None, OffsetDateTime::UNIX_EPOCH),
             dirty: true,
         }
     }

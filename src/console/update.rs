@@ -6,11 +6,12 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use time::Duration;
 
 use super::command::{Command, Context};
-use super::keymap::Key;
+use super::keymap::{Key, KeyCodeName};
 use super::msg::{Msg, SyncEvent, Trouble};
 use super::state::*;
 use super::ui;
 use super::worker::{Intent, ListQuery, Query, QueueTab, SyncCommand, Write};
+use super::{audit, lock};
 use crate::domain::Stage;
 use crate::domain::text::fold;
 use crate::store::Sort;
@@ -22,6 +23,8 @@ pub enum Effect {
     Sync(SyncCommand),
     /// Hand the editor's text to $EDITOR (the run loop suspends the screen).
     ExternalEditor,
+    /// Check the lock's password (slow: on a blocking thread).
+    Unlock(lock::Password),
 }
 
 /// How long a short-lived message stays.
@@ -31,6 +34,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
         Msg::Term(Event::Key(key)) if key.kind != KeyEventKind::Release => {
+            lock::touch(state);
             on_key(state, key, &mut fx);
             state.dirty = true;
         }
@@ -40,7 +44,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
         }
         Msg::Term(Event::Paste(text)) => {
-            on_paste(state, &text, &mut fx);
+            lock::touch(state);
+            if state.lock.is_locked() {
+                lock::on_paste(state, &text);
+            } else {
+                on_paste(state, &text, &mut fx);
+            }
             state.dirty = true;
         }
         Msg::Term(_) => {}
@@ -49,6 +58,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.quit = true;
         }
         Msg::Tick => {
+            lock::on_tick(state);
             if let Some(m) = &state.message
                 && m.until <= state.now
             {
@@ -210,6 +220,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             on_sync(state, event, &mut fx);
             state.dirty = true;
         }
+        Msg::AuditLoaded { limit, result } => audit::on_loaded(state, limit, result),
+        Msg::Recorded => {
+            state.writes_in_flight = state.writes_in_flight.saturating_sub(1);
+            // A reveal written after the trail on screen was read.
+            if state.screen == Screen::Audit {
+                audit::request(state, &mut fx);
+            }
+        }
+        Msg::PasswordChecked(result) => lock::on_checked(state, result),
     }
     fx
 }
@@ -279,6 +298,9 @@ pub fn refresh(state: &mut State, fx: &mut Vec<Effect>) {
     }
     if state.screen == Screen::Dashboard {
         fx.push(Effect::Query(Query::Dashboard(state.lang)));
+    }
+    if state.screen == Screen::Audit {
+        audit::request(state, fx);
     }
 }
 
@@ -380,6 +402,14 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         state.quit = true;
         return;
     }
+    if state.lock.is_locked() {
+        lock::on_key(state, key, fx);
+        return;
+    }
+    if is_lock_key(state, &key) {
+        lock::lock(state, lock::Reason::Asked);
+        return;
+    }
     if state.popup.is_some() {
         popup_key(state, key, fx);
         return;
@@ -395,6 +425,15 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     if let Some(command) = state.keymap.command(context, key) {
         run(state, command, fx);
     }
+}
+
+/// The lock key locks whatever has the keys (a popup, the filter, a
+/// draft), when it cannot be typed as text: a Ctrl, Alt or function key.
+fn is_lock_key(state: &State, event: &KeyEvent) -> bool {
+    Key::from_event(event).is_some_and(|key| {
+        (key.ctrl || key.alt || matches!(key.code, KeyCodeName::F(_)))
+            && state.keymap.command(Context::Global, key) == Some(Command::Lock)
+    })
 }
 
 /// Pasted text goes where text is typed, as text; elsewhere it is ignored,
@@ -583,6 +622,8 @@ pub fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
             state.screen = Screen::Dashboard;
             fx.push(Effect::Query(Query::Dashboard(state.lang)));
         }
+        Audit => audit::open(state, fx),
+        Lock => lock::lock(state, lock::Reason::Asked),
         Quit => {
             let unsent = state.unsent() + state.writes_in_flight as u64;
             if unsent > 0 {
@@ -750,6 +791,7 @@ fn move_selection(state: &mut State, by: i64, fx: &mut Vec<Effect>) {
                     .clamp(0, len - 1) as usize;
             }
         }
+        Screen::Audit => audit::move_by(state, by, fx),
         Screen::Dashboard => {}
     }
 }

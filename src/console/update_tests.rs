@@ -313,3 +313,76 @@ fn showing_contact_details_goes_on_the_audit_trail_and_hiding_them_does_not() {
     assert!(!state.case.revealed);
     assert!(writes(&hidden).is_empty(), "{hidden:?}");
 }
+
+#[test]
+fn the_audit_trail_opens_on_its_key_and_reads_further_only_when_scrolled_to() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    let limits = |fx: &[Effect]| -> Vec<usize> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Query(Query::Audit { limit }) => Some(*limit),
+                _ => None,
+            })
+            .collect()
+    };
+    let fx = key(&mut state, KeyCode::Char('A'));
+    assert_eq!(state.screen, Screen::Audit);
+    let [first] = limits(&fx)[..] else {
+        panic!("one read: {fx:?}")
+    };
+    let line = |seq: i64| crate::store::AuditLine {
+        seq,
+        at: crate::console::fixture::at("2026-11-28 09:00:00"),
+        case: format!("CS{seq}"),
+        event: "queued".into(),
+        detail: String::new(),
+    };
+    // As many as asked: there may be more.
+    let full: Vec<_> = (0..first as i64).rev().map(line).collect();
+    update(
+        &mut state,
+        Msg::AuditLoaded {
+            limit: first,
+            result: Ok(full),
+        },
+    );
+    assert!(!state.audit.complete);
+    assert!(limits(&key(&mut state, KeyCode::Down)).is_empty());
+    let fx = key(&mut state, KeyCode::End);
+    let [more] = limits(&fx)[..] else {
+        panic!("reads further at the end: {fx:?}")
+    };
+    assert!(more > first);
+    assert!(
+        limits(&key(&mut state, KeyCode::Up)).is_empty(),
+        "not again while it is on its way"
+    );
+    update(
+        &mut state,
+        Msg::AuditLoaded {
+            limit: more,
+            result: Ok((0..first as i64 + 3).rev().map(line).collect()),
+        },
+    );
+    assert!(state.audit.complete, "fewer than asked: the whole trail");
+    assert!(limits(&key(&mut state, KeyCode::End)).is_empty());
+    key(&mut state, KeyCode::Esc);
+    assert_eq!(state.screen, Screen::Queues);
+}
+
+#[test]
+fn the_palette_knows_lock_and_audit() {
+    let mut state = fixture(Lang::Fr, Theme::Mono);
+    key(&mut state, KeyCode::Char(':'));
+    for c in "audit".chars() {
+        key(&mut state, KeyCode::Char(c));
+    }
+    key(&mut state, KeyCode::Enter);
+    assert_eq!(state.screen, Screen::Audit);
+    key(&mut state, KeyCode::Char(':'));
+    for c in "lock".chars() {
+        key(&mut state, KeyCode::Char(c));
+    }
+    key(&mut state, KeyCode::Enter);
+    assert!(state.lock.is_locked());
+}

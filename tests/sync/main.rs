@@ -9,6 +9,7 @@ mod faults;
 mod first_sync;
 mod instance;
 mod language;
+mod lock;
 mod network;
 mod offline;
 mod privacy;

@@ -1,8 +1,10 @@
 //! Drawing: a pure function of the state. One file per screen; the chrome
 //! (tabs, status bar, key bar) and the popups here and in `popup.rs`.
 
+mod audit;
 mod case;
 mod dashboard;
+mod lock;
 mod outbox;
 pub mod popup;
 mod queue;
@@ -37,6 +39,11 @@ pub fn list_height(size: (u16, u16)) -> usize {
 pub fn draw(frame: &mut Frame<'_>, state: &State) {
     let area = frame.area();
     let s = styles(state.theme);
+    // Locked: the lock screen alone, whatever else the state holds.
+    if let Some(locked) = &state.lock.locked {
+        lock::draw(frame, area, state, &s, locked);
+        return;
+    }
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         too_small(frame, area, state);
         return;
@@ -54,6 +61,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
         Screen::Case => case::draw(frame, body, state, &s),
         Screen::Outbox => outbox::draw(frame, body, state, &s),
         Screen::Dashboard => dashboard::draw(frame, body, state, &s),
+        Screen::Audit => audit::draw(frame, body, state, &s),
     }
     status_bar(frame, status, state, &s);
     key_bar(frame, keys, state, &s);
@@ -112,6 +120,7 @@ fn title_bar(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
         Screen::Case => Some("screen.case"),
         Screen::Outbox => Some("screen.outbox"),
         Screen::Dashboard => Some("screen.dashboard"),
+        Screen::Audit => Some("screen.audit"),
     };
     match screen {
         Some(key) => {

@@ -56,9 +56,13 @@ enum Shot {
     StatePicker,
     Confirm,
     Editor,
+    /// Locked over a case with its contact details shown, a draft open and
+    /// a message: none of it drawn.
+    Locked,
+    Audit,
 }
 
-const SHOTS: [Shot; 10] = [
+const SHOTS: [Shot; 12] = [
     Shot::Queues,
     Shot::Filtering,
     Shot::Case,
@@ -69,6 +73,8 @@ const SHOTS: [Shot; 10] = [
     Shot::StatePicker,
     Shot::Confirm,
     Shot::Editor,
+    Shot::Locked,
+    Shot::Audit,
 ];
 
 fn staged(shot: Shot, lang: Lang, theme: Theme) -> State {
@@ -128,6 +134,22 @@ fn staged(shot: Shot, lang: Lang, theme: Theme) -> State {
                 },
             }))
         }
+        Shot::Locked => {
+            state = staged(Shot::Editor, lang, theme);
+            state.case.revealed = true;
+            state.message = Some(Message {
+                text: "queued: CS0001001 comment".into(),
+                error: false,
+                until: state.now + time::Duration::seconds(5),
+            });
+            state.lock.after = Some(time::Duration::minutes(5));
+            crate::console::lock::lock(&mut state, crate::console::lock::Reason::Idle);
+            if let Some(locked) = state.lock.locked.as_mut() {
+                locked.password = "secret".into();
+                locked.notice = Some(crate::console::lock::Notice::Wrong { left: 3 });
+            }
+        }
+        Shot::Audit => state.screen = Screen::Audit,
         Shot::Editor => {
             state.screen = Screen::Case;
             let mut text = TextArea::new(vec![
@@ -359,4 +381,68 @@ fn ascii_mode_draws_no_box_drawing_blocks_or_marks() {
             assert!(bad.is_empty(), "{shot:?} {w}x{h}: {bad:?}\n{screen}");
         }
     }
+}
+
+#[test]
+fn the_lock_screen_shows_no_citizen_data_at_any_size() {
+    let mut secrets: Vec<&str> = crate::console::fixture::NAMES.to_vec();
+    secrets.extend([
+        "José",
+        "Lefèvre",
+        "jose.lefevre",
+        "06 12",
+        "Gambetta",
+        "CS000",
+        "Bonjour",
+        "passeport",
+        "queued:",
+    ]);
+    for lang in Lang::ALL {
+        for theme in [Theme::Colour, Theme::Mono] {
+            for ascii in [false, true] {
+                let mut state = staged(Shot::Locked, lang, theme);
+                state.ascii = ascii;
+                // A resize to nothing and back, then the usual sizes.
+                for (w, h) in [
+                    (1, 1),
+                    (2, 1),
+                    (10, 3),
+                    (29, 30),
+                    (40, 10),
+                    (80, 24),
+                    (160, 48),
+                    (300, 100),
+                ] {
+                    let screen = text(&render(&state, w, h));
+                    for secret in &secrets {
+                        assert!(
+                            !screen.contains(secret),
+                            "{lang:?} {w}x{h}: {secret:?} on the lock screen\n{screen}"
+                        );
+                    }
+                    if w >= 80 {
+                        assert!(screen.contains("mairie-condom"), "{screen}");
+                        assert!(screen.contains("camille.demo"), "{screen}");
+                        assert!(screen.contains("******") || screen.contains("••••••"));
+                        assert!(!screen.contains("secret"), "the password is masked");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_lock_screen_counts_down_a_refusal() {
+    let mut state = staged(Shot::Locked, Lang::Fr, Theme::Mono);
+    state.lock.refused_until = Some(state.now + time::Duration::seconds(30));
+    if let Some(locked) = state.lock.locked.as_mut() {
+        locked.notice = Some(crate::console::lock::Notice::Refused {
+            until: state.now + time::Duration::seconds(30),
+        });
+    }
+    let screen = text(&render(&state, 80, 24));
+    assert!(screen.contains("réessayez dans 30 s"), "{screen}");
+    state.now += time::Duration::seconds(12);
+    assert!(text(&render(&state, 80, 24)).contains("réessayez dans 18 s"));
 }

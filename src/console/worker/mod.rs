@@ -128,3 +128,57 @@ impl Workers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::fixture::fixture;
+    use crate::console::state::{Screen, Theme};
+    use crate::console::update::{Effect, update};
+    use crate::i18n::Lang;
+
+    /// A reveal goes through the write thread and the audit screen reads it
+    /// back through the query thread, each on its own connection, as in a
+    /// session; the screen asks again when the write answers after it read.
+    #[test]
+    fn a_reveal_of_the_session_is_on_the_audit_screen() {
+        let (_dir, store) = crate::store::test_store();
+        let (events, mut answers) = tokio::sync::mpsc::unbounded_channel();
+        let (wake, _woken) = tokio::sync::mpsc::unbounded_channel();
+        let (writes, write_thread) =
+            writes::spawn(store.reopen().expect("store"), events.clone(), wake)
+                .expect("write thread");
+        let queries = queries::spawn(
+            store.reopen().expect("store"),
+            events,
+            Arc::new(Mutex::new(0)),
+        )
+        .expect("query thread");
+
+        let mut state = fixture(Lang::En, Theme::Mono);
+        state.audit = Default::default();
+        state.screen = Screen::Audit;
+        state.writes_in_flight = 1;
+        writes
+            .send(Write::Reveal("CS0001001".into()))
+            .expect("sent");
+        let recorded = answers.blocking_recv().expect("an answer");
+        assert!(matches!(recorded, Msg::Recorded), "{recorded:?}");
+        let fx = update(&mut state, recorded);
+        assert_eq!(state.writes_in_flight, 0, "the reveal is answered");
+        let [Effect::Query(query)] = <[Effect; 1]>::try_from(fx).expect("one effect") else {
+            panic!("the trail is read again");
+        };
+        queries.send(query).expect("sent");
+        let loaded = answers.blocking_recv().expect("an answer");
+        update(&mut state, loaded);
+        let newest = state.audit.lines.first().expect("a line");
+        assert_eq!(
+            (newest.case.as_str(), newest.event.as_str()),
+            ("CS0001001", "reveal")
+        );
+        assert!(state.audit.complete && state.audit.loaded);
+        drop(writes);
+        write_thread.join().expect("write thread ends");
+    }
+}

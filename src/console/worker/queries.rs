@@ -97,6 +97,10 @@ pub enum Query {
     Counts,
     Reference,
     Dashboard(Lang),
+    /// The newest `limit` lines of the audit trail.
+    Audit {
+        limit: usize,
+    },
 }
 
 pub fn spawn(
@@ -193,6 +197,18 @@ fn answer(store: &Store, query: Query, running_list: &Mutex<u64>) -> Msg {
         Query::Counts => Msg::Counts(counts(store).map_err(text)),
         Query::Reference => Msg::Reference(reference(store).map_err(text)),
         Query::Dashboard(lang) => Msg::Dashboard(dashboard(store, lang).map_err(text)),
+        Query::Audit { limit } => Msg::AuditLoaded {
+            limit,
+            // The store gives them oldest first; the screen shows the
+            // newest first.
+            result: store
+                .audit_trail(limit)
+                .map(|mut lines| {
+                    lines.reverse();
+                    lines
+                })
+                .map_err(text),
+        },
     }
 }
 

@@ -47,7 +47,7 @@ pub enum Write {
         keep_mine: bool,
     },
     /// The agent showed the contact details of this case's citizen: for the
-    /// audit trail only; nothing to send, nothing to tell the screen.
+    /// audit trail only; nothing to send.
     Reveal(String),
 }
 
@@ -76,6 +76,9 @@ fn serve(
                 if let Err(e) = store.record(AuditEvent::Reveal, &number, "") {
                     tracing::warn!(error = %e, "a reveal could not be written to the audit trail");
                 }
+                // Answered like every write (the console counts the writes
+                // on their way), and so that a trail on screen shows it.
+                let _ = events.send(Msg::Recorded);
                 continue;
             }
             Write::Act {
