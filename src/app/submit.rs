@@ -143,6 +143,17 @@ pub fn submit(
     offline: bool,
 ) -> Result<Submitted, AppError> {
     let queued = enqueue(store, case, action)?;
+    submit_queued(store, connect, queued, offline)
+}
+
+/// Pushes an action already queued (unless offline, or another process is
+/// syncing) and says what became of it.
+pub fn submit_queued(
+    store: &mut Store,
+    connect: impl FnOnce() -> Result<Remote, AppError>,
+    queued: OutboxEntry,
+    offline: bool,
+) -> Result<Submitted, AppError> {
     let number = queued.case_number.clone();
     let action = queued.action.clone();
     if offline {

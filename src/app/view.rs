@@ -130,6 +130,10 @@ pub fn describe(action: &Action, lang: Lang, label_of_state: impl Fn(&str) -> St
         Action::Comment { text } => lang.f("action.comment", &[("n", &text.chars().count())]),
         Action::WorkNote { text } => lang.f("action.note", &[("n", &text.chars().count())]),
         Action::Priority { priority } => lang.f("action.priority", &[("p", priority)]),
+        Action::Open {
+            citizen: Some(_), ..
+        } => lang.t("action.open_new_citizen").to_string(),
+        Action::Open { .. } => lang.t("action.open").to_string(),
     }
 }
 

@@ -9,7 +9,7 @@ pub mod servicenow;
 use std::future::Future;
 use std::time::Duration;
 
-pub use crate::domain::directory::{Directory, Watermark};
+pub use crate::domain::directory::{Directory, ProcedureInfo, Watermark};
 use crate::domain::{Action, Case, Choice, Citizen, TimelineEntry, User};
 
 /// What a back-end can do for exactly-once and conflict detection.
@@ -48,6 +48,9 @@ pub struct Push<'a> {
     pub action: &'a Action,
     /// The case version the agent saw, for field changes.
     pub base_version: Option<&'a str>,
+    /// When the action first left, by the back-end's clock (None on its
+    /// first send): what an opening sent again looks for first.
+    pub first_sent: Option<crate::domain::Timestamp>,
 }
 
 /// How a call to the back-end failed, classified for the outbox.
@@ -116,6 +119,12 @@ pub trait Backend: Send + Sync {
     /// State, priority, procedure, channel and resolution choices.
     fn choices(&self) -> impl Future<Output = BackendResult<Vec<Choice>>> + Send;
 
+    /// The procedure catalogue (legal deadlines, documents asked for), where
+    /// the back-end has one; none by default.
+    fn procedures(&self) -> impl Future<Output = BackendResult<Vec<ProcedureInfo>>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
     /// Cases changed after `since` (or all, when None), oldest first, at most `limit`.
     fn changed_cases(
         &self,
@@ -150,6 +159,14 @@ pub trait Backend: Send + Sync {
         case_ids: &[String],
     ) -> impl Future<Output = BackendResult<Vec<TimelineEntry>>> + Send;
 
-    /// Applies one action; returns the case as the back-end now holds it.
+    /// Applies one action; returns the case as the back-end now holds it
+    /// (for an opening, the new case, with its own id and number).
     fn push(&self, push: &Push<'_>) -> impl Future<Output = BackendResult<Case>> + Send;
+
+    /// The case an opening (`Action::Open`) with this action id made, if
+    /// it landed: how an opening whose answer was lost is settled.
+    fn opened_case(
+        &self,
+        action_id: &str,
+    ) -> impl Future<Output = BackendResult<Option<Case>>> + Send;
 }

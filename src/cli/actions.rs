@@ -123,7 +123,6 @@ pub fn priority(global: &Global, args: PriorityArgs) -> Outcome {
 /// Queues the action, then tries to send it (and anything else due); says
 /// what became of it, with an exit code scripts can rely on.
 fn run(session: &mut Session, number: &str, action: Action) -> Outcome {
-    let lang = session.lang();
     let offline = session.offline;
     let (name, profile) = (&session.name, &session.profile);
     let submitted = submit::submit(
@@ -133,6 +132,11 @@ fn run(session: &mut Session, number: &str, action: Action) -> Outcome {
         action,
         offline,
     )?;
+    say(submitted, session.lang())
+}
+
+/// Prints what became of a submitted action; its exit code for scripts.
+pub(super) fn say(submitted: Submitted, lang: crate::i18n::Lang) -> Outcome {
     let message = submitted.message(lang);
     match submitted {
         Submitted::Applied { .. } => println!("{message}"),

@@ -146,38 +146,7 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
         ..
     } = &detail;
     if args.json {
-        let entries: Vec<_> = timeline
-            .iter()
-            .map(|e| json!({"kind": e.kind, "text": e.text, "author": e.author, "at": or_empty::text(e.at), "queued": false}))
-            .chain(queued.iter().filter_map(|q| {
-                q.action.journal().map(|(kind, text)| {
-                    json!({"kind": kind, "text": text, "author": "", "at": q.created_at, "queued": true, "queue_state": q.state})
-                })
-            }))
-            .collect();
-        // The case's list fields at the top level, then the details.
-        let mut out = serde_json::to_value(line).unwrap_or_default();
-        if let Some(map) = out.as_object_mut() {
-            let details = json!({
-                "description": detail.description,
-                "resolution_code": detail.resolution_code,
-                "close_notes": detail.close_notes,
-                "opened": or_empty::text(detail.opened),
-                "channel": detail.channel,
-                "version": detail.version,
-                "citizen_details": citizen.as_ref().map(|c| json!({
-                    "name": c.name(), "email": c.email, "phone": c.phone,
-                    "street": c.street, "city": c.city, "zip": c.zip,
-                })),
-                "timeline": entries,
-                "queue": queued.iter().map(super::output::queue_json).collect::<Vec<_>>(),
-                "stale": stale,
-            });
-            if let Some(details) = details.as_object() {
-                map.extend(details.clone());
-            }
-        }
-        print_json(&out, lang);
+        print_json(&case_json(&detail, stale.as_deref()), lang);
         return Ok(());
     }
     if let Some(reason) = &stale {
@@ -265,4 +234,48 @@ pub fn case(global: &Global, args: CaseArgs) -> Outcome {
         println!("[{state}] {} {}", q.created_at, describe(&q.action, lang));
     }
     Ok(())
+}
+
+/// A case as `case --json` prints it: the list's fields at the top level,
+/// then the details, the timeline and the queue.
+pub(super) fn case_json(detail: &CaseDetail, stale: Option<&str>) -> serde_json::Value {
+    let CaseDetail {
+        line,
+        citizen,
+        timeline,
+        queued,
+        ..
+    } = detail;
+    let entries: Vec<_> = timeline
+        .iter()
+        .map(|e| json!({"kind": e.kind, "text": e.text, "author": e.author, "at": or_empty::text(e.at), "queued": false}))
+        .chain(queued.iter().filter_map(|q| {
+            q.action.journal().map(|(kind, text)| {
+                json!({"kind": kind, "text": text, "author": "", "at": q.created_at, "queued": true, "queue_state": q.state})
+            })
+        }))
+        .collect();
+    // The case's list fields at the top level, then the details.
+    let mut out = serde_json::to_value(line).unwrap_or_default();
+    if let Some(map) = out.as_object_mut() {
+        let details = json!({
+            "description": detail.description,
+            "resolution_code": detail.resolution_code,
+            "close_notes": detail.close_notes,
+            "opened": or_empty::text(detail.opened),
+            "channel": detail.channel,
+            "version": detail.version,
+            "citizen_details": citizen.as_ref().map(|c| json!({
+                "name": c.name(), "email": c.email, "phone": c.phone,
+                "street": c.street, "city": c.city, "zip": c.zip,
+            })),
+            "timeline": entries,
+            "queue": queued.iter().map(super::output::queue_json).collect::<Vec<_>>(),
+            "stale": stale,
+        });
+        if let Some(details) = details.as_object() {
+            map.extend(details.clone());
+        }
+    }
+    out
 }

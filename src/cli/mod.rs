@@ -10,6 +10,7 @@ mod console;
 mod demo;
 mod doctor;
 mod export;
+mod intake;
 mod output;
 mod profiles;
 mod queue;
@@ -64,6 +65,11 @@ enum Command {
     Cases(cases::CasesArgs),
     /// Show one case with its citizen and timeline.
     Case(cases::CaseArgs),
+    /// Open a new case for a citizen at the counter (offline too: a
+    /// provisional number NEW-n until the back-end numbers it).
+    New(intake::NewArgs),
+    /// The receipt of a case opened here: to read out, save or print.
+    Receipt(intake::ReceiptArgs),
     /// Assign a case to yourself (and open it if new).
     Take(actions::TakeArgs),
     /// Assign a case to an agent or a group.
@@ -119,6 +125,8 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => finish(sync::sync(global, args)),
         Command::Cases(args) => finish(cases::cases(global, args)),
         Command::Case(args) => finish(cases::case(global, args)),
+        Command::New(args) => finish(intake::new(global, args)),
+        Command::Receipt(args) => finish(intake::receipt(global, args)),
         Command::Take(args) => finish(actions::take(global, args)),
         Command::Assign(args) => finish(actions::assign(global, args)),
         Command::State(args) => finish(actions::state(global, args)),

@@ -39,6 +39,37 @@ pub enum Action {
     Priority {
         priority: u8,
     },
+    /// Opens a new case, recording its citizen first when `citizen` is
+    /// given (a citizen met at the counter, known to no back-end yet).
+    /// Queued with provisional ids (`new:…`) and number (`NEW-n`) that the
+    /// back-end's answer replaces everywhere.
+    Open {
+        citizen: Option<super::case::Citizen>,
+        case: NewCase,
+    },
+}
+
+/// A case as the agent opens it at the counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCase {
+    /// The citizen's id: a back-end's, or a provisional one (`new:…`).
+    pub citizen: String,
+    pub procedure: String,
+    pub summary: String,
+    pub description: String,
+    pub channel: String,
+    pub priority: u8,
+    pub due: Option<super::Timestamp>,
+    pub group: Option<String>,
+    pub assignee: Option<String>,
+}
+
+/// Ids given here to what no back-end has numbered yet start with this.
+pub const PROVISIONAL: &str = "new:";
+
+/// Whether an id is one given here, still waiting for the back-end's.
+pub fn is_provisional(id: &str) -> bool {
+    id.starts_with(PROVISIONAL)
 }
 
 /// The case fields an action may set.
@@ -62,6 +93,7 @@ impl Action {
             Action::Comment { .. } => "comment",
             Action::WorkNote { .. } => "note",
             Action::Priority { .. } => "priority",
+            Action::Open { .. } => "open",
         }
     }
 
@@ -112,7 +144,7 @@ impl Action {
             Action::Priority { priority } => {
                 vec![(CaseField::Priority, Some(priority.to_string()))]
             }
-            Action::Comment { .. } | Action::WorkNote { .. } => Vec::new(),
+            Action::Comment { .. } | Action::WorkNote { .. } | Action::Open { .. } => Vec::new(),
         }
     }
 
@@ -120,7 +152,12 @@ impl Action {
     /// those are checked against the version the agent saw; appending a
     /// comment or a note is never a conflict.
     pub fn needs_base_version(&self) -> bool {
-        self.journal().is_none()
+        self.journal().is_none() && !self.opens()
+    }
+
+    /// Whether the action opens a new case (nothing to compare it with).
+    pub fn opens(&self) -> bool {
+        matches!(self, Action::Open { .. })
     }
 
     /// Applies the action to a local copy of the case, as the agent expects
@@ -161,6 +198,9 @@ impl Action {
     /// Whether `case` already shows everything this action sets (a field
     /// change whose outcome was unknown is then known to have landed).
     pub fn is_reflected_in(&self, case: &Case) -> bool {
+        if self.opens() {
+            return false;
+        }
         let mut applied = case.clone();
         self.apply_to(&mut applied);
         self.journal().is_none() && applied == *case
@@ -177,6 +217,10 @@ impl Action {
             Action::Comment { text } => format!("comment ({} characters)", text.chars().count()),
             Action::WorkNote { text } => format!("note ({} characters)", text.chars().count()),
             Action::Priority { priority } => format!("priority → {priority}"),
+            Action::Open {
+                citizen: Some(_), ..
+            } => "open a case for a new citizen".into(),
+            Action::Open { .. } => "open a case".into(),
         }
     }
 }

@@ -23,3 +23,18 @@ pub struct Watermark {
     pub updated: Option<Timestamp>,
     pub id: String,
 }
+
+/// A procedure as the back-end's catalogue describes it: its legal
+/// deadline, the documents it asks for, how to follow up (both languages).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcedureInfo {
+    pub code: String,
+    pub label_en: String,
+    pub label_fr: String,
+    pub group: Option<String>,
+    pub due_days: Option<u32>,
+    pub documents_en: Vec<String>,
+    pub documents_fr: Vec<String>,
+    pub follow_up_en: String,
+    pub follow_up_fr: String,
+}

@@ -10,7 +10,7 @@ pub mod search;
 pub mod text;
 pub mod timestamp;
 
-pub use action::{Action, CaseField};
+pub use action::{Action, CaseField, NewCase, is_provisional};
 pub use case::{Case, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, User};
 pub use clock::Clock;
 pub use timestamp::{Timestamp, TimestampError};

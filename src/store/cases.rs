@@ -191,8 +191,12 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
-    /// A case by number (as agents quote it) or by back-end id.
+    /// A case by number (as agents quote it, a provisional `NEW-n` too,
+    /// even once the back-end numbered it) or by back-end id.
     pub fn case(&self, number_or_id: &str) -> StoreResult<Case> {
+        if let Some(number) = self.renumbered(number_or_id)? {
+            return self.case(&number);
+        }
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.number = ?1 OR c.id = ?1");
         self.conn
             .query_row(

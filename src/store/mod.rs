@@ -12,6 +12,7 @@ mod directory;
 mod export;
 mod files;
 mod haystack;
+mod intake;
 mod outbox;
 mod retention;
 mod schema;
@@ -26,8 +27,10 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::domain::{Clock, Timestamp};
 
+pub use crate::domain::directory::ProcedureInfo;
 pub use audit::{AuditLine, Event as AuditEvent};
 pub use cases::CaseRow;
+pub use intake::provisional_id;
 pub use outbox::{OutboxEntry, OutboxState, Settled};
 pub use retention::{PurgeReport, Retention};
 pub use sealing::{Sealed, StoreKey, sealed_state};
@@ -114,6 +117,8 @@ pub enum Meta {
     ExportedThrough,
     /// When the retention last purged (epoch s).
     PurgedAt,
+    /// The n of the next provisional number (`NEW-n`) given here.
+    NextProvisional,
 }
 
 impl Meta {
@@ -129,6 +134,7 @@ impl Meta {
             Meta::HaystackFilled => "haystack_filled",
             Meta::ExportedThrough => "exported_through",
             Meta::PurgedAt => "purged_at",
+            Meta::NextProvisional => "next_provisional",
         }
     }
 }

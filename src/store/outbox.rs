@@ -113,6 +113,35 @@ pub struct OutboxEntry {
     pub seen: BTreeMap<CaseField, String>,
 }
 
+/// Writes a new pending action on `shown` (the case as the agent sees it).
+pub(super) fn insert_action(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    id: &str,
+    shown: &Case,
+    action: &Action,
+    base_version: Option<&str>,
+) -> StoreResult<()> {
+    let action_json = super::to_json(action)?;
+    let seen = super::to_json(&action.seen_values(shown))?;
+    tx.execute(
+        "INSERT INTO outbox (id, case_id, case_number, action, base_version, seen, created_at, state, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            id,
+            shown.id,
+            shown.number,
+            action_json,
+            base_version,
+            seen,
+            now,
+            OutboxState::Pending.as_str(),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
 /// An SQL list of state names, made from the enum (the one source of the
 /// names): `('pending', 'sending')`.
 pub(super) fn states_sql(states: &[OutboxState]) -> String {
@@ -215,7 +244,7 @@ fn decided(
 }
 
 /// An action by id, or by the short sequence number the queue shows.
-fn entry(conn: &rusqlite::Connection, id: &str) -> StoreResult<OutboxEntry> {
+pub(super) fn entry(conn: &rusqlite::Connection, id: &str) -> StoreResult<OutboxEntry> {
     conn.query_row(
         &format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE id = ?1 OR CAST(seq AS TEXT) = ?1"),
         [id],
@@ -258,25 +287,9 @@ impl Store {
             )));
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let action_json = super::to_json(&action)?;
-        let seen = super::to_json(&action.seen_values(&shown))?;
         let now = self.clock.now();
         let tx = self.write()?;
-        tx.execute(
-            "INSERT INTO outbox (id, case_id, case_number, action, base_version, seen, created_at, state, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            params![
-                id,
-                shown.id,
-                shown.number,
-                action_json,
-                shown.version,
-                seen,
-                now,
-                OutboxState::Pending.as_str(),
-                now
-            ],
-        )?;
+        insert_action(&tx, now, &id, &shown, &action, Some(&shown.version))?;
         audit(&tx, now, &id, &shown.number, "queued", &action.describe())?;
         refresh_shown(&tx, &shown.id)?;
         let queued = entry(&tx, &id)?;
@@ -398,6 +411,8 @@ impl Store {
                 "UPDATE outbox SET settled_by = ?, doubtful = 0 WHERE id = ?",
                 params![settled_by.as_str(), id],
             )?;
+            // A case opened here now has the back-end's id and number.
+            super::intake::replace_provisional(tx, now, &done, returned)?;
             // A replayed answer carries the case as it was at the first send; a
             // newer copy pulled since is kept.
             let held: Option<String> = tx

@@ -5,13 +5,14 @@ use rusqlite::Connection;
 
 /// Each step takes the store from the version before it to its own; a store
 /// is brought up step by step, each step in one transaction.
-const STEPS: [&str; 6] = [
+const STEPS: [&str; 7] = [
     SCHEMA,
     V2_SORT_INDEXES,
     V3_HAYSTACK,
     V4_BACKEND_CLOCK,
     V5_RETENTION,
     V6_WORDS_WHEN_CHANGED,
+    V7_INTAKE,
 ];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
@@ -89,6 +90,27 @@ BEGIN
     summary = new.summary, description = new.description
   WHERE rowid = new.row;
 END;
+"#;
+
+/// Intake at the counter (`store::intake`): provisional numbers that the
+/// back-end's replaced, and the procedure catalogue.
+const V7_INTAKE: &str = r#"
+CREATE TABLE renumbered (
+  provisional TEXT PRIMARY KEY,
+  case_id TEXT NOT NULL,
+  number TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE procedures (
+  code TEXT PRIMARY KEY,
+  label_en TEXT NOT NULL,
+  label_fr TEXT NOT NULL,
+  grp TEXT,
+  due_days INTEGER,
+  documents_en TEXT NOT NULL,
+  documents_fr TEXT NOT NULL,
+  follow_up_en TEXT NOT NULL,
+  follow_up_fr TEXT NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// The console sorts lists by column: each order walks an index.

@@ -101,6 +101,12 @@ pub async fn reference(backend: &impl Backend, store: &mut Store) -> Result<(), 
     let choices = backend.choices().await?;
     store.save_directory(&directory)?;
     store.save_choices(&choices)?;
+    // The catalogue is an extension: a back-end without one (a real
+    // instance) leaves intake without proposed deadlines, nothing more.
+    match backend.procedures().await {
+        Ok(procedures) => store.save_procedure_infos(&procedures)?,
+        Err(e) => tracing::info!(error = %e, "no procedure catalogue"),
+    }
     store.set_meta(Meta::Me, &me.user.id)?;
     store.set_meta(Meta::MeUserName, &me.user.user_name)?;
     let now = store.clock().epoch_seconds();
@@ -205,9 +211,10 @@ pub async fn pull_with(
             // again would only have them purged again.
             let purged: std::collections::HashSet<String> =
                 store.purged_case_ids()?.into_iter().collect();
+            // Cases opened here and not yet numbered are no back-end's yet.
             let gone: Vec<String> = local
                 .iter()
-                .filter(|id| !visible.contains(*id))
+                .filter(|id| !visible.contains(*id) && !crate::domain::is_provisional(id))
                 .cloned()
                 .collect();
             report.forgotten = store.forget_cases(&gone)?;
@@ -374,6 +381,11 @@ pub async fn refresh_case(
     store: &mut Store,
     id: &str,
 ) -> Result<bool, SyncError> {
+    // Opened here and not numbered yet: no back-end has it to refresh (and
+    // "not found" must not forget it).
+    if crate::domain::is_provisional(id) {
+        return Ok(true);
+    }
     match backend.case(id).await? {
         Some(case) => {
             store.save_cases(std::slice::from_ref(&case))?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::{SyncError, backoff};
 use crate::backend::{Backend, BackendError, Push};
-use crate::domain::{Clock, Timestamp};
+use crate::domain::{Clock, Timestamp, is_provisional};
 use crate::store::{OutboxEntry, OutboxState, Settled, Store};
 
 /// How far before an action's first send, by the back-end's clock, a
@@ -72,6 +72,16 @@ async fn read_back(
     store: &Store,
     entry: &OutboxEntry,
 ) -> Result<ReadBack, SyncError> {
+    if entry.action.opens() {
+        // The case carries the action's id: found, it was opened (and its
+        // new citizen recorded); not found, neither reached the back-end
+        // as a case, and a citizen recorded alone is found again at the
+        // next send (see the adapter).
+        return Ok(match backend.opened_case(&entry.id).await? {
+            Some(case) => ReadBack::Applied(case),
+            None => ReadBack::NotApplied,
+        });
+    }
     let Some(case) = backend.case(&entry.case_id).await? else {
         return Ok(ReadBack::Gone);
     };
@@ -140,6 +150,9 @@ enum Step {
     Deferred,
     /// The back-end is away or asks us to wait: stop the round.
     Stop,
+    /// Waits for another case's action (a citizen being recorded): no
+    /// failure of the back-end's.
+    Waits,
 }
 
 /// Pushes waiting actions. A case that keeps failing is left for later
@@ -214,6 +227,7 @@ pub async fn push(
                     case_id: &entry.case_id,
                     action: &entry.action,
                     base_version: base.as_deref(),
+                    first_sent: entry.first_sent_backend_at,
                 })
                 .collect();
             let answers =
@@ -246,6 +260,7 @@ pub async fn push(
                         }
                     }
                     Step::Stop => stop = Some("the back-end asked to wait"),
+                    Step::Waits => {}
                 }
             }
             if let Some(why) = stop {
@@ -275,6 +290,24 @@ async fn prepare(
     keys: bool,
 ) -> Result<Prepared, SyncError> {
     let settled = |step| Ok(Prepared::Settled(step));
+    if let crate::domain::Action::Open {
+        citizen: None,
+        case,
+    } = &entry.action
+        && is_provisional(&case.citizen)
+    {
+        // Another case opened here records this citizen first.
+        return settled(Step::Waits);
+    }
+    if is_provisional(&entry.case_id) && !entry.action.opens() {
+        // Its opening was dropped: there is no case to act on.
+        store.mark_failed(
+            &entry.id,
+            "this case was never opened on the back-end (its opening was dropped)",
+        )?;
+        report.failed += 1;
+        return settled(Step::Settled);
+    }
     let in_doubt = entry.doubtful || entry.state == OutboxState::InDoubt;
     if in_doubt && !replay_settles(entry, keys, backend.clock_offset(), store.clock()) {
         match read_back(backend, store, entry).await {
@@ -361,6 +394,7 @@ async fn finish(
                         case_id: &entry.case_id,
                         action: &entry.action,
                         base_version: Some(theirs.version.as_str()),
+                        first_sent: entry.first_sent_backend_at,
                     })
                     .await;
             }

@@ -8,6 +8,7 @@ mod crash;
 mod faults;
 mod first_sync;
 mod instance;
+mod intake;
 mod language;
 mod lock;
 mod network;

@@ -3,6 +3,7 @@
 //! from the `X-Guichet-Extensions` header and uses when present.
 
 mod client;
+mod intake;
 mod probe;
 mod schema;
 mod wire;
@@ -541,6 +542,9 @@ impl Backend for ServiceNow {
     }
 
     async fn push(&self, push: &Push<'_>) -> BackendResult<Case> {
+        if let crate::domain::Action::Open { citizen, case } = push.action {
+            return self.open(push, citizen.as_ref(), case).await;
+        }
         let capabilities = self.capabilities().await?;
         let check_version = push
             .action
@@ -607,5 +611,13 @@ impl Backend for ServiceNow {
             }),
             s => Err(BackendError::Rejected(error_detail(&answer.body, s))),
         }
+    }
+
+    async fn procedures(&self) -> BackendResult<Vec<crate::domain::directory::ProcedureInfo>> {
+        self.procedure_catalogue().await
+    }
+
+    async fn opened_case(&self, action_id: &str) -> BackendResult<Option<Case>> {
+        self.case_opened_by(action_id).await
     }
 }

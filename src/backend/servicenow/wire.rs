@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::schema::{Field, Schema};
-use crate::backend::BackendError;
+use crate::backend::{BackendError, ProcedureInfo};
 use crate::domain::{
     Case, Choice, ChoiceList, Citizen, EntryKind, Group, Stage, TimelineEntry, Timestamp, User,
 };
@@ -22,6 +22,9 @@ pub const JOURNAL_FIELDS: &str = "sys_id,element_id,element,value,sys_created_on
 pub const USER_FIELDS: &str = "sys_id,user_name,name,email,active";
 pub const GROUP_FIELDS: &str = "sys_id,name";
 pub const MEMBER_FIELDS: &str = "user,group";
+/// The reference back-end's procedure catalogue (an extension table).
+pub const PROCEDURE_TABLE: &str = "u_guichet_procedure";
+pub const PROCEDURE_FIELDS: &str = "code,label_en,label_fr,group,due_days,documents_en,documents_fr,follow_up_en,follow_up_fr,active";
 pub const CHOICE_FIELDS: &str = "name,element,value,label,language,sequence,inactive";
 /// Only the id: for lists of ids and the smallest possible answer.
 pub const ID_FIELD: &str = "sys_id";
@@ -392,4 +395,34 @@ mod tests {
             Some("c1")
         );
     }
+}
+
+/// A procedure of the catalogue; documents are one per line.
+pub fn procedure(value: &Value) -> Result<ProcedureInfo, BackendError> {
+    let r = object(value, "procedure")?;
+    let lines = |name| -> Result<Vec<String>, BackendError> {
+        Ok(text(r, name)?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
+    };
+    let due_days = text(r, "due_days")?;
+    Ok(ProcedureInfo {
+        code: required(r, "code", "procedure")?,
+        label_en: text(r, "label_en")?,
+        label_fr: text(r, "label_fr")?,
+        group: optional(text(r, "group")?),
+        due_days: match due_days.trim() {
+            "" => None,
+            days => Some(days.parse().map_err(|_| {
+                BackendError::Protocol(format!("due_days '{days}' is not a number of days"))
+            })?),
+        },
+        documents_en: lines("documents_en")?,
+        documents_fr: lines("documents_fr")?,
+        follow_up_en: text(r, "follow_up_en")?,
+        follow_up_fr: text(r, "follow_up_fr")?,
+    })
 }
