@@ -88,6 +88,8 @@ pub enum Command {
     Note,
     Priority,
     Reveal,
+    /// Intake at the counter: a new case for a citizen.
+    New,
     // Outbox decisions
     Retry,
     Drop,
@@ -154,6 +156,7 @@ pub const SPECS: &[Spec] = &[
     spec(Assign, Queues, false),
     spec(State, Queues, false),
     spec(Priority, Queues, false),
+    spec(New, Queues, true),
     spec(Take, InCase, true),
     spec(Comment, InCase, true),
     spec(Note, InCase, true),
@@ -161,6 +164,7 @@ pub const SPECS: &[Spec] = &[
     spec(Assign, InCase, false),
     spec(Priority, InCase, false),
     spec(Reveal, InCase, false),
+    spec(New, InCase, false),
     spec(Retry, InOutbox, true),
     spec(Drop, InOutbox, true),
     spec(KeepMine, InOutbox, true),
@@ -278,6 +282,7 @@ mod tests {
             "note",
             "priority",
             "reveal",
+            "new",
             "retry",
             "drop",
             "keep_mine",

@@ -286,3 +286,129 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
     });
     state
 }
+
+/// Citizens known at this workstation, as the citizen search finds them.
+pub fn known_citizens() -> Vec<Citizen> {
+    let c = |id: &str, first: &str, last: &str, email: &str, phone: &str, zip: &str, city: &str| {
+        Citizen {
+            id: id.into(),
+            first_name: first.into(),
+            last_name: last.into(),
+            email: email.into(),
+            phone: phone.into(),
+            street: "12 rue Gambetta".into(),
+            city: city.into(),
+            zip: zip.into(),
+        }
+    };
+    vec![
+        c(
+            "p1",
+            "José",
+            "Lefèvre",
+            "jose.lefevre@example.fr",
+            "06 12 34 56 78",
+            "32100",
+            "Condom",
+        ),
+        c(
+            "p2",
+            "Josée",
+            "Lefebvre",
+            "josee.l@example.org",
+            "05 62 28 00 11",
+            "32000",
+            "Auch",
+        ),
+    ]
+}
+
+/// The procedure catalogue and the channels, in the agent's language.
+pub fn catalogue(lang: Lang) -> crate::console::intake::Catalogue {
+    use crate::app::intake::Procedure;
+    let fr = lang.is_french();
+    let p = |code: &str, en: &str, fr_label: &str, days: Option<u32>, docs: &[&str]| Procedure {
+        code: code.into(),
+        label: if fr { fr_label } else { en }.into(),
+        group: Some("g1".into()),
+        due_days: days,
+        documents: docs.iter().map(|d| d.to_string()).collect(),
+        follow_up: None,
+    };
+    let mut procedures = vec![
+        p(
+            "passeport",
+            "Passport",
+            "Passeport",
+            Some(30),
+            &["Photo", "Justificatif de domicile"],
+        ),
+        p(
+            "cni",
+            "National identity card",
+            "Carte nationale d'identité",
+            Some(30),
+            &[],
+        ),
+        p(
+            "naissance",
+            "Birth certificate",
+            "Acte de naissance",
+            Some(10),
+            &[],
+        ),
+        p("voirie", "Roads and pavements", "Voirie", None, &[]),
+    ];
+    procedures.sort_by(|a, b| a.label.cmp(&b.label));
+    let ch = |v: &str, en: &str, fr_label: &str| {
+        (v.to_string(), if fr { fr_label } else { en }.to_string())
+    };
+    crate::console::intake::Catalogue {
+        procedures,
+        channels: vec![
+            ch("walk-in", "Walk-in", "Guichet"),
+            ch("phone", "Phone", "Téléphone"),
+            ch("mail", "Mail", "Courrier"),
+            ch("web", "Web", "En ligne"),
+        ],
+    }
+}
+
+/// What the queue answers for a new case queued offline.
+pub fn opened_entry() -> OutboxEntry {
+    let mut e = entry(
+        12,
+        OutboxState::Pending,
+        Action::Comment {
+            text: String::new(),
+        },
+    );
+    e.case_id = "local-3".into();
+    e.case_number = "NEW-3".into();
+    e.base_version = None;
+    e.attempts = 0;
+    e
+}
+
+/// The receipt of that case.
+pub fn receipt(lang: Lang) -> crate::app::intake::Receipt {
+    crate::app::intake::Receipt {
+        number: "NEW-3".into(),
+        provisional: true,
+        citizen: "José Lefèvre".into(),
+        procedure: if lang.is_french() {
+            "Passeport"
+        } else {
+            "Passport"
+        }
+        .into(),
+        opened: Some(at("2026-11-28 10:00:00")),
+        deadline: Some(at("2026-12-28 10:00:00")),
+        documents: vec![
+            "Photo d'identité de moins de six mois".into(),
+            "Justificatif de domicile de moins d'un an".into(),
+            "Ancien passeport".into(),
+        ],
+        follow_up: None,
+    }
+}

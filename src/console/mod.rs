@@ -10,6 +10,7 @@ pub mod command;
 pub mod first_run;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod intake;
 pub mod keymap;
 pub mod lock;
 pub mod msg;

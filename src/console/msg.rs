@@ -40,6 +40,8 @@ pub enum Msg {
     Recorded,
     /// The lock's password check answered: `Ok(true)` unlocks.
     PasswordChecked(Result<bool, String>),
+    /// For the intake form and the receipt.
+    Intake(super::intake::IntakeMsg),
 }
 
 /// One window of a list.

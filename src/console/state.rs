@@ -24,6 +24,10 @@ pub enum Screen {
     Dashboard,
     /// The agent's audit trail at this workstation.
     Audit,
+    /// The intake form (`N`): a citizen, a procedure, a new case.
+    Intake,
+    /// The receipt of the case just opened.
+    Receipt,
 }
 
 impl Screen {
@@ -34,6 +38,8 @@ impl Screen {
             Screen::Outbox => Context::Outbox,
             // Only moving around: the global keys.
             Screen::Audit => Context::Global,
+            // They take the keys themselves (typing goes into fields).
+            Screen::Intake | Screen::Receipt => Context::Global,
         }
     }
 }
@@ -156,12 +162,23 @@ pub struct OutboxView {
 /// What a picker's choice leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PickPurpose {
-    Assign { cases: Vec<String> },
-    State { cases: Vec<String> },
-    Resolution { cases: Vec<String>, state: Choice },
-    Priority { cases: Vec<String> },
+    Assign {
+        cases: Vec<String>,
+    },
+    State {
+        cases: Vec<String>,
+    },
+    Resolution {
+        cases: Vec<String>,
+        state: Choice,
+    },
+    Priority {
+        cases: Vec<String>,
+    },
     Template,
     Palette,
+    /// A dropdown of the intake form (procedure, assignment).
+    Form,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,6 +298,10 @@ pub struct State {
     pub outbox: OutboxView,
     pub audit: AuditView,
     pub dashboard: Option<DashboardData>,
+    /// The intake form being filled.
+    pub intake: Option<Box<super::intake::form::Form>>,
+    /// The receipt on screen after intake.
+    pub receipt: Option<super::intake::receipt::ReceiptView>,
     pub popup: Option<Popup>,
     pub link: Link,
     pub offline: bool,
@@ -316,6 +337,8 @@ impl State {
             outbox: OutboxView::default(),
             audit: AuditView::default(),
             dashboard: None,
+            intake: None,
+            receipt: None,
             popup: None,
             link: Link::Starting,
             offline: false,

@@ -11,7 +11,7 @@ use super::msg::{Msg, SyncEvent, Trouble};
 use super::state::*;
 use super::ui;
 use super::worker::{Intent, ListQuery, Query, QueueTab, SyncCommand, Write};
-use super::{audit, lock};
+use super::{audit, intake, lock};
 use crate::domain::Stage;
 use crate::domain::text::fold;
 use crate::store::Sort;
@@ -229,6 +229,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::PasswordChecked(result) => lock::on_checked(state, result),
+        Msg::Intake(msg) => intake::on_msg(state, msg, &mut fx),
     }
     fx
 }
@@ -314,7 +315,7 @@ pub fn start(state: &mut State) -> Vec<Effect> {
     fx
 }
 
-fn say(state: &mut State, text: String, error: bool) {
+pub fn say(state: &mut State, text: String, error: bool) {
     if error {
         tracing::info!("message shown: {}", text.len());
     }
@@ -418,6 +419,10 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         search_key(state, key, fx);
         return;
     }
+    if matches!(state.screen, Screen::Intake | Screen::Receipt) {
+        intake::on_key(state, key, fx);
+        return;
+    }
     let Some(key) = Key::from_event(&key) else {
         return;
     };
@@ -460,6 +465,7 @@ fn on_paste(state: &mut State, text: &str, fx: &mut Vec<Effect>) {
             *scroll = 0;
         }
         Some(_) => {}
+        None if state.screen == Screen::Intake => intake::on_paste(state, text, fx),
         None if state.screen == Screen::Queues && state.list.editing => {
             state.list.search.push_str(&one_line());
             request_list(state, true, fx);
@@ -623,6 +629,7 @@ pub fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
             fx.push(Effect::Query(Query::Dashboard(state.lang)));
         }
         Audit => audit::open(state, fx),
+        New => intake::open(state, fx),
         Lock => lock::lock(state, lock::Reason::Asked),
         Quit => {
             let unsent = state.unsent() + state.writes_in_flight as u64;
@@ -755,7 +762,7 @@ fn switch_tab(state: &mut State, index: usize, fx: &mut Vec<Effect>) {
     request_list(state, true, fx);
 }
 
-fn open_case(state: &mut State, id: String, fx: &mut Vec<Effect>) {
+pub fn open_case(state: &mut State, id: String, fx: &mut Vec<Effect>) {
     if state.case.id.as_deref() != Some(id.as_str()) {
         state.case.detail = None;
         state.case.scroll = 0;
@@ -792,7 +799,7 @@ fn move_selection(state: &mut State, by: i64, fx: &mut Vec<Effect>) {
             }
         }
         Screen::Audit => audit::move_by(state, by, fx),
-        Screen::Dashboard => {}
+        Screen::Dashboard | Screen::Intake | Screen::Receipt => {}
     }
 }
 
@@ -981,11 +988,17 @@ pub fn filter_picker(picker: &mut Picker) {
     let pattern = Pattern::parse(&picker.filter, CaseMatching::Ignore, Normalization::Smart);
     let mut matcher = Matcher::new(Config::DEFAULT);
     let mut buffer = Vec::new();
+    let exact = fold(picker.filter.trim());
     let mut scored: Vec<(u32, usize)> = picker
         .items
         .iter()
         .enumerate()
         .filter_map(|(i, item)| {
+            // The item named as typed comes first (`:new`, not a command
+            // whose description holds the word).
+            if fold(&item.label) == exact {
+                return Some((u32::MAX, i));
+            }
             let haystack = fold(&format!("{} {}", item.label, item.detail));
             pattern
                 .score(Utf32Str::new(&haystack, &mut buffer), &mut matcher)

@@ -366,11 +366,21 @@ mod tests {
         };
         store.mark_done(&opening.id, &real, Settled::Sent).unwrap();
         let shown = store.case("NEW-1").unwrap();
-        assert_eq!((shown.id.as_str(), shown.number.as_str()), ("c1", "CS0000042"));
-        assert_eq!(store.renumbered("new-1").unwrap().as_deref(), Some("CS0000042"));
+        assert_eq!(
+            (shown.id.as_str(), shown.number.as_str()),
+            ("c1", "CS0000042")
+        );
+        assert_eq!(
+            store.renumbered("new-1").unwrap().as_deref(),
+            Some("CS0000042")
+        );
         let waiting = store.action(&note.id).unwrap();
         assert_eq!(
-            (waiting.case_id.as_str(), waiting.case_number.as_str(), waiting.state),
+            (
+                waiting.case_id.as_str(),
+                waiting.case_number.as_str(),
+                waiting.state
+            ),
             ("c1", "CS0000042", OutboxState::Pending)
         );
         assert!(store.citizen(&citizen.id).unwrap().is_none());
@@ -380,10 +390,7 @@ mod tests {
             panic!("an opening")
         };
         assert_eq!((case.citizen.as_str(), citizen), ("p1", None));
-        assert_eq!(
-            store.case("NEW-2").unwrap().citizen.as_deref(),
-            Some("p1")
-        );
+        assert_eq!(store.case("NEW-2").unwrap().citizen.as_deref(), Some("p1"));
     }
 
     #[test]

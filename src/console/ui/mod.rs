@@ -4,10 +4,12 @@
 mod audit;
 mod case;
 mod dashboard;
+mod intake;
 mod lock;
 mod outbox;
 pub mod popup;
 mod queue;
+mod receipt;
 pub mod text;
 pub mod theme;
 
@@ -26,6 +28,8 @@ use super::update::unavailable;
 use theme::{Styles, styles};
 
 pub use case::max_scroll as case_max_scroll;
+pub use intake::key_hints as intake_key_hints;
+pub use receipt::key_hints as receipt_key_hints;
 
 /// The smallest terminal every screen is usable in.
 pub const MIN_SIZE: (u16, u16) = (60, 12);
@@ -62,6 +66,8 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
         Screen::Outbox => outbox::draw(frame, body, state, &s),
         Screen::Dashboard => dashboard::draw(frame, body, state, &s),
         Screen::Audit => audit::draw(frame, body, state, &s),
+        Screen::Intake => intake::draw(frame, body, state, &s),
+        Screen::Receipt => receipt::draw(frame, body, state, &s),
     }
     status_bar(frame, status, state, &s);
     key_bar(frame, keys, state, &s);
@@ -121,6 +127,8 @@ fn title_bar(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
         Screen::Outbox => Some("screen.outbox"),
         Screen::Dashboard => Some("screen.dashboard"),
         Screen::Audit => Some("screen.audit"),
+        Screen::Intake => Some("screen.intake"),
+        Screen::Receipt => Some("screen.receipt"),
     };
     match screen {
         Some(key) => {

@@ -196,6 +196,12 @@ pub fn key_hints(state: &State) -> Vec<(String, String)> {
             pair("Ctrl-T", "hint.templates"),
             pair("Ctrl-E", "hint.external"),
         ],
+        None if state.screen == crate::console::state::Screen::Intake => {
+            super::intake_key_hints(state)
+        }
+        None if state.screen == crate::console::state::Screen::Receipt => {
+            super::receipt_key_hints(state)
+        }
         None if state.list.editing && state.screen == crate::console::state::Screen::Queues => {
             vec![
                 pair("Enter", "hint.keep_filter"),

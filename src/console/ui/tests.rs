@@ -60,9 +60,19 @@ enum Shot {
     /// a message: none of it drawn.
     Locked,
     Audit,
+    /// The intake form just opened (`N`).
+    IntakeEmpty,
+    /// A known citizen chosen, a procedure, a summary and a description.
+    IntakeKnown,
+    /// A new citizen being recorded, nearly identical to a known one.
+    IntakeDuplicate,
+    /// What the write thread refused, at the top of the form.
+    IntakeRefused,
+    /// The receipt of the case just queued.
+    Receipt,
 }
 
-const SHOTS: [Shot; 12] = [
+const SHOTS: [Shot; 17] = [
     Shot::Queues,
     Shot::Filtering,
     Shot::Case,
@@ -75,7 +85,74 @@ const SHOTS: [Shot; 12] = [
     Shot::Editor,
     Shot::Locked,
     Shot::Audit,
+    Shot::IntakeEmpty,
+    Shot::IntakeKnown,
+    Shot::IntakeDuplicate,
+    Shot::IntakeRefused,
+    Shot::Receipt,
 ];
+
+/// The form opened from the queues, its catalogue answered, as `N` does.
+fn intake_form(state: &mut State) -> &mut crate::console::intake::form::Form {
+    use crate::console::intake::{IntakeMsg, on_msg, open};
+    let mut fx = Vec::new();
+    state.reference.groups = vec![crate::domain::Group {
+        id: "g1".into(),
+        name: "État civil".into(),
+    }];
+    open(state, &mut fx);
+    let catalogue = crate::console::fixture::catalogue(state.lang);
+    on_msg(state, IntakeMsg::Catalogue(Ok(catalogue)), &mut fx);
+    state.intake.as_deref_mut().expect("the form")
+}
+
+fn intake_shot(shot: Shot, state: &mut State) {
+    use crate::console::fixture::known_citizens;
+    use crate::console::intake::form::{Chosen, Field, LineInput};
+    let now = crate::domain::Timestamp::from(state.now);
+    let offset = state.offset;
+    let lang = state.lang;
+    let form = intake_form(state);
+    match shot {
+        Shot::IntakeKnown | Shot::IntakeRefused => {
+            form.query = LineInput::new("lefevre");
+            form.matches = known_citizens();
+            form.searched = true;
+            form.chosen = Chosen::Known(known_citizens()[0].clone());
+            form.choose_procedure("passeport", now, offset);
+            form.summary = LineInput::new(if lang.is_french() {
+                "Renouvellement avant un voyage"
+            } else {
+                "Renewal before a journey"
+            });
+            form.description
+                .insert_str("Part au Sénégal en février.\nSon passeport expire en janvier.");
+            form.focus = Field::Summary;
+            if let Shot::IntakeRefused = shot {
+                form.errors = vec![
+                    "La démarche « Passeport » demande l'adresse de l'usager.".into(),
+                    "intake is not built yet".into(),
+                ];
+            }
+        }
+        Shot::IntakeDuplicate => {
+            form.query = LineInput::new("Jose Lefevre");
+            form.searched = true;
+            form.chosen = Chosen::New;
+            form.new_citizen[0] = LineInput::new("Jose");
+            form.new_citizen[1] = LineInput::new("Lefevre");
+            form.new_citizen[3] = LineInput::new("06 12 34 56 78");
+            form.duplicates = vec![known_citizens()[0].clone()];
+            form.focus = Field::Phone;
+        }
+        _ => {
+            // Typing a name: the matches under the search.
+            form.query = LineInput::new("lef");
+            form.matches = known_citizens();
+            form.searched = true;
+        }
+    }
+}
 
 fn staged(shot: Shot, lang: Lang, theme: Theme) -> State {
     let mut state = fixture(lang, theme);
@@ -150,6 +227,21 @@ fn staged(shot: Shot, lang: Lang, theme: Theme) -> State {
             }
         }
         Shot::Audit => state.screen = Screen::Audit,
+        Shot::IntakeEmpty | Shot::IntakeKnown | Shot::IntakeDuplicate | Shot::IntakeRefused => {
+            intake_shot(shot, &mut state)
+        }
+        Shot::Receipt => {
+            let mut fx = Vec::new();
+            use crate::console::intake::{IntakeMsg, on_msg};
+            intake_form(&mut state);
+            state.writes_in_flight = 1;
+            let entry = crate::console::fixture::opened_entry();
+            on_msg(&mut state, IntakeMsg::Opened(Ok(Box::new(entry))), &mut fx);
+            let receipt = crate::console::fixture::receipt(lang);
+            on_msg(&mut state, IntakeMsg::Receipt(Ok(receipt)), &mut fx);
+            // The message of the queueing, gone by now.
+            state.message = None;
+        }
         Shot::Editor => {
             state.screen = Screen::Case;
             let mut text = TextArea::new(vec![

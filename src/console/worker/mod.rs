@@ -181,4 +181,47 @@ mod tests {
         drop(writes);
         write_thread.join().expect("write thread ends");
     }
+
+    /// The write thread checks an intake before queueing it: what is
+    /// missing comes back as sentences, and nothing is queued.
+    #[test]
+    fn an_intake_with_something_missing_is_refused_unqueued() {
+        use crate::app::intake::{CitizenChoice, Intake, NewCitizen};
+        use crate::console::intake::{IntakeMsg, Refusal};
+        let (_dir, store) = crate::store::test_store();
+        let (events, mut answers) = tokio::sync::mpsc::unbounded_channel();
+        let (wake, _woken) = tokio::sync::mpsc::unbounded_channel();
+        let (writes, write_thread) =
+            writes::spawn(store.reopen().expect("store"), events, wake).expect("write thread");
+        let intake = Intake {
+            citizen: CitizenChoice::New(NewCitizen::default()),
+            procedure: String::new(),
+            summary: String::new(),
+            description: String::new(),
+            channel: crate::app::intake::default_channel().into(),
+            priority: 3,
+            due: None,
+            group: None,
+            assign_to_me: true,
+        };
+        writes
+            .send(Write::Open {
+                intake: Box::new(intake),
+                lang: Lang::En,
+            })
+            .expect("sent");
+        let answer = answers.blocking_recv().expect("an answer");
+        match answer {
+            Msg::Intake(IntakeMsg::Opened(Err(Refusal::Missing(missing)))) => {
+                assert!(!missing.is_empty())
+            }
+            other => panic!("refused with what is missing, got {other:?}"),
+        }
+        assert!(
+            store.queue(true).expect("queue").is_empty(),
+            "nothing queued"
+        );
+        drop(writes);
+        write_thread.join().expect("write thread ends");
+    }
 }

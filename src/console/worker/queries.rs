@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::app::intake::{self, NewCitizen};
 use crate::app::view::{case_detail, case_line};
+use crate::console::intake::{Catalogue, IntakeMsg};
 use crate::console::msg::{Counts, DashboardData, ListPage, Msg, Reference};
 use crate::domain::ChoiceList;
 use crate::domain::search::{Search, View};
@@ -100,6 +102,24 @@ pub enum Query {
     /// The newest `limit` lines of the audit trail.
     Audit {
         limit: usize,
+    },
+    /// The intake form's procedure catalogue and channels.
+    IntakeCatalogue(Lang),
+    /// Known citizens matching the intake form's search.
+    Citizens {
+        generation: u64,
+        text: String,
+        limit: usize,
+    },
+    /// Known citizens nearly identical to the one being recorded.
+    Duplicates {
+        generation: u64,
+        citizen: NewCitizen,
+    },
+    /// The receipt of a case opened at intake.
+    Receipt {
+        number: String,
+        lang: Lang,
     },
 }
 
@@ -209,7 +229,35 @@ fn answer(store: &Store, query: Query, running_list: &Mutex<u64>) -> Msg {
                 })
                 .map_err(text),
         },
+        Query::IntakeCatalogue(lang) => {
+            Msg::Intake(IntakeMsg::Catalogue(catalogue(store, lang).map_err(text)))
+        }
+        Query::Citizens {
+            generation,
+            text: typed,
+            limit,
+        } => Msg::Intake(IntakeMsg::Citizens {
+            generation,
+            result: intake::find_citizens(store, &typed, limit).map_err(text),
+        }),
+        Query::Duplicates {
+            generation,
+            citizen,
+        } => Msg::Intake(IntakeMsg::Duplicates {
+            generation,
+            result: intake::near_duplicates(store, &citizen).map_err(text),
+        }),
+        Query::Receipt { number, lang } => Msg::Intake(IntakeMsg::Receipt(
+            intake::receipt(store, &number, lang).map_err(|e| e.to_string()),
+        )),
     }
+}
+
+fn catalogue(store: &Store, lang: Lang) -> Result<Catalogue, StoreError> {
+    Ok(Catalogue {
+        procedures: intake::procedures(store, lang)?,
+        channels: intake::channels(store, lang)?,
+    })
 }
 
 fn set_running(running_list: &Mutex<u64>, generation: u64) {

@@ -7,7 +7,9 @@ use std::sync::mpsc::{Receiver, Sender};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::sync::SyncCommand;
+use crate::app::intake::{self, Intake};
 use crate::app::{AppError, compose, submit};
+use crate::console::intake::{IntakeMsg, PrintTrouble, Refusal};
 use crate::console::msg::Msg;
 use crate::domain::{Action, Choice};
 use crate::i18n::Lang;
@@ -49,6 +51,15 @@ pub enum Write {
     /// The agent showed the contact details of this case's citizen: for the
     /// audit trail only; nothing to send.
     Reveal(String),
+    /// A new case from the intake form: checked, then queued with its
+    /// provisional number (and the new citizen, if any).
+    Open {
+        intake: Box<Intake>,
+        lang: Lang,
+    },
+    /// A receipt's text to the system's printer (`lp`): here, because `lp`
+    /// may take its time and the keys must not wait.
+    Print(String),
 }
 
 pub fn spawn(
@@ -81,6 +92,14 @@ fn serve(
                 let _ = events.send(Msg::Recorded);
                 continue;
             }
+            Write::Print(text) => {
+                // Nothing queued: the sync has nothing new to send.
+                let _ = events.send(Msg::Intake(IntakeMsg::Printed(print(&text))));
+                continue;
+            }
+            Write::Open { intake, lang } => Msg::Intake(IntakeMsg::Opened(
+                open(&mut store, *intake, lang).map(Box::new),
+            )),
             Write::Act {
                 cases,
                 intent,
@@ -143,4 +162,51 @@ fn act(store: &mut Store, id: &str, intent: &Intent, lang: Lang) -> Result<Outbo
         Intent::Priority(p) => compose::priority(*p, lang)?,
     };
     submit::enqueue(store, id, action)
+}
+
+/// Checks the intake, then queues it: nothing is queued while something is
+/// missing, and the agent reads what.
+fn open(store: &mut Store, intake: Intake, lang: Lang) -> Result<OutboxEntry, Refusal> {
+    let missing =
+        intake::check(store, &intake, lang).map_err(|e| Refusal::Failed(e.to_string()))?;
+    if !missing.is_empty() {
+        return Err(Refusal::Missing(missing));
+    }
+    intake::queue(store, intake, lang).map_err(|e| Refusal::Failed(e.to_string()))
+}
+
+/// Hands the text to `lp` on its standard input; `lp` not found is said
+/// apart, so that the console can offer the command that writes a file.
+fn print(text: &str) -> Result<(), PrintTrouble> {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("lp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => PrintTrouble::NoLp,
+            _ => PrintTrouble::Failed(e.to_string()),
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(|e| PrintTrouble::Failed(e.to_string()))?;
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|e| PrintTrouble::Failed(e.to_string()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        // lp's own words (no printer, queue disabled), on one line.
+        let said = String::from_utf8_lossy(&output.stderr);
+        let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
+        Err(PrintTrouble::Failed(if said.is_empty() {
+            output.status.to_string()
+        } else {
+            said.chars().take(200).collect()
+        }))
+    }
 }

@@ -1,0 +1,93 @@
+//! The receipt screen after intake: the case's number (provisional until
+//! the sync gives the real one, and said so), what to bring, how to follow
+//! up. `p` prints it through `lp` on the write thread; Enter or Esc goes
+//! back to the list, `o` opens the new case.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::{PrintTrouble, leave};
+use crate::app::intake::Receipt;
+use crate::console::state::{Screen, State};
+use crate::console::update::{Effect, open_case};
+use crate::console::worker::Write;
+use crate::store::OutboxEntry;
+
+#[derive(Debug)]
+pub struct ReceiptView {
+    pub number: String,
+    pub case_id: String,
+    /// From the query thread.
+    pub receipt: Option<Receipt>,
+    pub error: Option<String>,
+    /// The printer's answer: (text, is an error).
+    pub notice: Option<(String, bool)>,
+    /// Handed to the write thread, not answered yet.
+    pub printing: bool,
+}
+
+impl ReceiptView {
+    pub fn new(entry: &OutboxEntry) -> ReceiptView {
+        ReceiptView {
+            number: entry.case_number.clone(),
+            case_id: entry.case_id.clone(),
+            receipt: None,
+            error: None,
+            notice: None,
+            printing: false,
+        }
+    }
+}
+
+pub fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let Some(view) = state.receipt.as_mut() else {
+        return;
+    };
+    match key.code {
+        KeyCode::Enter | KeyCode::Esc => leave(state, Screen::Queues, fx),
+        KeyCode::Char('o') => {
+            let id = view.case_id.clone();
+            state.receipt = None;
+            open_case(state, id, fx);
+        }
+        KeyCode::Char('p') if !view.printing => match &view.receipt {
+            Some(receipt) => {
+                view.printing = true;
+                view.notice = Some((state.lang.t("ui.receipt_printing").to_string(), false));
+                fx.push(Effect::Write(Write::Print(receipt.text(state.lang))));
+            }
+            None => {
+                view.notice = Some((state.lang.t("ui.loading").to_string(), false));
+            }
+        },
+        _ => {}
+    }
+}
+
+pub fn on_loaded(state: &mut State, result: Result<Receipt, String>) {
+    let Some(view) = state.receipt.as_mut() else {
+        return;
+    };
+    match result {
+        Ok(receipt) if receipt.number == view.number => view.receipt = Some(receipt),
+        // An answer for another receipt (the agent went on): not this one.
+        Ok(_) => {}
+        Err(e) => view.error = Some(e),
+    }
+}
+
+pub fn on_printed(state: &mut State, result: Result<(), PrintTrouble>) {
+    state.writes_in_flight = state.writes_in_flight.saturating_sub(1);
+    let lang = state.lang;
+    let Some(view) = state.receipt.as_mut() else {
+        return;
+    };
+    view.printing = false;
+    view.notice = Some(match result {
+        Ok(()) => (lang.t("ui.receipt_printed").to_string(), false),
+        Err(PrintTrouble::NoLp) => (
+            lang.f("ui.receipt_no_lp", &[("number", &view.number)]),
+            true,
+        ),
+        Err(PrintTrouble::Failed(e)) => (lang.f("ui.receipt_print_failed", &[("error", &e)]), true),
+    });
+}
