@@ -130,7 +130,7 @@ pub fn procedures(store: &Store, lang: Lang) -> StoreResult<Vec<Procedure>> {
     } else {
         infos.iter().map(|p| procedure_of(p, lang)).collect()
     };
-    list.sort_by(|a, b| fold(&a.label).cmp(&fold(&b.label)));
+    list.sort_by_key(|p| fold(&p.label));
     Ok(list)
 }
 

@@ -44,8 +44,8 @@ pub enum Action {
     /// Queued with provisional ids (`new:…`) and number (`NEW-n`) that the
     /// back-end's answer replaces everywhere.
     Open {
-        citizen: Option<super::case::Citizen>,
-        case: NewCase,
+        citizen: Option<Box<super::case::Citizen>>,
+        case: Box<NewCase>,
     },
 }
 

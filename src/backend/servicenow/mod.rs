@@ -543,7 +543,7 @@ impl Backend for ServiceNow {
 
     async fn push(&self, push: &Push<'_>) -> BackendResult<Case> {
         if let crate::domain::Action::Open { citizen, case } = push.action {
-            return self.open(push, citizen.as_ref(), case).await;
+            return self.open(push, citizen.as_deref(), case).await;
         }
         let capabilities = self.capabilities().await?;
         let check_version = push

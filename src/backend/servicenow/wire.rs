@@ -291,6 +291,36 @@ pub fn choices(schema: &Schema, rows: &[Value]) -> Result<Vec<Choice>, BackendEr
     Ok(out)
 }
 
+/// A procedure of the catalogue; documents are one per line.
+pub fn procedure(value: &Value) -> Result<ProcedureInfo, BackendError> {
+    let r = object(value, "procedure")?;
+    let lines = |name| -> Result<Vec<String>, BackendError> {
+        Ok(text(r, name)?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
+    };
+    let due_days = text(r, "due_days")?;
+    Ok(ProcedureInfo {
+        code: required(r, "code", "procedure")?,
+        label_en: text(r, "label_en")?,
+        label_fr: text(r, "label_fr")?,
+        group: optional(text(r, "group")?),
+        due_days: match due_days.trim() {
+            "" => None,
+            days => Some(days.parse().map_err(|_| {
+                BackendError::Protocol(format!("due_days '{days}' is not a number of days"))
+            })?),
+        },
+        documents_en: lines("documents_en")?,
+        documents_fr: lines("documents_fr")?,
+        follow_up_en: text(r, "follow_up_en")?,
+        follow_up_fr: text(r, "follow_up_fr")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,34 +425,4 @@ mod tests {
             Some("c1")
         );
     }
-}
-
-/// A procedure of the catalogue; documents are one per line.
-pub fn procedure(value: &Value) -> Result<ProcedureInfo, BackendError> {
-    let r = object(value, "procedure")?;
-    let lines = |name| -> Result<Vec<String>, BackendError> {
-        Ok(text(r, name)?
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect())
-    };
-    let due_days = text(r, "due_days")?;
-    Ok(ProcedureInfo {
-        code: required(r, "code", "procedure")?,
-        label_en: text(r, "label_en")?,
-        label_fr: text(r, "label_fr")?,
-        group: optional(text(r, "group")?),
-        due_days: match due_days.trim() {
-            "" => None,
-            days => Some(days.parse().map_err(|_| {
-                BackendError::Protocol(format!("due_days '{days}' is not a number of days"))
-            })?),
-        },
-        documents_en: lines("documents_en")?,
-        documents_fr: lines("documents_fr")?,
-        follow_up_en: text(r, "follow_up_en")?,
-        follow_up_fr: text(r, "follow_up_fr")?,
-    })
 }
