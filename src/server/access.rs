@@ -1,8 +1,9 @@
 //! Who may read and write what. Agents see the cases of their assignment
 //! groups, with those cases' journal and citizens; supervisors see all.
-//! The directory (users, groups, memberships, choices) is readable by every
-//! authenticated user, as the console needs it to show names and queues,
-//! and writable by supervisors only.
+//! The directory (users, groups, memberships, choices, and the procedure
+//! catalogue when the extensions are on) is readable by every authenticated
+//! user, as the console needs it to show names, queues and procedures, and
+//! writable by supervisors only.
 //!
 //! Every read goes through [`read_scope`], applied in SQL to lists, counts,
 //! text searches, reads by id, display values of references and the
@@ -13,7 +14,7 @@ use rusqlite::types::Value;
 
 use super::error::ApiError;
 use super::query_sql::Sql;
-use super::tables::{CASE, CHOICE, CITIZEN, GROUP, JOURNAL, MEMBER, Table, USER};
+use super::tables::{CASE, CHOICE, CITIZEN, GROUP, JOURNAL, MEMBER, PROCEDURE, Table, USER};
 
 /// The authenticated user a request acts for.
 #[derive(Debug, Clone)]
@@ -90,10 +91,9 @@ pub fn check_table_write(table: &Table, agent: &Agent) -> Result<(), ApiError> {
         JOURNAL => Err(ApiError::forbidden(
             "journal entries are written through a case's comments or work_notes fields",
         )),
-        USER | GROUP | MEMBER | CHOICE if !agent.supervisor => Err(ApiError::forbidden(format!(
-            "only a supervisor may change {}",
-            table.name
-        ))),
+        USER | GROUP | MEMBER | CHOICE | PROCEDURE if !agent.supervisor => Err(
+            ApiError::forbidden(format!("only a supervisor may change {}", table.name)),
+        ),
         _ => Ok(()),
     }
 }

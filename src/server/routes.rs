@@ -137,17 +137,21 @@ fn version(text: &str) -> Result<Version, ApiError> {
     }
 }
 
-fn table_named(name: &str) -> Result<&'static Table, ApiError> {
-    tables::table(name).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "Invalid table {name} (served: {})",
-            tables::TABLES
-                .iter()
-                .map(|t| t.name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })
+/// The table a path names, among those served: an extension table is
+/// unknown to a server without its extensions, as to a real instance.
+fn table_named(app: &AppState, name: &str) -> Result<&'static Table, ApiError> {
+    let extensions = app.options.extensions;
+    tables::served(extensions)
+        .find(|t| t.name == name)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid table {name} (served: {})",
+                tables::served(extensions)
+                    .map(|t| t.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
 }
 
 /// `scheme://host[:port]` as the client reached the server, for the links
@@ -204,7 +208,7 @@ async fn list(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
     let version = path.version()?;
-    let table = table_named(&path.table)?;
+    let table = table_named(&app, &path.table)?;
     check_table_read(table, &agent, app.options.deny_memberships)?;
     let params = ListParams::parse(raw.as_deref().unwrap_or(""), base_url(&app, &headers))?;
     let p = params.clone();
@@ -240,7 +244,7 @@ async fn read_one(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     path.version()?;
-    let table = table_named(&path.table)?;
+    let table = table_named(&app, &path.table)?;
     check_table_read(table, &agent, app.options.deny_memberships)?;
     let sys_id = path.sys_id()?;
     let params = ListParams::parse(raw.as_deref().unwrap_or(""), base_url(&app, &headers))?;
@@ -266,7 +270,7 @@ async fn create(
     request: Request,
 ) -> Result<Response, ApiError> {
     path.version()?;
-    let table = table_named(&path.table)?;
+    let table = table_named(&app, &path.table)?;
     let base_url = base_url(&app, request.headers());
     write_flow::write(
         &app,
@@ -285,7 +289,7 @@ async fn update(
 ) -> Result<Response, ApiError> {
     path.version()?;
     let sys_id = path.sys_id()?;
-    let table = table_named(&path.table)?;
+    let table = table_named(&app, &path.table)?;
     let base_url = base_url(&app, request.headers());
     write_flow::write(
         &app,
@@ -325,7 +329,7 @@ async fn delete(
     Path(path): Path<TablePath>,
 ) -> Result<Response, ApiError> {
     path.version()?;
-    let table = table_named(&path.table)?;
+    let table = table_named(&app, &path.table)?;
     let sys_id = path.sys_id()?;
     app.db
         .write(move |conn| delete::delete(conn, table, &agent, &sys_id))

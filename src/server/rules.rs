@@ -1,5 +1,6 @@
-//! Business rules of the reference back-end: the case life cycle, and names
-//! derived from first and last names. These are the server's rules; clients
+//! Business rules of the reference back-end: the case life cycle, what a
+//! created case, citizen or procedure needs, and names derived from first
+//! and last names. These are the server's rules; clients
 //! learn states and labels from `sys_choice` rather than from this file.
 
 use rusqlite::Connection;
@@ -9,7 +10,7 @@ use super::access::{Agent, SERVER_AUTHOR, is_member};
 use super::changes::Changes;
 use super::error::ApiError;
 use super::records::{Record, text};
-use super::tables::{CASE, CITIZEN, Table, USER, static_table};
+use super::tables::{CASE, CITIZEN, CORRELATION_ID_MAX, PROCEDURE, Table, USER, static_table};
 
 pub const NEW: i64 = 1;
 pub const OPEN: i64 = 10;
@@ -63,9 +64,19 @@ pub fn apply(
     match table.name {
         CASE => case(conn, agent, existing, changes),
         CITIZEN => {
+            // A citizen without a last name could be neither told apart at
+            // the counter nor found again by the read-back of a lost answer.
+            if (existing.is_none() || changes.fields.contains_key("last_name"))
+                && blank(&merged(existing, changes, "last_name"))
+            {
+                return Err(ApiError::bad_request(
+                    "a citizen needs a last_name (csm_consumer.last_name is empty)",
+                ));
+            }
             derive_name(existing, changes);
             Ok(())
         }
+        PROCEDURE => procedure(existing, changes),
         USER => {
             if let Some(Value::Text(name)) = changes.fields.get("user_name")
                 && name.trim().eq_ignore_ascii_case(SERVER_AUTHOR)
@@ -98,6 +109,36 @@ fn merged_text(existing: Option<&Record>, changes: &Changes, name: &'static str)
         Some(f) => text(f, Some(&merged(existing, changes, name))),
         None => String::new(),
     }
+}
+
+/// Whether a value is missing or only spaces.
+fn blank(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Text(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// A procedure of the catalogue: the intake form finds it by code and
+/// proposes a due date `due_days` after opening.
+fn procedure(existing: Option<&Record>, changes: &mut Changes) -> Result<(), ApiError> {
+    if blank(&merged(existing, changes, "code")) {
+        return Err(ApiError::bad_request(
+            "a procedure needs a code (the case category it describes)",
+        ));
+    }
+    if let Some(days) = as_int(&merged(existing, changes, "due_days"))
+        && days < 0
+    {
+        return Err(ApiError::bad_request(format!(
+            "due_days is {days}: a legal deadline cannot be negative"
+        )));
+    }
+    if existing.is_none() {
+        changes.fields.entry("active").or_insert(Value::Integer(1));
+    }
+    Ok(())
 }
 
 fn as_int(value: &Value) -> Option<i64> {
@@ -175,6 +216,27 @@ fn case(
             .insert("number", Value::Text(next_number(conn)?));
     }
 
+    // A case without a summary shows as a blank line in every queue.
+    if blank(&merged(existing, changes, "short_description"))
+        && (existing.is_none() || changes.fields.contains_key("short_description"))
+    {
+        return Err(ApiError::bad_request(format!(
+            "a case needs a short_description{}",
+            if number.is_empty() {
+                String::new()
+            } else {
+                format!(" (case {number})")
+            }
+        )));
+    }
+    if let Some(Value::Text(id)) = changes.fields.get("correlation_id")
+        && id.chars().count() > CORRELATION_ID_MAX
+    {
+        return Err(ApiError::bad_request(format!(
+            "correlation_id is {} characters long; it holds at most {CORRELATION_ID_MAX}",
+            id.chars().count()
+        )));
+    }
     for required in ["state", "priority"] {
         if changes.fields.get(required) == Some(&Value::Null) {
             return Err(ApiError::bad_request(format!(

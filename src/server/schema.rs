@@ -8,12 +8,16 @@ use rusqlite::Connection;
 use super::tables::{Kind, TABLES};
 
 /// Bumped when the schema changes; `migrate` brings older files forward.
-const VERSION: i64 = 1;
+/// 2: cases' `correlation_id`, the procedure catalogue `u_guichet_procedure`.
+const VERSION: i64 = 2;
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current >= VERSION {
         return Ok(());
+    }
+    if current > 0 {
+        return upgrade(conn);
     }
     let mut sql = String::from("BEGIN;\n");
     for table in &TABLES {
@@ -31,13 +35,47 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(&sql)
 }
 
+/// Brings a file of an older version up to the registry: the tables it
+/// added are created and the columns it added appended (empty in the rows
+/// already there), then every index is made, in one transaction. Agents'
+/// data is kept as it is.
+fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    for table in &TABLES {
+        tx.execute_batch(&create_table(table))?;
+        let present: Vec<String> = tx
+            .prepare(&format!("PRAGMA table_info(\"{}\")", table.name))?
+            .query_map([], |r| r.get::<_, String>(1))?
+            .collect::<Result<_, _>>()?;
+        for field in table.stored() {
+            if !present.iter().any(|name| name == field.name) {
+                tx.execute_batch(&format!(
+                    "ALTER TABLE \"{}\" ADD COLUMN \"{}\" {};",
+                    table.name,
+                    field.name,
+                    column_type(field.kind)
+                ))?;
+            }
+        }
+    }
+    for ddl in INDEXES {
+        tx.execute_batch(ddl)?;
+    }
+    tx.execute_batch(&format!("PRAGMA user_version = {VERSION};"))?;
+    tx.commit()
+}
+
+fn column_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Integer | Kind::Boolean => "INTEGER",
+        _ => "TEXT",
+    }
+}
+
 fn create_table(table: &super::tables::Table) -> String {
     let mut columns = vec![r#""_row" INTEGER PRIMARY KEY"#.to_string()];
     for field in table.stored() {
-        let ty = match field.kind {
-            Kind::Integer | Kind::Boolean => "INTEGER",
-            _ => "TEXT",
-        };
+        let ty = column_type(field.kind);
         let constraint = if field.name == "sys_id" {
             " NOT NULL UNIQUE"
         } else {
@@ -73,6 +111,8 @@ pub const INDEXES: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS case_category ON sn_customerservice_case(category, state)",
     "CREATE INDEX IF NOT EXISTS case_opened ON sn_customerservice_case(opened_at)",
     "CREATE INDEX IF NOT EXISTS case_due ON sn_customerservice_case(due_date)",
+    // A client reads back a case whose creation answer it lost by this id.
+    "CREATE INDEX IF NOT EXISTS case_correlation ON sn_customerservice_case(correlation_id)",
     "CREATE INDEX IF NOT EXISTS case_updated ON sn_customerservice_case(sys_updated_on)",
     "CREATE INDEX IF NOT EXISTS journal_case ON sys_journal_field(element_id, sys_created_on)",
     "CREATE INDEX IF NOT EXISTS journal_created ON sys_journal_field(sys_created_on)",
@@ -85,6 +125,7 @@ pub const INDEXES: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS citizen_updated ON csm_consumer(sys_updated_on)",
     "CREATE INDEX IF NOT EXISTS citizen_creator ON csm_consumer(sys_created_by)",
     "CREATE INDEX IF NOT EXISTS choice_element ON sys_choice(name, element, language)",
+    "CREATE INDEX IF NOT EXISTS procedure_code ON u_guichet_procedure(code)",
 ];
 
 /// Text search over cases: number, summary, description and the citizen's
@@ -193,6 +234,37 @@ mod tests {
             )
             .unwrap();
         assert!(n > 15);
+    }
+
+    #[test]
+    fn a_version_1_file_gains_the_new_column_and_table_and_keeps_its_cases() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        // Version 1's case table, as the first release created it.
+        conn.execute_batch(
+            "CREATE TABLE sn_customerservice_case (_row INTEGER PRIMARY KEY, sys_id TEXT NOT NULL UNIQUE,
+               number TEXT, short_description TEXT);
+             INSERT INTO sn_customerservice_case (sys_id, number, short_description)
+               VALUES ('a1', 'CS0001001', 'Passeport');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        super::migrate(&conn).unwrap();
+        let (number, correlation): (String, Option<String>) = conn
+            .query_row(
+                "SELECT number, correlation_id FROM sn_customerservice_case WHERE sys_id = 'a1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((number.as_str(), correlation), ("CS0001001", None));
+        let procedures: i64 = conn
+            .query_row("SELECT count(*) FROM u_guichet_procedure", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(procedures, 0);
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, super::VERSION);
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct Table {
     pub display: &'static str,
     /// Fields searched by `123TEXTQUERY321` on tables without an FTS index.
     pub text_fields: &'static [&'static str],
+    /// One of our extension tables (`u_guichet_*`): served only with the
+    /// extensions on, as a real instance has no such table.
+    pub extension: bool,
 }
 
 const fn field(name: &'static str, kind: Kind) -> Field {
@@ -88,8 +91,14 @@ pub const GROUP: &str = "sys_user_group";
 pub const MEMBER: &str = "sys_user_grmember";
 pub const CITIZEN: &str = "csm_consumer";
 pub const CHOICE: &str = "sys_choice";
+/// The procedure catalogue (an extension): deadlines and the documents
+/// each procedure asks for, which the intake form and its receipt show.
+pub const PROCEDURE: &str = "u_guichet_procedure";
 
-pub static TABLES: [Table; 7] = [
+/// The longest `correlation_id`, as ServiceNow's task tables define it.
+pub const CORRELATION_ID_MAX: usize = 100;
+
+pub static TABLES: [Table; 8] = [
     Table {
         name: CASE,
         fields: &[
@@ -111,6 +120,10 @@ pub static TABLES: [Table; 7] = [
             server("active", Boolean),
             field("comments", Journal),
             field("work_notes", Journal),
+            // ServiceNow's task field for an external system's identifier:
+            // Guichet's client puts the id of the action that created the
+            // case there, to find it again when the answer was lost.
+            field("correlation_id", Text),
             SYS[0],
             SYS[1],
             SYS[2],
@@ -119,6 +132,7 @@ pub static TABLES: [Table; 7] = [
         ],
         display: "number",
         text_fields: &[],
+        extension: false,
     },
     Table {
         name: JOURNAL,
@@ -136,6 +150,7 @@ pub static TABLES: [Table; 7] = [
         ],
         display: "value",
         text_fields: &["value"],
+        extension: false,
     },
     Table {
         name: USER,
@@ -157,6 +172,7 @@ pub static TABLES: [Table; 7] = [
         ],
         display: "name",
         text_fields: &["user_name", "name", "email"],
+        extension: false,
     },
     Table {
         name: GROUP,
@@ -173,6 +189,7 @@ pub static TABLES: [Table; 7] = [
         ],
         display: "name",
         text_fields: &["name", "description"],
+        extension: false,
     },
     Table {
         name: MEMBER,
@@ -188,6 +205,7 @@ pub static TABLES: [Table; 7] = [
         ],
         display: "sys_id",
         text_fields: &[],
+        extension: false,
     },
     Table {
         name: CITIZEN,
@@ -209,6 +227,7 @@ pub static TABLES: [Table; 7] = [
         ],
         display: "name",
         text_fields: &["name", "email", "mobile_phone", "city"],
+        extension: false,
     },
     Table {
         name: CHOICE,
@@ -229,11 +248,43 @@ pub static TABLES: [Table; 7] = [
         ],
         display: "label",
         text_fields: &["label", "value"],
+        extension: false,
+    },
+    Table {
+        name: PROCEDURE,
+        fields: &[
+            SYS_ID,
+            field("code", Text),
+            field("label_fr", Text),
+            field("label_en", Text),
+            field("group", Reference(GROUP)),
+            field("due_days", Integer),
+            // One document per line: the Table API has no list type.
+            field("documents_fr", Text),
+            field("documents_en", Text),
+            field("follow_up_fr", Text),
+            field("follow_up_en", Text),
+            field("active", Boolean),
+            SYS[0],
+            SYS[1],
+            SYS[2],
+            SYS[3],
+            SYS[4],
+        ],
+        display: "code",
+        text_fields: &["code", "label_fr", "label_en"],
+        extension: true,
     },
 ];
 
 pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)
+}
+
+/// The tables a server answers for: without its extensions, those of a
+/// real instance only.
+pub fn served(extensions: bool) -> impl Iterator<Item = &'static Table> {
+    TABLES.iter().filter(move |t| extensions || !t.extension)
 }
 
 impl Table {
@@ -276,8 +327,17 @@ mod tests {
                 assert!(t.field(name).is_some(), "{}: text field {name}", t.name);
             }
         }
-        for name in [CASE, JOURNAL, USER, GROUP, MEMBER, CITIZEN, CHOICE] {
+        for name in [
+            CASE, JOURNAL, USER, GROUP, MEMBER, CITIZEN, CHOICE, PROCEDURE,
+        ] {
             assert_eq!(static_table(name).name, name);
         }
+    }
+
+    #[test]
+    fn extension_tables_are_served_only_with_the_extensions() {
+        assert!(served(true).any(|t| t.name == PROCEDURE));
+        assert!(!served(false).any(|t| t.name == PROCEDURE));
+        assert_eq!(served(false).count(), TABLES.len() - 1);
     }
 }

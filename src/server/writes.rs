@@ -14,7 +14,7 @@ use super::changes::Changes;
 use super::error::ApiError;
 use super::records::{Record, load_one};
 use super::rules;
-use super::tables::{Field, Kind, Table, Write, static_table};
+use super::tables::{CASE, Field, Kind, Table, Write, static_table};
 use crate::domain::Timestamp;
 
 /// The longest value a field takes: a long letter to a citizen fits many
@@ -169,6 +169,13 @@ fn check_choice(
         .collect::<Result<_, _>>()?;
     if values.iter().any(|v| v == raw) {
         return Ok(());
+    }
+    // A case's category is its procedure: say so in the agent's terms.
+    if table.name == CASE && field.name == "category" {
+        return Err(ApiError::bad_request(format!(
+            "unknown procedure '{raw}' (category of {CASE}; known procedures: {})",
+            values.join(", ")
+        )));
     }
     Err(ApiError::bad_request(format!(
         "'{raw}' is not a value of {}.{} (allowed: {})",

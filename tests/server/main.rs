@@ -7,6 +7,7 @@ mod accounts;
 mod auth;
 mod durability;
 mod extensions;
+mod intake;
 mod isolation;
 mod limits;
 mod listen;

@@ -9,6 +9,12 @@ pub struct Procedure {
     pub label_en: String,
     pub group: String,
     pub due_days: i64,
+    /// The documents the procedure asks for, listed on the intake receipt.
+    pub documents_fr: Vec<String>,
+    pub documents_en: Vec<String>,
+    /// One sentence: how the citizen follows the request up.
+    pub follow_up_fr: String,
+    pub follow_up_en: String,
     /// "accord" or "rejet" under *silence vaut accord / rejet*.
     #[serde(default)]
     pub silence: Option<String>,
@@ -139,6 +145,27 @@ impl Catalog {
             .any(|list| list.is_empty())
             {
                 return Err(format!("procedure {} has an empty text list", p.code));
+            }
+            // The receipt lists the documents in the citizen's language: both
+            // lists must exist and say the same number of things.
+            // Served one per line: a document holding a line break would split.
+            if p.documents_fr.is_empty()
+                || p.documents_fr.len() != p.documents_en.len()
+                || p.documents_fr
+                    .iter()
+                    .chain(&p.documents_en)
+                    .any(|d| d.contains('\n'))
+            {
+                return Err(format!(
+                    "procedure {} needs as many documents_fr as documents_en, at least one, each on one line",
+                    p.code
+                ));
+            }
+            if p.follow_up_fr.trim().is_empty() || p.follow_up_en.trim().is_empty() {
+                return Err(format!(
+                    "procedure {} needs follow_up_fr and follow_up_en",
+                    p.code
+                ));
             }
             if !self.agents.iter().any(|a| a.groups.contains(&p.group)) {
                 return Err(format!("no agent works in group {}", p.group));

@@ -136,7 +136,44 @@ impl<'c> Generator<'c> {
         self.write_people(tx, &created)?;
         self.write_citizens(tx, &created)?;
         self.write_cases(tx)?;
+        // Last, so that the sys_ids drawn for everything above stay those
+        // earlier releases seeded.
+        self.write_procedures(tx, &created)?;
         schema::after_bulk_load(tx)
+    }
+
+    /// The procedure catalogue (`u_guichet_procedure`), one row per
+    /// procedure, documents one per line.
+    fn write_procedures(&mut self, tx: &Connection, created: &str) -> rusqlite::Result<()> {
+        let mut insert = tx.prepare(
+            "INSERT INTO u_guichet_procedure (sys_id, code, label_fr, label_en, \"group\", due_days,
+               documents_fr, documents_en, follow_up_fr, follow_up_en, active,
+               sys_created_on, sys_created_by, sys_updated_on, sys_updated_by, sys_mod_count)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 'system', ?, 'system', 0)",
+        )?;
+        for p in &self.catalog.procedures {
+            let group = self
+                .catalog
+                .groups
+                .iter()
+                .position(|g| g.key == p.group)
+                .and_then(|i| self.group_ids.get(i));
+            insert.execute(params![
+                self.ids.next(),
+                p.code,
+                p.label_fr,
+                p.label_en,
+                group,
+                p.due_days,
+                p.documents_fr.join("\n"),
+                p.documents_en.join("\n"),
+                p.follow_up_fr,
+                p.follow_up_en,
+                created,
+                created
+            ])?;
+        }
+        Ok(())
     }
 
     fn write_choices(&mut self, tx: &Connection, created: &str) -> rusqlite::Result<()> {
