@@ -72,6 +72,15 @@ pub fn sync(global: &Global, args: SyncArgs) -> Outcome {
                         ],
                     )
                 );
+                for (provisional, number) in &report.push.numbered {
+                    println!(
+                        "{}",
+                        lang.f(
+                            "cli.synced_numbered",
+                            &[("provisional", provisional), ("number", number)],
+                        )
+                    );
+                }
             }
             Ok(())
         }

@@ -236,6 +236,7 @@ fn sync_and_answers_go_on_behind_the_lock() {
             conflicts: 0,
             failed: 0,
             cases_changed: 3,
+            numbered: Vec::new(),
         }),
     );
     assert_eq!(state.link, Link::Online);

@@ -97,6 +97,8 @@ pub enum SyncEvent {
         conflicts: usize,
         failed: usize,
         cases_changed: usize,
+        /// Cases opened here that the back-end numbered: (provisional, real).
+        numbered: Vec<(String, String)>,
     },
     /// The round stopped; the actions stay queued.
     Failed {

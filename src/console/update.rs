@@ -243,12 +243,29 @@ fn on_sync(state: &mut State, event: SyncEvent, fx: &mut Vec<Effect>) {
             conflicts,
             failed,
             cases_changed,
+            numbered,
         } => {
             state.syncing = false;
             if !state.offline {
                 state.link = Link::Online;
             }
-            if conflicts + failed > 0 {
+            if let Some((provisional, number)) = numbered.last() {
+                // The agent may have read the provisional number out: the
+                // real one is said, and NEW-n keeps finding the case.
+                let key = match numbered.len() {
+                    1 => "msg.numbered",
+                    _ => "msg.numbered_more",
+                };
+                let text = state.f(
+                    key,
+                    &[
+                        ("provisional", provisional),
+                        ("number", number),
+                        ("more", &(numbered.len() - 1)),
+                    ],
+                );
+                say(state, text, false);
+            } else if conflicts + failed > 0 {
                 let text = state.f(
                     "msg.sync_attention",
                     &[("conflicts", &conflicts), ("failed", &failed)],

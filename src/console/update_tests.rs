@@ -264,6 +264,7 @@ fn offline_by_choice_stays_offline_whatever_a_round_says() {
             conflicts: 0,
             failed: 0,
             cases_changed: 0,
+            numbered: Vec::new(),
         }),
     );
     assert_eq!(state.link, Link::Offline);

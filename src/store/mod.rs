@@ -233,6 +233,11 @@ impl Store {
         )
         .map_err(open_error)?;
         schema::migrate(&conn).map_err(open_error)?;
+        conn.execute_batch(&format!(
+            "PRAGMA cache_size = -{};",
+            cache_kib(key.is_some())
+        ))
+        .map_err(open_error)?;
         let interrupts = Interrupt(std::sync::Arc::new(std::sync::Mutex::new(vec![
             conn.get_interrupt_handle(),
         ])));
@@ -293,6 +298,10 @@ impl Store {
                 source,
             })?;
             sealing::apply(&conn, self.key.as_ref())?;
+            conn.execute_batch(&format!(
+                "PRAGMA cache_size = -{};",
+                cache_kib(self.key.is_some())
+            ))?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             if let Ok(mut handles) = self.interrupts.0.lock() {
                 handles.push(conn.get_interrupt_handle());
@@ -374,7 +383,11 @@ impl Store {
     /// 64 MB rather than 4 MB): index pages that every page of cases touches
     /// are then copied once, not once per page.
     pub fn bulk_writes(&self, on: bool) -> StoreResult<()> {
-        let (kib, wal_pages) = if on { (65536, 16384) } else { (2000, 1000) };
+        let (kib, wal_pages) = if on {
+            (65536, 16384)
+        } else {
+            (cache_kib(self.key.is_some()), 1000)
+        };
         self.conn.execute_batch(&format!(
             "PRAGMA cache_size = -{kib}; PRAGMA wal_autocheckpoint = {wal_pages};"
         ))?;
@@ -399,6 +412,14 @@ impl Store {
     pub fn me(&self) -> StoreResult<Option<String>> {
         self.meta(Meta::Me)
     }
+}
+
+/// SQLite's page cache per connection, in KiB. A sealed store's pages are
+/// decrypted and their HMAC checked each time they are read from the file:
+/// the index and search pages a query walks stay decrypted in a bigger
+/// cache (SQLite's default is 2 MB; memory is taken only as pages are read).
+fn cache_kib(sealed: bool) -> i64 {
+    if sealed { 32 * 1024 } else { 2000 }
 }
 
 #[cfg(test)]

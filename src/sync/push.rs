@@ -42,6 +42,18 @@ pub struct PushReport {
     pub deferred: usize,
     /// Why the round stopped early, when the back-end looked away.
     pub away: Option<String>,
+    /// Cases opened here that the back-end numbered: (provisional, real).
+    pub numbered: Vec<(String, String)>,
+}
+
+impl PushReport {
+    /// Notes the real number of a case opened here, once it is known.
+    fn note_numbered(&mut self, entry: &OutboxEntry, case: &crate::domain::Case) {
+        if entry.action.opens() {
+            self.numbered
+                .push((entry.case_number.clone(), case.number.clone()));
+        }
+    }
 }
 
 /// Which waiting actions a push round takes.
@@ -313,6 +325,7 @@ async fn prepare(
         match read_back(backend, store, entry).await {
             Ok(ReadBack::Applied(case)) => {
                 store.mark_done(&entry.id, &case, Settled::ReadBack)?;
+                report.note_numbered(entry, &case);
                 report.found_applied += 1;
                 return settled(Step::Settled);
             }
@@ -372,6 +385,7 @@ async fn finish(
         match answer {
             Ok(case) => {
                 store.mark_done(&entry.id, &case, Settled::Sent)?;
+                report.note_numbered(entry, &case);
                 report.applied += 1;
                 return Ok(Step::Settled);
             }

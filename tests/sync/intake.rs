@@ -87,7 +87,7 @@ async fn check_once(server: &Server, agent: &Agent, opened: &[(String, String, S
         assert_eq!(boss.journal_count(number, comment).await, 1, "{comment}");
         let local = agent.json(&["--offline", "case", provisional, "--json"]);
         assert_eq!(local["number"], number, "{provisional} names the real case");
-        assert_eq!(local["state_label"], "Awaiting info");
+        assert_eq!(local["state_label"], "Awaiting Info");
         assert!(
             local["citizen"]
                 .as_str()
@@ -122,7 +122,12 @@ async fn fifty_cases_opened_offline_are_created_once_with_their_work() {
     let receipt = agent.ok(&["--offline", "receipt", &opened[0].0]);
     assert!(receipt.contains(&opened[0].0), "{receipt}");
     assert!(receipt.contains("provisional"), "{receipt}");
-    agent.ok(&["sync"]);
+    // The agent is told each real number.
+    let synced = agent.ok(&["sync"]);
+    assert!(
+        synced.contains(&format!("{} is now CS", opened[0].0)),
+        "{synced}"
+    );
     check_once(&server, &agent, &opened).await;
     let receipt = agent.ok(&["--offline", "receipt", &opened[0].0]);
     assert!(!receipt.contains("provisional"), "{receipt}");
@@ -152,6 +157,16 @@ async fn through_lost_answers(extra: &[&str], extensions: bool) {
         let _ = agent.run(&["sync"]);
     }
     assert!(proxy.stats().faults >= 6, "{:?}", proxy.stats());
+    // Openings met the faults: some were sent again or read back.
+    let all = agent.json(&["--offline", "queue", "--all", "--json"]);
+    assert!(
+        all.as_array()
+            .expect("a list")
+            .iter()
+            .any(|e| e["kind"] == "open"
+                && (e["attempts"].as_u64() > Some(1) || e["settled_by"] == "read_back")),
+        "no opening met a fault: {all}"
+    );
     check_once(&server, &agent, &opened).await;
 }
 
@@ -303,9 +318,7 @@ fn a_refused_opening_holds_the_work_queued_behind_it() {
     assert_eq!(queue.len(), 2, "{queue:?}");
     assert_eq!(queue[0]["state"], "failed", "{queue:?}");
     assert!(
-        queue[0]["last_error"]
-            .as_str()
-            .is_some_and(|e| !e.is_empty()),
+        queue[0]["error"].as_str().is_some_and(|e| !e.is_empty()),
         "says why: {queue:?}"
     );
     assert_eq!(queue[1]["state"], "pending", "held: {queue:?}");

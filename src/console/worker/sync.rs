@@ -115,6 +115,7 @@ async fn one_round(
             failed: report.push.failed,
             // Purged cases leave the lists too.
             cases_changed: report.pull.map_or(0, |p| p.cases_changed) + report.purged.cases,
+            numbered: report.push.numbered,
         },
         Err(e) => {
             let trouble = classify(&e);
