@@ -81,6 +81,11 @@ fn lang(profile: &Profile) -> Lang {
 /// Checks the agent's password offline, against the key file: true when it
 /// opens the store's key. Slow on purpose (argon2): never in a key path.
 pub fn check_password(paths: &Paths, name: &str, password: &str) -> Result<bool, AppError> {
+    Ok(open_key_file(paths, name, password)?.is_some())
+}
+
+/// The store's key from the key file, if `password` opens it.
+fn open_key_file(paths: &Paths, name: &str, password: &str) -> Result<Option<StoreKey>, AppError> {
     let key_path = paths.store_key_file(name);
     let Some(file) = read_key_file(&key_path)? else {
         return Err(AppError::Locked(Lang::choose(None).f(
@@ -89,8 +94,8 @@ pub fn check_password(paths: &Paths, name: &str, password: &str) -> Result<bool,
         )));
     };
     match file.open(password) {
-        Ok(_) => Ok(true),
-        Err(KeyFileError::WrongPassword) => Ok(false),
+        Ok(key) => Ok(Some(key)),
+        Err(KeyFileError::WrongPassword) => Ok(None),
         Err(e) => Err(damaged(&key_path, e)),
     }
 }
@@ -132,21 +137,11 @@ pub fn seal_with(paths: &Paths, name: &str, password: &str) -> Result<(), AppErr
 /// Opens the key file with a password the agent typed (`guichet unlock`,
 /// the prompt at start) and keeps the key for the session.
 pub fn unlock(paths: &Paths, name: &str, password: &str) -> Result<bool, AppError> {
-    let key_path = paths.store_key_file(name);
-    let Some(file) = read_key_file(&key_path)? else {
-        return Err(AppError::Locked(Lang::choose(None).f(
-            "error.store_no_verifier",
-            &[("name", &name), ("file", &key_path.display())],
-        )));
-    };
-    match file.open(password) {
-        Ok(key) => {
-            keep(&paths.store(name), &key);
-            Ok(true)
-        }
-        Err(KeyFileError::WrongPassword) => Ok(false),
-        Err(e) => Err(damaged(&key_path, e)),
+    let key = open_key_file(paths, name, password)?;
+    if let Some(key) = &key {
+        keep(&paths.store(name), key);
     }
+    Ok(key.is_some())
 }
 
 /// Forgets the session's copy of the key (logout): the password is then

@@ -2,7 +2,7 @@
 //! go in, the password check answers (a fake one: the real check is slow
 //! and lives elsewhere).
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event, KeyCode};
 use time::Duration;
 
 use super::*;
@@ -13,22 +13,7 @@ use crate::console::update::update;
 use crate::console::worker::Query;
 use crate::i18n::Lang;
 
-fn key(state: &mut State, code: KeyCode) -> Vec<Effect> {
-    update(
-        state,
-        Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))),
-    )
-}
-
-fn ctrl(state: &mut State, c: char) -> Vec<Effect> {
-    update(
-        state,
-        Msg::Term(Event::Key(KeyEvent::new(
-            KeyCode::Char(c),
-            KeyModifiers::CONTROL,
-        ))),
-    )
-}
+use crate::console::update::tests::{ctrl, key};
 
 fn type_text(state: &mut State, text: &str) {
     for c in text.chars() {

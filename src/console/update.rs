@@ -249,6 +249,9 @@ fn on_sync(state: &mut State, event: SyncEvent, fx: &mut Vec<Effect>) {
             if !state.offline {
                 state.link = Link::Online;
             }
+            for (provisional, number) in &numbered {
+                super::intake::receipt::on_numbered(state, provisional, number);
+            }
             if let Some((provisional, number)) = numbered.last() {
                 // The agent may have read the provisional number out: the
                 // real one is said, and NEW-n keeps finding the case.
@@ -1409,4 +1412,4 @@ pub fn context(state: &State) -> Context {
 
 #[cfg(test)]
 #[path = "update_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -9,14 +9,16 @@ use crate::domain::Action;
 use crate::i18n::Lang;
 use crate::store::OutboxState;
 
-fn key(state: &mut State, code: KeyCode) -> Vec<Effect> {
+/// A key pressed with no modifier (the console's tests share it).
+pub(crate) fn key(state: &mut State, code: KeyCode) -> Vec<Effect> {
     update(
         state,
         Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))),
     )
 }
 
-fn ctrl(state: &mut State, c: char) -> Vec<Effect> {
+/// Ctrl and a letter.
+pub(crate) fn ctrl(state: &mut State, c: char) -> Vec<Effect> {
     update(
         state,
         Msg::Term(Event::Key(KeyEvent::new(

@@ -157,14 +157,17 @@ impl Store {
         Ok(())
     }
 
-    /// The number a case opened here now goes by: the back-end's once it
-    /// numbered it, else the provisional one.
+    /// The number the back-end gave a case opened here, by its provisional
+    /// number or id (screens and scripts may still hold either).
     pub fn renumbered(&self, provisional: &str) -> StoreResult<Option<String>> {
+        if !provisional.trim().to_uppercase().starts_with("NEW-") && !is_provisional(provisional) {
+            return Ok(None);
+        }
         Ok(self
             .conn
             .query_row(
-                "SELECT number FROM renumbered WHERE provisional = ?",
-                [provisional.trim().to_uppercase()],
+                "SELECT number FROM renumbered WHERE provisional = ?1 OR provisional_id = ?2",
+                params![provisional.trim().to_uppercase(), provisional.trim()],
                 |r| r.get(0),
             )
             .optional()?)
@@ -243,8 +246,8 @@ pub(super) fn replace_provisional(
         params![returned.id, provisional],
     )?;
     tx.execute(
-        "INSERT OR REPLACE INTO renumbered (provisional, case_id, number) VALUES (?, ?, ?)",
-        params![done.case_number, returned.id, returned.number],
+        "INSERT OR REPLACE INTO renumbered (provisional, provisional_id, case_id, number) VALUES (?, ?, ?, ?)",
+        params![done.case_number, provisional, returned.id, returned.number],
     )?;
     audit(
         tx,

@@ -97,9 +97,11 @@ END;
 const V7_INTAKE: &str = r#"
 CREATE TABLE renumbered (
   provisional TEXT PRIMARY KEY,
+  provisional_id TEXT NOT NULL,
   case_id TEXT NOT NULL,
   number TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX renumbered_id ON renumbered(provisional_id);
 CREATE TABLE procedures (
   code TEXT PRIMARY KEY,
   label_en TEXT NOT NULL,

@@ -63,6 +63,23 @@ pub fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     }
 }
 
+/// The back-end numbered a case opened here: a receipt on screen for it
+/// shows the real number now (the case is found by it).
+pub fn on_numbered(state: &mut State, provisional: &str, number: &str) {
+    let Some(view) = state.receipt.as_mut() else {
+        return;
+    };
+    if view.number != provisional {
+        return;
+    }
+    view.number = number.to_string();
+    view.case_id = number.to_string();
+    if let Some(receipt) = view.receipt.as_mut() {
+        receipt.number = number.to_string();
+        receipt.provisional = false;
+    }
+}
+
 pub fn on_loaded(state: &mut State, result: Result<Receipt, String>) {
     let Some(view) = state.receipt.as_mut() else {
         return;
