@@ -22,6 +22,15 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# SQLCipher's OpenSSL (the encrypted store) is built from source.
+for tool in cc perl make; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "install.sh: $tool was not found; the encrypted store's OpenSSL is built from source and needs" >&2
+    echo "a C compiler, perl and make (Debian: apt-get install build-essential perl)." >&2
+    exit 1
+  fi
+done
+
 cd "$(dirname "$0")"
 echo "building guichet (release; the first build takes a few minutes on a small machine)..."
 cargo build --release --locked --quiet

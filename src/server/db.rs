@@ -37,9 +37,25 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// The database holds every citizen's data and the agents' password
+/// hashes: a new file is made 0600 before SQLite opens it (SQLite gives its
+/// -wal and -shm the main file's mode). An existing file keeps its mode: an
+/// administrator may have chosen it.
+fn create_private(path: &Path) -> rusqlite::Result<()> {
+    crate::private_files::open_or_create(path)
+        .map(drop)
+        .map_err(|e| {
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                Some(format!("cannot create {}: {e}", path.display())),
+            )
+        })
+}
+
 /// One configured connection with the schema in place, for commands that
 /// work on the file directly (`guichet accounts`), even beside a running server.
 pub fn open_single(path: &Path) -> rusqlite::Result<Connection> {
+    create_private(path)?;
     let conn = Connection::open(path)?;
     configure(&conn)?;
     schema::migrate(&conn)?;
@@ -48,6 +64,7 @@ pub fn open_single(path: &Path) -> rusqlite::Result<Connection> {
 
 impl Db {
     pub fn open(path: &Path, deadline: Duration) -> Result<Arc<Db>, rusqlite::Error> {
+        create_private(path)?;
         let writer = Connection::open(path)?;
         configure(&writer)?;
         schema::migrate(&writer)?;

@@ -175,3 +175,15 @@ async fn sigterm_stops_the_server_cleanly() {
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn the_database_is_created_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = support::server::start(5, &[]);
+    // Every citizen's data and the agents' password hashes are in it.
+    let mode = std::fs::metadata(&server.db)
+        .expect("the database")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", server.db.display());
+}
