@@ -226,7 +226,19 @@ pub fn logout(global: &Global, args: LogoutArgs) -> Outcome {
     let lang = Lang::choose(profile.language.as_deref());
     // The key first: a wipe reads the store before it goes, and the
     // password that may be needed to open it is forgotten next.
-    let key = match args.wipe {
+    let store = paths.store(&name);
+    // A store that cannot be read any more (its key lost with the keyring
+    // and the key file) can still be wiped, once its unsent actions are
+    // given up knowingly: they could never be sent anyway.
+    let unreadable = args.wipe
+        && args.drop_unsent
+        && args.yes
+        && unlock::store_key(&paths, &name, &profile, None)
+            .ok()
+            .and_then(|key| Store::open(&store, key.as_ref()).ok())
+            .is_none()
+        && store.exists();
+    let key = match args.wipe && !unreadable {
         true => unlock::store_key(&paths, &name, &profile, None)?,
         false => None,
     };
@@ -236,8 +248,13 @@ pub fn logout(global: &Global, args: LogoutArgs) -> Outcome {
             drop_unsent: args.drop_unsent,
             yes: args.yes,
         };
-        let store = paths.store(&name);
-        let only_exported = super::wipe::wipe(&store, key.as_ref(), &name, lang, &consent)?;
+        let only_exported = if unreadable {
+            Store::wipe_unreadable(&store)?;
+            eprintln!("{}", lang.f("cli.wipe_unreadable", &[("name", &name)]));
+            0
+        } else {
+            super::wipe::wipe(&store, key.as_ref(), &name, lang, &consent)?
+        };
         unlock::forget_all(&paths, &name)?;
         config.profiles.remove(&name);
         if config.default_profile.as_deref() == Some(name.as_str()) {

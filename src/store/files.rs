@@ -105,6 +105,25 @@ fn same_file(_file: &File, path: &Path) -> bool {
 }
 
 impl Store {
+    /// Deletes a store nothing can read any more (its key is lost), while
+    /// no other process has it open. The caller has the agent's word that
+    /// its unsent actions are given up.
+    pub fn wipe_unreadable(path: &Path) -> StoreResult<()> {
+        let presence = Presence::exclusive(path)?;
+        for file in sqlite_files(path) {
+            match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io_error(&file)(e));
+                }
+                _ => {}
+            }
+        }
+        let _ = std::fs::remove_file(path.with_extension("lock"));
+        let _ = std::fs::remove_file(presence_file(path));
+        drop(presence);
+        Ok(())
+    }
+
     /// Deletes the store at `path` with its -wal and -shm, once `allowed`
     /// agreed, looking at the store while no other process has it open
     /// (refused with [`StoreError::InUse`] otherwise). False when there

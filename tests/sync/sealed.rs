@@ -178,3 +178,23 @@ fn a_plain_store_of_an_earlier_version_is_sealed_with_its_queue() {
         assert_eq!(times, 1, "{text} on {number}");
     }
 }
+
+#[test]
+fn a_store_whose_key_is_lost_is_refused_then_wiped_only_when_its_queue_is_given_up() {
+    let (_server, agent) = synced(5);
+    let number = agent.numbers("open", 1).remove(0);
+    agent.ok(&["--offline", "note", &number, "Note jamais envoyée"]);
+    // The key gone from the keyring and from the disk.
+    restart(&agent, "demo");
+    std::fs::remove_file(agent.store_path().with_extension("key")).expect("the key file");
+    let lost = agent.run(&["--offline", "queue"]).expect(1);
+    assert!(lost.stderr.contains("is lost"), "{}", lost.stderr);
+    // A wipe that would keep the queue cannot read it: refused.
+    agent.run(&["logout", "--wipe"]).expect(1);
+    assert!(agent.store_path().exists());
+    let out = agent
+        .run(&["logout", "--wipe", "--drop-unsent", "--yes"])
+        .expect(0);
+    assert!(out.stderr.contains("could not be read"), "{}", out.stderr);
+    assert!(!agent.store_path().exists());
+}
