@@ -26,16 +26,7 @@ fn open_console(agent: &Agent) -> Console {
 /// A case of mine whose citizen's name has an accent, with the name as an
 /// agent would type it without accents.
 fn case_with_accented_citizen(agent: &Agent) -> (String, String, String) {
-    let mine = agent.json(&[
-        "--offline",
-        "cases",
-        "--view",
-        "mine",
-        "--limit",
-        "500",
-        "--json",
-    ]);
-    let cases = mine.as_array().expect("a list");
+    let cases = agent.my_cases();
     assert!(!cases.is_empty(), "the demo agent has cases");
     let case = cases
         .iter()

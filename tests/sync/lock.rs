@@ -31,17 +31,8 @@ fn open_console(agent: &Agent, lock_after: &str) -> Console {
 /// What of the agent's cases the screen shows: numbers, the citizens'
 /// names and each part of them long enough to mean something.
 fn shown_case_data(agent: &Agent, screen: &str) -> BTreeSet<String> {
-    let mine = agent.json(&[
-        "--offline",
-        "cases",
-        "--view",
-        "mine",
-        "--limit",
-        "500",
-        "--json",
-    ]);
     let mut shown = BTreeSet::new();
-    for case in mine.as_array().expect("a list") {
+    for case in agent.my_cases() {
         let number = case["number"].as_str().unwrap_or_default();
         if number.is_empty() || !screen.contains(number) {
             continue;
@@ -73,8 +64,9 @@ fn wait_for_the_lock(console: &Console, before: &BTreeSet<String>) -> String {
     locked
 }
 
-#[test]
-fn an_idle_console_locks_and_shows_no_citizen_and_a_wrong_password_keeps_it() {
+/// A console showing the agent's list, then locked: the server (kept as
+/// long as the console), the console, and what the list showed.
+fn locked_console() -> (support::server::Server, Agent, Console, BTreeSet<String>) {
     let server = start(150, &[]);
     let agent = Agent::login(&server.url, "demo");
     agent.ok(&["sync"]);
@@ -82,8 +74,13 @@ fn an_idle_console_locks_and_shows_no_citizen_and_a_wrong_password_keeps_it() {
     let list = console.wait_until("rows of cases", |s| s.contains("▶ CS"));
     let before = shown_case_data(&agent, &list);
     assert!(before.len() >= 3, "the list shows cases: {list}");
-
     wait_for_the_lock(&console, &before);
+    (server, agent, console, before)
+}
+
+#[test]
+fn an_idle_console_locks_and_shows_no_citizen_and_a_wrong_password_keeps_it() {
+    let (_server, _agent, console, before) = locked_console();
     console.type_text("not-the-password");
     console.keys(&["Enter"]);
     // Wrong (the real check) or not checkable (no verifier): locked all
@@ -100,19 +97,10 @@ fn an_idle_console_locks_and_shows_no_citizen_and_a_wrong_password_keeps_it() {
     assert!(console.wait_gone(std::time::Duration::from_secs(10)));
 }
 
-/// Needs the offline password check (app::unlock::check_password) from
-/// main: with its temporary stub the lock never opens.
+/// The password is checked offline against the store's key file.
 #[test]
 fn the_agents_password_unlocks_and_the_list_is_back() {
-    let server = start(150, &[]);
-    let agent = Agent::login(&server.url, "demo");
-    agent.ok(&["sync"]);
-    let console = open_console(&agent, LOCK_AFTER);
-    let list = console.wait_until("rows of cases", |s| s.contains("▶ CS"));
-    let before = shown_case_data(&agent, &list);
-    assert!(!before.is_empty(), "{list}");
-
-    wait_for_the_lock(&console, &before);
+    let (_server, _agent, console, before) = locked_console();
     // The password the agent logged in with.
     console.type_text("demo");
     console.keys(&["Enter"]);

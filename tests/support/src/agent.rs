@@ -299,6 +299,22 @@ impl Agent {
         expected
     }
 
+    /// The agent's own cases from the local store, as `cases --json` lists them.
+    pub fn my_cases(&self) -> Vec<Value> {
+        self.json(&[
+            "--offline",
+            "cases",
+            "--view",
+            "mine",
+            "--limit",
+            "500",
+            "--json",
+        ])
+        .as_array()
+        .expect("a list")
+        .clone()
+    }
+
     pub fn queue(&self) -> Vec<Value> {
         self.json(&["--offline", "queue", "--json"])
             .as_array()
