@@ -415,22 +415,16 @@ fn citizen_line<'a>(
 fn citizen_dropdown<'a>(state: &State, form: &Form, width: usize, s: &Styles) -> Vec<Span<'a>> {
     let pad = " ".repeat(LABEL);
     let mut out = Vec::new();
-    if form.query.text.trim().chars().count() < 2 {
-        out.push(Span::styled(
-            fit(
-                &format!("{pad}{}", state.t("ui.intake_search_hint")),
-                width,
-                state.ascii,
-            ),
-            s.muted,
-        ));
+    let hint = if form.query.text.trim().chars().count() < 2 {
+        Some("ui.intake_search_hint")
     } else if form.searched && form.matches.is_empty() {
+        Some("ui.intake_no_match")
+    } else {
+        None
+    };
+    if let Some(key) = hint {
         out.push(Span::styled(
-            fit(
-                &format!("{pad}{}", state.t("ui.intake_no_match")),
-                width,
-                state.ascii,
-            ),
+            fit(&format!("{pad}{}", state.t(key)), width, state.ascii),
             s.muted,
         ));
     }
