@@ -39,7 +39,12 @@ pub enum IntakeMsg {
     },
     /// The case was queued, or why not.
     Opened(Result<Box<OutboxEntry>, Refusal>),
-    Receipt(Result<Receipt, String>),
+    /// The receipt asked for by this number (a provisional one may come
+    /// back under the real number, if the sync gave it meanwhile).
+    Receipt {
+        asked: String,
+        result: Result<Receipt, String>,
+    },
     Printed(Result<(), PrintTrouble>),
 }
 
@@ -184,7 +189,7 @@ pub fn on_msg(state: &mut State, msg: IntakeMsg, fx: &mut Vec<Effect>) {
                 }
             }
         }
-        IntakeMsg::Receipt(result) => receipt::on_loaded(state, result),
+        IntakeMsg::Receipt { asked, result } => receipt::on_loaded(state, &asked, result),
         IntakeMsg::Printed(result) => receipt::on_printed(state, result),
     }
 }

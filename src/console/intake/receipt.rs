@@ -14,6 +14,8 @@ use crate::store::OutboxEntry;
 
 #[derive(Debug)]
 pub struct ReceiptView {
+    /// The number the receipt was asked by (the provisional one).
+    pub asked: String,
     pub number: String,
     pub case_id: String,
     /// From the query thread.
@@ -28,6 +30,7 @@ pub struct ReceiptView {
 impl ReceiptView {
     pub fn new(entry: &OutboxEntry) -> ReceiptView {
         ReceiptView {
+            asked: entry.case_number.clone(),
             number: entry.case_number.clone(),
             case_id: entry.case_id.clone(),
             receipt: None,
@@ -80,14 +83,23 @@ pub fn on_numbered(state: &mut State, provisional: &str, number: &str) {
     }
 }
 
-pub fn on_loaded(state: &mut State, result: Result<Receipt, String>) {
+pub fn on_loaded(state: &mut State, asked: &str, result: Result<Receipt, String>) {
     let Some(view) = state.receipt.as_mut() else {
         return;
     };
+    // An answer for another receipt (the agent went on): not this one.
+    if asked != view.asked {
+        return;
+    }
     match result {
-        Ok(receipt) if receipt.number == view.number => view.receipt = Some(receipt),
-        // An answer for another receipt (the agent went on): not this one.
-        Ok(_) => {}
+        Ok(receipt) => {
+            // Numbered by a sync that ran in between: the real number.
+            if !receipt.provisional {
+                view.number = receipt.number.clone();
+                view.case_id = receipt.number.clone();
+            }
+            view.receipt = Some(receipt);
+        }
         Err(e) => view.error = Some(e),
     }
 }

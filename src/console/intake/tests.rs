@@ -365,9 +365,64 @@ fn queued_shows_the_receipt_and_refreshes_the_list() {
     assert!(state.list.generation > generation);
     update(
         &mut state,
-        Msg::Intake(IntakeMsg::Receipt(Ok(receipt(Lang::Fr)))),
+        Msg::Intake(IntakeMsg::Receipt {
+            asked: receipt(Lang::Fr).number,
+            result: Ok(receipt(Lang::Fr)),
+        }),
     );
     assert!(state.receipt.as_ref().is_some_and(|r| r.receipt.is_some()));
+}
+
+#[test]
+fn a_receipt_numbered_before_it_loads_or_after_shows_the_real_number() {
+    let mut state = opened(Lang::Fr);
+    let mut entry = opened_entry();
+    state.receipt = Some(super::receipt::ReceiptView::new(&entry));
+    // The sync numbered it before the query answered.
+    let mut real = receipt(Lang::Fr);
+    real.number = "CS0000042".into();
+    real.provisional = false;
+    update(
+        &mut state,
+        Msg::Intake(IntakeMsg::Receipt {
+            asked: "NEW-3".into(),
+            result: Ok(real.clone()),
+        }),
+    );
+    let view = state.receipt.as_ref().expect("the receipt");
+    assert_eq!(
+        (view.number.as_str(), view.case_id.as_str()),
+        ("CS0000042", "CS0000042")
+    );
+    // An answer for another receipt is not this one's.
+    entry.case_number = "NEW-4".into();
+    state.receipt = Some(super::receipt::ReceiptView::new(&entry));
+    update(
+        &mut state,
+        Msg::Intake(IntakeMsg::Receipt {
+            asked: "NEW-3".into(),
+            result: Ok(real),
+        }),
+    );
+    assert!(state.receipt.as_ref().is_some_and(|r| r.receipt.is_none()));
+    // Numbered after it loaded: the sync's word updates it.
+    let mut provisional = receipt(Lang::Fr);
+    provisional.number = "NEW-4".into();
+    update(
+        &mut state,
+        Msg::Intake(IntakeMsg::Receipt {
+            asked: "NEW-4".into(),
+            result: Ok(provisional),
+        }),
+    );
+    super::receipt::on_numbered(&mut state, "NEW-4", "CS0000043");
+    let view = state.receipt.as_ref().expect("the receipt");
+    assert_eq!(view.number, "CS0000043");
+    assert!(
+        view.receipt
+            .as_ref()
+            .is_some_and(|r| !r.provisional && r.number == "CS0000043")
+    );
 }
 
 #[test]
@@ -418,7 +473,10 @@ fn the_receipt_prints_through_the_write_thread_and_says_when_lp_is_missing() {
     assert!(fx.is_empty());
     update(
         &mut state,
-        Msg::Intake(IntakeMsg::Receipt(Ok(receipt(Lang::Fr)))),
+        Msg::Intake(IntakeMsg::Receipt {
+            asked: receipt(Lang::Fr).number,
+            result: Ok(receipt(Lang::Fr)),
+        }),
     );
     let fx = key(&mut state, KeyCode::Char('p'));
     assert!(

@@ -238,7 +238,14 @@ fn staged(shot: Shot, lang: Lang, theme: Theme) -> State {
             let entry = crate::console::fixture::opened_entry();
             on_msg(&mut state, IntakeMsg::Opened(Ok(Box::new(entry))), &mut fx);
             let receipt = crate::console::fixture::receipt(lang);
-            on_msg(&mut state, IntakeMsg::Receipt(Ok(receipt)), &mut fx);
+            on_msg(
+                &mut state,
+                IntakeMsg::Receipt {
+                    asked: receipt.number.clone(),
+                    result: Ok(receipt),
+                },
+                &mut fx,
+            );
             // The message of the queueing, gone by now.
             state.message = None;
         }

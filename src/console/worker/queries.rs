@@ -247,9 +247,10 @@ fn answer(store: &Store, query: Query, running_list: &Mutex<u64>) -> Msg {
             generation,
             result: intake::near_duplicates(store, &citizen).map_err(text),
         }),
-        Query::Receipt { number, lang } => Msg::Intake(IntakeMsg::Receipt(
-            intake::receipt(store, &number, lang).map_err(|e| e.to_string()),
-        )),
+        Query::Receipt { number, lang } => Msg::Intake(IntakeMsg::Receipt {
+            result: intake::receipt(store, &number, lang).map_err(|e| e.to_string()),
+            asked: number,
+        }),
     }
 }
 
