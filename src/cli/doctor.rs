@@ -37,6 +37,7 @@ pub fn doctor(global: &Global) -> Outcome {
         &[("path", &paths.config_file.display())],
     );
     say.line("cli.doctor_data", &[("path", &paths.data_dir.display())]);
+    open_folders(&say, &paths);
     match secrets::store_and_reason() {
         Ok((store, why)) => say.line(
             "cli.doctor_keyring",
@@ -89,6 +90,25 @@ pub fn doctor(global: &Global) -> Outcome {
     }
     runtime()?.block_on(instance(&say, &backend, &profile));
     Ok(())
+}
+
+/// Folders other accounts can list (the names of the profiles' stores, the
+/// log): the files in them are private, but an administrator should know.
+fn open_folders(say: &Say, paths: &Paths) {
+    let folders = [
+        paths.config_file.parent().map(std::path::Path::to_path_buf),
+        Some(paths.data_dir.clone()),
+        Some(paths.data_dir.join("profiles")),
+        crate::logging::folder(),
+    ];
+    for folder in folders.into_iter().flatten() {
+        if let Ok(Some(mode)) = crate::private_files::open_to_others(&folder) {
+            say.line(
+                "cli.doctor_folder_open",
+                &[("path", &folder.display()), ("mode", &format!("{mode:o}"))],
+            );
+        }
+    }
 }
 
 /// Whether the store is encrypted, and what it holds.

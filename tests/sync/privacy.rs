@@ -453,3 +453,21 @@ async fn a_wipe_waits_until_an_action_sent_without_answer_is_settled() {
         1
     );
 }
+
+#[test]
+fn doctor_names_a_folder_other_accounts_can_list() {
+    let (_server, agent) = synced(3);
+    let profiles = agent.home().join("data").join("profiles");
+    // The home is the test's (the config's folder): made private as
+    // Guichet makes the folders it creates.
+    chmod(agent.home(), 0o700);
+    let before = agent.ok(&["--offline", "doctor"]);
+    assert!(!before.contains("can be listed"), "{before}");
+    chmod(&profiles, 0o755);
+    let said = agent.ok(&["--offline", "doctor"]);
+    assert!(
+        said.contains(&format!("{} can be listed", profiles.display())),
+        "{said}"
+    );
+    assert!(said.contains("chmod 700"), "{said}");
+}
