@@ -76,6 +76,13 @@ fn main() {
             seconds(p),
             seconds(s) / seconds(p)
         );
+        // The line compare.sh gathers into its summary table.
+        println!(
+            "SUMMARY|sealing|{what}|sealed {:.3} s, plain {:.3} s|sealed/plain = {:.2}",
+            seconds(s),
+            seconds(p),
+            seconds(s) / seconds(p)
+        );
     };
     let (s, _, _) = spread(sealed_syncs.clone());
     let (p, _, _) = spread(plain_syncs.clone());

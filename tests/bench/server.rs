@@ -138,6 +138,13 @@ fn main() {
                 p95.as_secs_f64() * 1e3,
                 median.as_secs_f64() / base.as_secs_f64()
             );
+            // The line compare.sh gathers into its summary table.
+            println!(
+                "SUMMARY|server ({cases} cases)|list: {name}, median / p95|{:.2} / {:.2} ms|×{:.2} the baseline",
+                median.as_secs_f64() * 1e3,
+                p95.as_secs_f64() * 1e3,
+                median.as_secs_f64() / base.as_secs_f64()
+            );
         }
     });
 }

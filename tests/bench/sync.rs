@@ -59,6 +59,14 @@ fn main() {
         (after.bytes_to_client - before.bytes_to_client) as f64 / 1048576.0,
         full.as_secs_f64() / plain.as_secs_f64()
     );
+    // The lines compare.sh gathers into its summary table.
+    println!(
+        "SUMMARY|sync ({cases} cases)|full first sync (supervisor)|{:.1} s, {} cases|curl, same tables: {:.1} s: Guichet/curl = {:.2} (target <= 1.3)",
+        full.as_secs_f64(),
+        report["report"]["pull"]["cases_changed"],
+        plain.as_secs_f64(),
+        full.as_secs_f64() / plain.as_secs_f64()
+    );
 
     let before = proxy.stats();
     let started = Instant::now();
@@ -68,6 +76,11 @@ fn main() {
     println!(
         "idle sync: {:.3} s, {} requests, {} bytes on the wire",
         idle.as_secs_f64(),
+        after.requests - before.requests,
+        after.bytes_to_client - before.bytes_to_client
+    );
+    println!(
+        "SUMMARY|sync ({cases} cases)|idle sync|{} requests, {} bytes|target: one request under 2 KB",
         after.requests - before.requests,
         after.bytes_to_client - before.bytes_to_client
     );
@@ -143,6 +156,12 @@ fn main() {
         direct.as_secs_f64(),
         replay.as_secs_f64() / direct.as_secs_f64()
     );
+    println!(
+        "SUMMARY|sync ({cases} cases)|replay {actions} queued actions|{:.1} s|the same PATCHes back to back: {:.1} s: Guichet/plain = {:.2} (target <= 1.3)",
+        replay.as_secs_f64(),
+        direct.as_secs_f64(),
+        replay.as_secs_f64() / direct.as_secs_f64()
+    );
 
     let store = agent.open_store();
     let queries: [(&str, Search); 5] = [
@@ -184,6 +203,11 @@ fn main() {
         let base = *baseline.get_or_insert(m);
         println!(
             "  {name:<40} {:>8.2} ms  x{:.1}  ({found} found)",
+            m.as_secs_f64() * 1e3,
+            m.as_secs_f64() / base.as_secs_f64()
+        );
+        println!(
+            "SUMMARY|sync ({cases} cases)|local search {name}, median of 15|{:.2} ms|×{:.1} the baseline",
             m.as_secs_f64() * 1e3,
             m.as_secs_f64() / base.as_secs_f64()
         );

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use support::client::CASES;
-use support::proxy::{Fault, FaultProxy};
+use support::proxy::{Fault, FaultProxy, Link};
 use support::server::{Server, start};
 
 fn http() -> reqwest::Client {
@@ -483,4 +483,75 @@ async fn dropping_the_proxy_closes_its_port() {
         }
     }
     assert!(refused, "the proxy still accepts connections after drop");
+}
+
+#[tokio::test]
+async fn a_throttled_link_delivers_every_byte_intact_and_no_faster_than_the_link() {
+    let (server, proxy, id) = setup().await;
+    // 400 kbit/s (50,000 bytes a second), 200 ms round trip: slow enough to see, quick to test.
+    let link = Link {
+        bits_per_second: 400_000,
+        round_trip: Duration::from_millis(200),
+    };
+    proxy.set_link(Some(link));
+    assert_eq!(proxy.link(), Some(link));
+    // Without reference links, which name the host the client asked (the proxy's or the server's).
+    let path = format!(
+        "{CASES}?sysparm_query=ORDERBYnumber&sysparm_limit=20&sysparm_exclude_reference_link=true"
+    );
+    let fetch = |base: String| {
+        let path = path.clone();
+        async move {
+            let response = request(&raw_http(), Method::GET, &base, &path)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), 200);
+            response.bytes().await.expect("body").to_vec()
+        }
+    };
+    let direct = fetch(server.url.clone()).await;
+
+    let before = proxy.stats();
+    let started = Instant::now();
+    let throttled = fetch(proxy.url.clone()).await;
+    let elapsed = started.elapsed();
+    let after = proxy.stats();
+    assert!(
+        direct.len() > 5_000,
+        "a body worth pacing: {}",
+        direct.len()
+    );
+    assert!(
+        throttled == direct,
+        "the body came through changed ({} bytes, {} direct)",
+        throttled.len(),
+        direct.len()
+    );
+    let down = after.bytes_to_client - before.bytes_to_client;
+    let up = after.bytes_from_client - before.bytes_from_client;
+    assert!(down > direct.len() as u64 && up > 0, "{down} down, {up} up");
+    // The pacing only ever waits: the answer cannot beat its bytes at the link's rate plus one
+    // round trip (5 ms of slack for the clock's rounding). The upper bound is generous: a busy
+    // CI machine is slow, never fast.
+    let floor = link.transmit(down + up) + link.round_trip;
+    assert!(
+        elapsed + Duration::from_millis(5) >= floor,
+        "{elapsed:?} beat the link's floor {floor:?}"
+    );
+    assert!(
+        elapsed < floor * 4 + Duration::from_secs(5),
+        "{elapsed:?}, floor {floor:?}"
+    );
+
+    // Writes go up the link intact too.
+    let text = "a comment over a thin link, accents included: é à ç";
+    let response = comment(&proxy.url, &id, text).await.expect("request");
+    assert_eq!(response.status(), 200);
+    assert!(journal_has(&server, &id, text).await);
+
+    // Back to loopback speed (the comment changed a case: a fresh direct read to compare with).
+    proxy.set_link(None);
+    let direct = fetch(server.url.clone()).await;
+    assert!(fetch(proxy.url.clone()).await == direct, "the body changed");
 }

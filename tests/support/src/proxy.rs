@@ -14,6 +14,11 @@
 //! the connection. Dropping the [`FaultProxy`] aborts its accept loop and every connection task.
 //!
 //! "Dropping a connection" means an abortive close (`SO_LINGER` 0): the client sees a TCP reset.
+//!
+//! A proxy started with [`FaultProxy::start_throttled`] (or given a [`Link`] with
+//! [`FaultProxy::set_link`]) also stands for a thin link between the clients and the back-end: a
+//! bandwidth shared by every connection in each direction, and a fixed one-way latency. The
+//! upstream side stays loopback-fast: the thin part is the client's last mile.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -25,7 +30,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::timeout;
+use tokio::time::{Instant, sleep_until, timeout};
 
 /// Request heads larger than this are answered with 431.
 const MAX_HEAD: usize = 64 * 1024;
@@ -43,6 +48,82 @@ const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
 /// before the kernel would answer its late bytes with a reset.
 const LINGER_DRAIN: Duration = Duration::from_secs(2);
 const DETAIL: &str = "injected by the test proxy";
+/// On a throttled link, answers are written in slices this big, each when the link would have
+/// carried it: 512 bytes are 64 ms at 64 kbit/s, fine enough for timings in seconds, and
+/// concurrent answers share the link slice by slice.
+const SLICE: usize = 512;
+
+/// A thin link between the clients and the proxy (e.g. 64 kbit/s, 300 ms round trip).
+///
+/// The model: each direction is a pipe of `bits_per_second`, shared by every connection (a byte
+/// waits for the bytes queued before it, whichever connection sent them), and every byte
+/// arrives `round_trip / 2` after it left. A request is read in full at loopback speed, then held
+/// for as long as its bytes would take to cross the link to the proxy; an answer's bytes are
+/// written as they would arrive at the client. Not modelled: TCP's handshake and slow start,
+/// losses, the bytes of TCP/IP headers (the proxy counts HTTP bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    pub bits_per_second: u64,
+    pub round_trip: Duration,
+}
+
+impl Link {
+    /// What issue #9 calls a thin link: 64 kbit/s (8,000 bytes a second), 300 ms round trip.
+    pub const THIN: Link = Link {
+        bits_per_second: 64_000,
+        round_trip: Duration::from_millis(300),
+    };
+
+    pub fn one_way(&self) -> Duration {
+        self.round_trip / 2
+    }
+
+    /// How long `bytes` take to go onto the wire at this rate (latency not included).
+    pub fn transmit(&self, bytes: u64) -> Duration {
+        // Nanoseconds in u128: 64 MiB at 1 bit/s would overflow u64 nanoseconds.
+        let nanos = u128::from(bytes) * 8 * 1_000_000_000 / u128::from(self.bits_per_second.max(1));
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
+    /// The physical floor for an exchange done one request at a time: every byte at the link's
+    /// rate, plus one round trip per request.
+    pub fn floor(&self, bytes: u64, round_trips: u64) -> Duration {
+        let trips = u32::try_from(round_trips).unwrap_or(u32::MAX);
+        self.transmit(bytes) + self.round_trip.saturating_mul(trips)
+    }
+}
+
+/// One direction of a [`Link`]: when the pipe is next free.
+#[derive(Debug)]
+struct Pipe {
+    free_at: Mutex<Option<Instant>>,
+}
+
+impl Pipe {
+    fn new() -> Pipe {
+        Pipe {
+            free_at: Mutex::new(None),
+        }
+    }
+
+    /// Queues `bytes` on the pipe at `now`; returns when their last byte has left.
+    fn reserve(&self, link: &Link, now: Instant, bytes: u64) -> Instant {
+        let mut free_at = self.free_at.lock().unwrap_or_else(PoisonError::into_inner);
+        let left = queue(*free_at, now, link.transmit(bytes));
+        *free_at = Some(left);
+        left
+    }
+}
+
+/// The pacing arithmetic of a pipe, apart for unit tests: bytes sent at `now` start when the pipe
+/// is free (now, or when the bytes queued before them have left) and take `transmit`. Returns
+/// when they have left, which is also when the pipe is free again.
+fn queue<T>(free_at: Option<T>, now: T, transmit: Duration) -> T
+where
+    T: Ord + Copy + std::ops::Add<Duration, Output = T>,
+{
+    free_at.map_or(now, |free| free.max(now)) + transmit
+}
 
 /// What the proxy does with one request.
 #[derive(Debug, Clone)]
@@ -89,6 +170,8 @@ pub struct Stats {
     /// Bytes handed to clients' sockets: heads and bodies, injected answers included (counted
     /// just before each write, so a failed write still counts).
     pub bytes_to_client: u64,
+    /// Bytes read from clients' sockets (request heads and bodies, as sent).
+    pub bytes_from_client: u64,
 }
 
 pub struct FaultProxy {
@@ -109,12 +192,26 @@ struct Shared {
     forwarded: AtomicU64,
     faults: AtomicU64,
     bytes_to_client: AtomicU64,
+    bytes_from_client: AtomicU64,
+    /// The thin link, if any; its two directions.
+    link: Mutex<Option<Link>>,
+    to_client: Pipe,
+    from_client: Pipe,
 }
 
 impl FaultProxy {
     /// Starts a proxy in front of `upstream` (`http://127.0.0.1:4567`, `127.0.0.1:4567`,
     /// `localhost:4567`; a path is ignored). Panics if the upstream is not a loopback address.
     pub async fn start(upstream: &str) -> FaultProxy {
+        FaultProxy::start_with(upstream, None).await
+    }
+
+    /// Starts a proxy that also stands for a thin link (see [`Link`]).
+    pub async fn start_throttled(upstream: &str, link: Link) -> FaultProxy {
+        FaultProxy::start_with(upstream, Some(link)).await
+    }
+
+    async fn start_with(upstream: &str, link: Option<Link>) -> FaultProxy {
         let upstream = resolve_loopback(upstream).await;
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -130,6 +227,10 @@ impl FaultProxy {
             forwarded: AtomicU64::new(0),
             faults: AtomicU64::new(0),
             bytes_to_client: AtomicU64::new(0),
+            bytes_from_client: AtomicU64::new(0),
+            link: Mutex::new(link),
+            to_client: Pipe::new(),
+            from_client: Pipe::new(),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
         FaultProxy {
@@ -176,7 +277,22 @@ impl FaultProxy {
             forwarded: s.forwarded.load(Ordering::SeqCst),
             faults: s.faults.load(Ordering::SeqCst),
             bytes_to_client: s.bytes_to_client.load(Ordering::SeqCst),
+            bytes_from_client: s.bytes_from_client.load(Ordering::SeqCst),
         }
+    }
+
+    /// The thin link from now on (None: loopback speed). Requests and answers already on their
+    /// way keep the link they started with, slice by slice.
+    pub fn set_link(&self, link: Option<Link>) {
+        *self
+            .shared
+            .link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = link;
+    }
+
+    pub fn link(&self) -> Option<Link> {
+        self.shared.link()
     }
 
     /// While down, every new connection is accepted and at once reset (`SO_LINGER` 0), before
@@ -197,6 +313,10 @@ impl Drop for FaultProxy {
 }
 
 impl Shared {
+    fn link(&self) -> Option<Link> {
+        *self.link.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn next_fault(&self, write: bool) -> Fault {
         if write {
             let fault = self
@@ -283,6 +403,8 @@ struct Request {
     body: Vec<u8>,
     /// A PATCH, PUT, or a POST under /api/ (not the token endpoint).
     write: bool,
+    /// Bytes the client sent for it (head and body as read).
+    wire_bytes: u64,
 }
 
 enum ReadError {
@@ -314,6 +436,14 @@ async fn handle(mut client: TcpStream, shared: &Shared) {
         }
         Ok(Ok(request)) => request,
     };
+    if let Some(link) = shared.link() {
+        // The request reached the proxy at loopback speed: hold it until its last byte would
+        // have crossed the thin link.
+        let left = shared
+            .from_client
+            .reserve(&link, Instant::now(), request.wire_bytes);
+        sleep_until(left + link.one_way()).await;
+    }
     shared.requests.fetch_add(1, Ordering::SeqCst);
     let fault = shared.next_fault(request.write);
     if !matches!(fault, Fault::Pass) {
@@ -409,6 +539,9 @@ async fn read_request(client: &mut TcpStream, shared: &Shared) -> Result<Request
             });
         }
         buf.extend_from_slice(&chunk[..n]);
+        shared
+            .bytes_from_client
+            .fetch_add(n as u64, Ordering::SeqCst);
         if let Some(end) = find_head_end(&buf[from..]) {
             break from + end;
         }
@@ -504,7 +637,11 @@ async fn read_request(client: &mut TcpStream, shared: &Shared) -> Result<Request
             )));
         }
         body.extend_from_slice(&chunk[..n]);
+        shared
+            .bytes_from_client
+            .fetch_add(n as u64, Ordering::SeqCst);
     }
+    let wire_bytes = (head_end + body.len()) as u64;
     if body.len() > length {
         eprintln!(
             "fault proxy: ignoring {} bytes after the request (no pipelining)",
@@ -519,6 +656,7 @@ async fn read_request(client: &mut TcpStream, shared: &Shared) -> Result<Request
         ),
         body,
         write,
+        wire_bytes,
     })
 }
 
@@ -560,8 +698,27 @@ async fn forward(request: &Request, shared: &Shared) -> Result<Vec<u8>, String> 
         .map_err(|_| "response timed out".to_string())?
 }
 
-/// Counts, then writes: the counters never lag behind what a client has already read.
+/// Counts, then writes: the counters never lag behind what a client has already read. On a thin
+/// link, writes slice by slice, each slice when it would arrive at the client.
 async fn write_client(client: &mut TcpStream, bytes: &[u8], shared: &Shared) -> Result<(), String> {
+    let Some(link) = shared.link() else {
+        return write_slice(client, bytes, shared).await;
+    };
+    // Every byte arrives one way later than it leaves: the whole answer shifts by that much
+    // (sleeping it per slice would add it again for each slice).
+    tokio::time::sleep(link.one_way()).await;
+    for slice in bytes.chunks(SLICE) {
+        let left = shared
+            .to_client
+            .reserve(&link, Instant::now(), slice.len() as u64);
+        sleep_until(left).await;
+        write_slice(client, slice, shared).await?;
+    }
+    Ok(())
+}
+
+/// One write, counted first, bounded by [`IO_TIMEOUT`] (the link's pacing is not in the bound).
+async fn write_slice(client: &mut TcpStream, bytes: &[u8], shared: &Shared) -> Result<(), String> {
     shared
         .bytes_to_client
         .fetch_add(bytes.len() as u64, Ordering::SeqCst);
@@ -668,5 +825,38 @@ fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => "Injected",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thin_link_carries_8000_bytes_a_second_and_half_its_round_trip_each_way() {
+        let link = Link::THIN;
+        assert_eq!(link.transmit(8_000), Duration::from_secs(1));
+        assert_eq!(link.transmit(512), Duration::from_millis(64));
+        assert_eq!(link.transmit(0), Duration::ZERO);
+        assert_eq!(link.one_way(), Duration::from_millis(150));
+        // 16,000 bytes in 3 requests: 2 s on the wire and 3 round trips.
+        assert_eq!(link.floor(16_000, 3), Duration::from_millis(2_900));
+        // No overflow on absurd sizes.
+        let slow = Link {
+            bits_per_second: 1,
+            round_trip: Duration::ZERO,
+        };
+        assert_eq!(slow.transmit(u64::MAX), Duration::from_nanos(u64::MAX));
+    }
+
+    #[test]
+    fn bytes_queue_behind_the_bytes_sent_before_them() {
+        let ms = Duration::from_millis;
+        // An idle pipe: the bytes leave after their own transmission time.
+        assert_eq!(queue(None, ms(1_000), ms(64)), ms(1_064));
+        // A busy pipe (free at 1,064 ms): bytes sent at 1,010 ms wait for it.
+        assert_eq!(queue(Some(ms(1_064)), ms(1_010), ms(64)), ms(1_128));
+        // A pipe that went idle (free since 1,064 ms): no credit for the idle time.
+        assert_eq!(queue(Some(ms(1_064)), ms(2_000), ms(64)), ms(2_064));
     }
 }
