@@ -56,14 +56,15 @@ for bench in "${benches[@]}"; do
     fi
 done
 
-# The load generator: oha (cargo install, only when asked) or wrk (apt, only
-# when asked and root), else whichever is already installed.
+# The load generator: wrk (apt, only when asked and root: seconds), else oha
+# (cargo install, only when asked: minutes of compiling), else whichever is
+# already installed.
 if [[ "${GUICHET_BENCH_LOAD:-0}" == 1 ]]; then
+    if ! command -v oha >/dev/null && ! command -v wrk >/dev/null && [[ $(id -u) == 0 ]]; then
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } || true
+    fi
     if ! command -v oha >/dev/null && ! command -v wrk >/dev/null; then
         cargo install oha --locked || true
-    fi
-    if ! command -v oha >/dev/null && ! command -v wrk >/dev/null && [[ $(id -u) == 0 ]]; then
-        apt-get install -y wrk || true
     fi
 fi
 load_line=""
