@@ -69,6 +69,15 @@ pub fn store_key(
     }
 }
 
+/// Whether a sealed store's key is gone from both places it was kept:
+/// nothing can ever read it again.
+pub fn key_lost(paths: &Paths, name: &str) -> bool {
+    let store = paths.store(name);
+    matches!(sealed_state(&store), Ok(Sealed::Sealed))
+        && kept_key(&store).is_none()
+        && matches!(read_key_file(&paths.store_key_file(name)), Ok(None))
+}
+
 /// The refusal of a store whose key needs the password.
 pub fn locked(name: &str, lang: Lang) -> AppError {
     AppError::Locked(lang.f("error.store_locked", &[("name", &name)]))

@@ -233,11 +233,16 @@ pub fn logout(global: &Global, args: LogoutArgs) -> Outcome {
     let unreadable = args.wipe
         && args.drop_unsent
         && args.yes
-        && unlock::store_key(&paths, &name, &profile, None)
-            .ok()
-            .and_then(|key| Store::open(&store, key.as_ref()).ok())
-            .is_none()
-        && store.exists();
+        && store.exists()
+        && match unlock::store_key(&paths, &name, &profile, None) {
+            // A key that does not open it (a wrong key, a damaged file);
+            // any other refusal (files open to others, in use) stands.
+            Ok(key) => matches!(
+                Store::open(&store, key.as_ref()),
+                Err(crate::store::StoreError::CannotUnseal(_))
+            ),
+            Err(_) => unlock::key_lost(&paths, &name),
+        };
     let key = match args.wipe && !unreadable {
         true => unlock::store_key(&paths, &name, &profile, None)?,
         false => None,
