@@ -266,6 +266,14 @@ fn digits(text: &str) -> String {
 }
 
 impl Store {
+    /// How many citizens the store knows.
+    pub fn citizen_count(&self) -> StoreResult<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM citizens", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Citizens whose name, e-mail or phone match `query`, best first:
     /// accents and case ignored, typos tolerated (the fuzzy matcher the
     /// case search uses), a phone matched by its digits however written.

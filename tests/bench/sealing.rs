@@ -121,6 +121,25 @@ fn main() {
         let (p, _, _) = spread(times.1);
         row(&format!("local query: {what} (median of 15)"), s, p);
     }
+    // The intake form's citizen search (a scan of every known citizen).
+    let citizens = sealed_store.citizen_count().unwrap_or(0);
+    for typed in ["martin", "0612"] {
+        let mut times = (Vec::new(), Vec::new());
+        for _ in 0..15 {
+            for (store, into) in [(&sealed_store, &mut times.0), (&plain_store, &mut times.1)] {
+                let started = Instant::now();
+                store.find_citizens(typed, 5).expect("citizens");
+                into.push(started.elapsed());
+            }
+        }
+        let (s, _, _) = spread(times.0);
+        let (p, _, _) = spread(times.1);
+        row(
+            &format!("intake: citizens matching '{typed}' among {citizens} (median of 15)"),
+            s,
+            p,
+        );
+    }
     drop((sealed_store, plain_store));
 
     // Start-up: a whole command that opens the store and reads one page.
