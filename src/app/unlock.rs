@@ -57,10 +57,7 @@ pub fn store_key(
             Err(e) => Err(unopened(&key_path, e, lang(profile))),
         },
         (Some(_), None) if sealed => Err(locked(name, lang(profile))),
-        (None, _) if sealed => Err(AppError::System(lang(profile).f(
-            "error.store_key_lost",
-            &[("store", &store.display()), ("file", &key_path.display())],
-        ))),
+        (None, _) if sealed => Err(key_lost_error(&store, &key_path, lang(profile))),
         // A new store, or a plain one from an earlier version.
         (None, Some(password)) => Ok(Some(new_key(&store, &key_path, &password)?)),
         // Plain, and no password to seal its key with yet: it stays plain
@@ -76,6 +73,14 @@ pub fn key_lost(paths: &Paths, name: &str) -> bool {
     matches!(sealed_state(&store), Ok(Sealed::Sealed))
         && kept_key(&store).is_none()
         && matches!(read_key_file(&paths.store_key_file(name)), Ok(None))
+}
+
+/// The refusal of a store whose key is gone from the keyring and the disk.
+fn key_lost_error(store: &Path, key_path: &Path, lang: Lang) -> AppError {
+    AppError::System(lang.f(
+        "error.store_key_lost",
+        &[("store", &store.display()), ("file", &key_path.display())],
+    ))
 }
 
 /// The refusal of a store whose key needs the password.
@@ -128,6 +133,11 @@ pub fn seal_with(paths: &Paths, name: &str, password: &str) -> Result<(), AppErr
     }
     let key = match (kept_key(&store), file) {
         (Some(key), _) => key,
+        // A sealed store with its key gone from both places: a new key
+        // would not open it, and would hide that the old one is lost.
+        (None, None) if sealed_state(&store)? == Sealed::Sealed => {
+            return Err(key_lost_error(&store, &key_path, Lang::choose(None)));
+        }
         (None, None) => {
             new_key(&store, &key_path, password)?;
             return Ok(());

@@ -128,15 +128,7 @@ fn main() {
         usable = Some((first, after.clone()));
     }
     let (usable_at, usable_stats) = usable.unwrap_or_else(|| {
-        let out = agent.run(&[
-            "--offline",
-            "cases",
-            "--view",
-            "mine",
-            "--limit",
-            "1000000",
-            "--json",
-        ]);
+        let out = agent.run(MINE);
         panic!(
             "the agent's own cases never showed up: {:?} cases listed, {own} expected; {out:?}",
             mine(&agent)
@@ -288,19 +280,22 @@ impl Row {
     }
 }
 
+/// The agent's own open cases, listed from its store without the network.
+const MINE: &[&str] = &[
+    "--offline",
+    "cases",
+    "--view",
+    "mine",
+    "--limit",
+    "1000000",
+    "--json",
+];
+
 /// How many open cases the agent's store lists as its own, read offline by
 /// another process; None while the store cannot be read yet.
 fn mine(agent: &Agent) -> Option<usize> {
     let output = agent
-        .command(&[
-            "--offline",
-            "cases",
-            "--view",
-            "mine",
-            "--limit",
-            "1000000",
-            "--json",
-        ])
+        .command(MINE)
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()

@@ -189,6 +189,10 @@ fn a_store_whose_key_is_lost_is_refused_then_wiped_only_when_its_queue_is_given_
     std::fs::remove_file(agent.store_path().with_extension("key")).expect("the key file");
     let lost = agent.run(&["--offline", "queue"]).expect(1);
     assert!(lost.stderr.contains("is lost"), "{}", lost.stderr);
+    // Logging in again writes no new key that could not open it.
+    let login = agent.run_with_input(&["login", "--password-stdin"], "demo\n");
+    assert!(login.expect(1).stderr.contains("is lost"));
+    assert!(!agent.store_path().with_extension("key").exists());
     // A wipe that would keep the queue cannot read it: refused.
     agent.run(&["logout", "--wipe"]).expect(1);
     assert!(agent.store_path().exists());
