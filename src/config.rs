@@ -41,7 +41,8 @@ pub struct Profile {
     /// The back-end's base URL, e.g. `https://instance.service-now.com`.
     pub url: String,
     pub user: String,
-    /// Which adapter speaks to it; only `servicenow` today.
+    /// Which adapter speaks to it: `servicenow` or `demarches`
+    /// (Démarches Simplifiées, where `user` is the instructeur's e-mail).
     #[serde(default = "default_backend")]
     pub backend: String,
     /// `fr` or `en` for labels; default from the environment.
@@ -103,6 +104,18 @@ pub struct Profile {
     /// the agent's password, checked on this workstation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_after_minutes: Option<u32>,
+    /// Démarches Simplifiées: the démarches the agent works (DS has no
+    /// query listing those a token covers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub demarches: Vec<i64>,
+    /// Démarches Simplifiées: the private annotation internal notes are
+    /// appended to (DS has no internal notes); none, and notes are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes_annotation: Option<String>,
+    /// Whether the console's one inbox shows this profile's cases (default
+    /// true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -142,7 +155,17 @@ impl Profile {
             retention_days: None,
             closed_retention_days: None,
             lock_after_minutes: None,
+            demarches: Vec::new(),
+            notes_annotation: None,
+            inbox: None,
         }
+    }
+
+    /// The adapter that speaks to Démarches Simplifiées.
+    pub const DEMARCHES: &'static str = "demarches";
+
+    pub fn is_demarches(&self) -> bool {
+        self.backend == Profile::DEMARCHES
     }
 
     /// Minutes without a key before the console locks; 0: never.

@@ -1,6 +1,8 @@
 //! A profile's workspace: its settings, its local store, and the way to its
 //! back-end. Both front ends start here.
 
+use crate::backend::adapter::Adapter;
+use crate::backend::demarches::{self, Demarches};
 use crate::backend::servicenow::{
     CSM_CASE_TABLE, CaseTable, SavedSession, Schema, ServiceNow, Settings,
 };
@@ -81,12 +83,37 @@ fn settings_of(name: &str, profile: &Profile, password: &str) -> Settings {
     settings
 }
 
-/// The adapter for a profile: its transport settings and its case table
-/// and field map (refused with the profile's name when they cannot be used).
-fn backend_of(name: &str, profile: &Profile, settings: Settings) -> Result<ServiceNow, AppError> {
-    let schema = Schema::new(profile.case_table.as_deref(), &profile.fields)
-        .map_err(|e| AppError::Invalid(format!("profile {name}: {e}")))?;
-    ServiceNow::new(settings, schema).map_err(|e| AppError::Invalid(e.to_string()))
+/// The adapter for a profile: its transport settings and, for ServiceNow,
+/// its case table and field map; for Démarches Simplifiées, the token (in
+/// place of the password), the instructeur and the démarches (refused
+/// with the profile's name when they cannot be used).
+fn backend_of(name: &str, profile: &Profile, mut settings: Settings) -> Result<Adapter, AppError> {
+    let invalid =
+        |e: crate::backend::BackendError| AppError::Invalid(format!("profile {name}: {e}"));
+    match profile.backend.as_str() {
+        "servicenow" => {
+            let schema = Schema::new(profile.case_table.as_deref(), &profile.fields)
+                .map_err(|e| AppError::Invalid(format!("profile {name}: {e}")))?;
+            Ok(Adapter::ServiceNow(
+                ServiceNow::new(settings, schema).map_err(invalid)?,
+            ))
+        }
+        Profile::DEMARCHES => {
+            settings.api_token = Some(std::mem::take(&mut settings.password));
+            Ok(Adapter::Demarches(
+                Demarches::new(demarches::Settings {
+                    http: settings,
+                    email: profile.user.clone(),
+                    demarches: profile.demarches.clone(),
+                    notes_annotation: profile.notes_annotation.clone(),
+                })
+                .map_err(invalid)?,
+            ))
+        }
+        other => Err(AppError::Invalid(format!(
+            "profile {name}: back-end '{other}' is not one Guichet speaks (servicenow, demarches)"
+        ))),
+    }
 }
 
 /// Checks the credentials with the back-end and loads its directory and
@@ -109,7 +136,14 @@ pub async fn sign_in(
     }
     let backend = backend_of(name, &profile, settings)?;
     let me = backend.me().await.map_err(crate::sync::SyncError::from)?;
-    let case_table = check_case_table(&backend, &profile).await?;
+    let case_table = match backend.servicenow() {
+        Some(servicenow) => Some(check_case_table(servicenow, &profile).await?),
+        None => None,
+    };
+    let read_only = match backend.demarches() {
+        Some(ds) => !ds.can_write().await.map_err(crate::sync::SyncError::from)?,
+        None => false,
+    };
     // The back-end accepted the password: it now opens the store offline.
     super::unlock::seal_with(paths, name, password)?;
     let key = super::unlock::store_key(paths, name, &profile, Some(password))?;
@@ -142,6 +176,7 @@ pub async fn sign_in(
     Ok(SignedIn {
         me,
         case_table,
+        read_only,
         method: backend.auth_method(),
         clock_offset: backend.clock_offset(),
         password_kept,
@@ -182,8 +217,10 @@ async fn check_case_table(backend: &ServiceNow, profile: &Profile) -> Result<Cas
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub me: crate::backend::Me,
-    /// The case table as the instance answered for it.
-    pub case_table: CaseTable,
+    /// The case table as the instance answered for it (ServiceNow).
+    pub case_table: Option<CaseTable>,
+    /// The token reads but cannot write (Démarches Simplifiées).
+    pub read_only: bool,
     /// "OAuth" or "HTTP Basic".
     pub method: &'static str,
     /// The back-end's clock minus the workstation's, in seconds.
@@ -196,15 +233,15 @@ pub struct SignedIn {
 /// the keyring, so that the next command reuses it instead of asking for a
 /// new token: one round trip less per command on a slow rural link.
 pub struct Remote {
-    backend: ServiceNow,
+    backend: Adapter,
     profile: String,
     user: String,
     loaded: Option<String>,
 }
 
 impl std::ops::Deref for Remote {
-    type Target = ServiceNow;
-    fn deref(&self) -> &ServiceNow {
+    type Target = Adapter;
+    fn deref(&self) -> &Adapter {
         &self.backend
     }
 }
@@ -242,12 +279,6 @@ impl Remote {
     }
 
     pub fn connect(name: &str, profile: &Profile) -> Result<Remote, AppError> {
-        if profile.backend != "servicenow" {
-            return Err(AppError::Invalid(format!(
-                "profile {name}: back-end '{}' is not supported yet (only servicenow)",
-                profile.backend
-            )));
-        }
         let password = secrets::password(name, &profile.user)?.ok_or_else(|| {
             let lang = Lang::choose(profile.language.as_deref());
             AppError::Login(lang.f("error.no_password", &[("name", &name)]))

@@ -2,8 +2,11 @@
 //! domain terms (cases, timeline entries, actions, version tokens); wire
 //! details (sysparm_, sys_id, encoded queries) stay inside each adapter.
 //! ServiceNow is the first adapter; Démarches Simplifiées (GraphQL, cursor
-//! paging, mutations that fail with "déjà ..." on replay) is shaped for.
+//! paging, mutations that fail with "déjà ..." on replay) the second.
 
+pub mod adapter;
+pub mod demarches;
+pub mod http;
 pub mod servicenow;
 
 use std::future::Future;
@@ -19,6 +22,46 @@ pub struct Capabilities {
     pub idempotency_keys: bool,
     /// Writes can be made conditional on the version the agent saw.
     pub conditional_writes: bool,
+}
+
+/// Which of the agent's actions a back-end has: the console hides the
+/// others, or says why they are not there, instead of queuing what would
+/// be refused hours later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Actions {
+    /// Opening a case at the counter (`Action::Open`).
+    pub open: bool,
+    pub priority: bool,
+    /// Assigning a case to someone else than oneself.
+    pub assign_others: bool,
+    /// Internal notes (a DS profile needs an annotation to keep them in).
+    pub work_note: bool,
+}
+
+impl Actions {
+    pub const ALL: Actions = Actions {
+        open: true,
+        priority: true,
+        assign_others: true,
+        work_note: true,
+    };
+
+    /// Whether the back-end has this action.
+    pub fn allow(&self, action: &Action) -> bool {
+        match action {
+            Action::Open { .. } => self.open,
+            Action::Priority { .. } => self.priority,
+            Action::WorkNote { .. } => self.work_note,
+            Action::Assign { user: Some(_), .. } => self.assign_others,
+            _ => true,
+        }
+    }
+}
+
+impl Default for Actions {
+    fn default() -> Actions {
+        Actions::ALL
+    }
 }
 
 /// The agent the credentials belong to.
@@ -37,6 +80,8 @@ pub struct ChangedCases {
     /// Records of the page that could not be read (skipped so that one bad
     /// record does not stop every later pull).
     pub unreadable: usize,
+    /// Cases the back-end says were deleted since (where it says so).
+    pub deleted: Vec<String>,
 }
 
 /// An action to push, with what the back-end needs to apply it once.
@@ -106,6 +151,11 @@ pub trait Backend: Send + Sync {
     /// How many requests may be in flight at once (1 on a link that needs it).
     fn requests_in_flight(&self) -> usize {
         1
+    }
+
+    /// Which actions the back-end has (known without asking it).
+    fn actions(&self) -> Actions {
+        Actions::ALL
     }
 
     /// What the back-end offers, detected on first use (one small request).

@@ -143,6 +143,53 @@ fn store_lines(
     Ok(())
 }
 
+/// The case table and the other tables a ServiceNow instance must let us read.
+/// Says what rate limit the instance announced, if any.
+async fn tables(
+    say: &Say,
+    servicenow: &crate::backend::servicenow::ServiceNow,
+    profile: &Profile,
+) -> Option<crate::backend::servicenow::RateLimit> {
+    match servicenow.check_case_table().await {
+        Ok(table) if !table.missing.is_empty() => {
+            say.line(
+                "cli.doctor_cases_missing",
+                &[
+                    ("table", &table.table),
+                    ("fields", &table.missing.join(", ")),
+                ],
+            );
+            say.line("cli.doctor_hint_fields", &[]);
+        }
+        Ok(table) if !table.sampled => {
+            say.line("cli.doctor_cases_unsampled", &[("table", &table.table)])
+        }
+        Ok(table) => say.line("cli.doctor_cases_ok", &[("table", &table.table)]),
+        Err(e) => {
+            let table = profile
+                .case_table
+                .as_deref()
+                .unwrap_or(crate::backend::servicenow::CSM_CASE_TABLE);
+            say.line(
+                "cli.doctor_cases_unreadable",
+                &[("table", &table), ("error", &e)],
+            );
+            say.line("cli.doctor_hint_case_table", &[]);
+        }
+    }
+    let (tables, rate_limit) = servicenow.probe_tables().await;
+    for table in tables {
+        match table.readable {
+            Ok(()) => say.line("cli.doctor_table_ok", &[("table", &table.table)]),
+            Err(why) => say.line(
+                "cli.doctor_table_refused",
+                &[("table", &table.table), ("error", &why)],
+            ),
+        }
+    }
+    rate_limit
+}
+
 /// The instance, probed the way the sync uses it.
 async fn instance(say: &Say, backend: &Remote, profile: &Profile) {
     let me = match backend.me().await {
@@ -175,43 +222,18 @@ async fn instance(say: &Say, backend: &Remote, profile: &Profile) {
         Err(e) => say.line("cli.doctor_backend_error", &[("error", &e)]),
     }
     clock(say, backend.clock_offset());
-    match backend.check_case_table().await {
-        Ok(table) if !table.missing.is_empty() => {
-            say.line(
-                "cli.doctor_cases_missing",
-                &[
-                    ("table", &table.table),
-                    ("fields", &table.missing.join(", ")),
-                ],
-            );
-            say.line("cli.doctor_hint_fields", &[]);
+    let rate_limit = match (backend.servicenow(), backend.demarches()) {
+        (Some(servicenow), _) => tables(say, servicenow, profile).await,
+        (_, Some(demarches)) => {
+            match demarches.can_write().await {
+                Ok(true) => {}
+                Ok(false) => say.line("cli.token_read_only", &[]),
+                Err(e) => say.line("cli.doctor_backend_error", &[("error", &e)]),
+            }
+            None
         }
-        Ok(table) if !table.sampled => {
-            say.line("cli.doctor_cases_unsampled", &[("table", &table.table)])
-        }
-        Ok(table) => say.line("cli.doctor_cases_ok", &[("table", &table.table)]),
-        Err(e) => {
-            let table = profile
-                .case_table
-                .as_deref()
-                .unwrap_or(crate::backend::servicenow::CSM_CASE_TABLE);
-            say.line(
-                "cli.doctor_cases_unreadable",
-                &[("table", &table), ("error", &e)],
-            );
-            say.line("cli.doctor_hint_case_table", &[]);
-        }
-    }
-    let (tables, rate_limit) = backend.probe_tables().await;
-    for table in tables {
-        match table.readable {
-            Ok(()) => say.line("cli.doctor_table_ok", &[("table", &table.table)]),
-            Err(why) => say.line(
-                "cli.doctor_table_refused",
-                &[("table", &table.table), ("error", &why)],
-            ),
-        }
-    }
+        _ => None,
+    };
     match backend.directory().await {
         Ok(directory) => say.line(
             if directory.only_my_groups {
@@ -237,6 +259,7 @@ async fn instance(say: &Say, backend: &Remote, profile: &Profile) {
         Err(e) => say.line("cli.doctor_backend_error", &[("error", &e)]),
     }
     match rate_limit {
+        _ if backend.servicenow().is_none() => {}
         Some(limit) => say.line(
             "cli.doctor_rate_limit",
             &[

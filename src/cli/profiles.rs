@@ -53,6 +53,24 @@ pub struct LoginArgs {
     /// or due=u_deadline (repeat for each; checked at login).
     #[arg(long = "field", value_name = "FIELD=NAME", value_parser = field_rename)]
     fields: Vec<(String, String)>,
+    /// Which back-end: servicenow (default) or demarches (Démarches
+    /// Simplifiées, with --token-stdin, --as and --demarche).
+    #[arg(long, value_parser = ["servicenow", "demarches"])]
+    kind: Option<String>,
+    /// Démarches Simplifiées: read the administrator's API token from
+    /// standard input (it is kept in the keyring, like a password).
+    #[arg(long)]
+    token_stdin: bool,
+    /// Démarches Simplifiées: the instructeur you are, by e-mail.
+    #[arg(long = "as", value_name = "EMAIL")]
+    as_instructeur: Option<String>,
+    /// Démarches Simplifiées: a démarche you work, by number (repeat for each).
+    #[arg(long = "demarche", value_name = "N")]
+    demarches: Vec<i64>,
+    /// Démarches Simplifiées: the private annotation your internal notes
+    /// are appended to (DS has no internal notes), e.g. "Notes internes".
+    #[arg(long, value_name = "LABEL")]
+    notes_annotation: Option<String>,
 }
 
 /// `--field citizen=caller_id`; the names themselves are checked with the
@@ -127,7 +145,10 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
         .or(existing.as_ref().and_then(|p| p.language.clone()));
     let lang = Lang::choose(language.as_deref());
     let url = args.url.or(existing.as_ref().map(|p| p.url.clone()));
-    let user = args.user.or(existing.as_ref().map(|p| p.user.clone()));
+    let user = args
+        .user
+        .or(args.as_instructeur)
+        .or(existing.as_ref().map(|p| p.user.clone()));
     let (Some(url), Some(user)) = (url, user) else {
         return Err(Failure::usage(
             lang.f("cli.login_new_profile", &[("name", &name)]),
@@ -139,9 +160,11 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
     let profile = Profile {
         url: url.trim_end_matches('/').to_string(),
         user,
-        backend: existing
-            .as_ref()
-            .map_or("servicenow".into(), |p| p.backend.clone()),
+        backend: args.kind.unwrap_or_else(|| {
+            existing
+                .as_ref()
+                .map_or("servicenow".into(), |p| p.backend.clone())
+        }),
         language,
         insecure_http: args.insecure_http || existing.as_ref().is_some_and(|p| p.insecure_http),
         proxy: args
@@ -178,8 +201,31 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
         retention_days: existing.as_ref().and_then(|p| p.retention_days),
         closed_retention_days: existing.as_ref().and_then(|p| p.closed_retention_days),
         lock_after_minutes: existing.as_ref().and_then(|p| p.lock_after_minutes),
+        demarches: if args.demarches.is_empty() {
+            existing
+                .as_ref()
+                .map(|p| p.demarches.clone())
+                .unwrap_or_default()
+        } else {
+            args.demarches
+        },
+        notes_annotation: args
+            .notes_annotation
+            .or(existing.as_ref().and_then(|p| p.notes_annotation.clone())),
+        inbox: existing.as_ref().and_then(|p| p.inbox),
     };
-    let password = read_password(args.password_stdin, lang)?;
+    if profile.is_demarches() && profile.demarches.is_empty() {
+        return Err(Failure::usage(lang.t("cli.login_no_demarche")));
+    }
+    let password = if profile.is_demarches() {
+        read_line_secret(
+            args.token_stdin || args.password_stdin,
+            lang,
+            "cli.token_prompt",
+        )?
+    } else {
+        read_password(args.password_stdin, lang)?
+    };
     // A new client id comes with its secret; a kept one keeps its own.
     let client_secret = match &args.oauth_client_id {
         Some(_) => Some(read_secret(args.password_stdin, lang)?),
@@ -216,6 +262,9 @@ pub fn login(global: &Global, args: LoginArgs) -> Outcome {
             ],
         )
     );
+    if signed.read_only {
+        eprintln!("{}", lang.t("cli.token_read_only"));
+    }
     Ok(())
 }
 

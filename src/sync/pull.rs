@@ -334,6 +334,9 @@ async fn read_pages(
         report.pages += 1;
         report.cases_received += page.cases.len();
         report.unreadable += page.unreadable;
+        if !page.deleted.is_empty() {
+            report.forgotten += store.forget_cases(&page.deleted)?;
+        }
         let Some(last) = page.cases.last() else {
             break;
         };

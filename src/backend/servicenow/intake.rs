@@ -12,9 +12,9 @@
 use reqwest::Method;
 use serde_json::{Map, Value};
 
-use super::client::{Effect, error_detail};
 use super::schema::Field;
 use super::{ServiceNow, condition, wire};
+use crate::backend::http::{Effect, error_detail};
 use crate::backend::{Backend, BackendError, BackendResult, ProcedureInfo, Push};
 use crate::domain::{Case, Citizen, NewCase, Timestamp, is_provisional};
 use crate::encoded_query::{Operator, Query};

@@ -2,7 +2,6 @@
 //! serve`, whose extensions (ETag / If-Match, Idempotency-Key) it detects
 //! from the `X-Guichet-Extensions` header and uses when present.
 
-mod client;
 mod intake;
 mod probe;
 mod schema;
@@ -13,8 +12,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use client::{Answer, Client, Effect, error_detail};
-pub use client::{MAX_BODY_BYTES, SavedSession, Settings};
+use crate::backend::http::{Answer, Client, Effect, error_detail};
+pub use crate::backend::http::{MAX_BODY_BYTES, SavedSession, Settings};
 pub use probe::{CaseTable, RateLimit, TableAccess};
 pub use schema::{CSM_CASE_TABLE, Schema, SchemaError};
 
@@ -412,6 +411,7 @@ impl Backend for ServiceNow {
             more: has_next(&answer) || rows.len() == limit,
             unreadable: rows.len() - cases.len(),
             cases,
+            deleted: Vec::new(),
         })
     }
 

@@ -1,4 +1,5 @@
-//! HTTP to a ServiceNow instance (or `guichet serve`): authentication,
+//! HTTP to a back-end (a ServiceNow instance, Démarches Simplifiées, or
+//! `guichet serve`): authentication,
 //! bounded reads, and the classification of every failure for the outbox.
 
 use std::sync::Mutex;
@@ -45,6 +46,10 @@ pub struct Settings {
     pub clock: Clock,
     /// How many requests may be in flight at once when reading many rows.
     pub requests_in_flight: usize,
+    /// An API token sent as `Authorization: Bearer` on every request, in
+    /// place of the user's password and any OAuth grant (Démarches
+    /// Simplifiées: the administrator's token).
+    pub api_token: Option<String>,
 }
 
 /// An OAuth session in a form that outlives the process (kept in the
@@ -86,6 +91,7 @@ impl Settings {
             ca_cert: None,
             requests_in_flight: DEFAULT_IN_FLIGHT,
             clock: Clock::system(),
+            api_token: None,
         }
     }
 }
@@ -159,6 +165,8 @@ enum Auth {
     Unknown,
     Basic,
     Bearer(Token),
+    /// A long-lived API token: never renewed, a 401 is final.
+    Api(String),
 }
 
 pub struct Client {
@@ -225,6 +233,9 @@ impl Client {
             .build()
             .map_err(|e| BackendError::Protocol(format!("cannot build the HTTP client: {e}")))?;
         let auth = match &settings.session {
+            _ if settings.api_token.is_some() => {
+                Auth::Api(settings.api_token.clone().unwrap_or_default())
+            }
             _ if settings.auth == crate::config::AuthMode::Basic => Auth::Basic,
             Some(saved) => Auth::Bearer(Token {
                 access: saved.access.clone(),
@@ -300,6 +311,7 @@ impl Client {
         match &*self.auth.lock().unwrap_or_else(|p| p.into_inner()) {
             Auth::Bearer(_) => "OAuth",
             Auth::Basic => "HTTP Basic",
+            Auth::Api(_) => "API token",
             Auth::Unknown => "not yet",
         }
     }
@@ -332,6 +344,20 @@ impl Client {
         effect: Effect,
         build: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Answer, BackendError> {
+        self.send_accepting(method, path, effect, build, &[]).await
+    }
+
+    /// The same, with more statuses handed back as answers rather than
+    /// classified here (`accept`): for a back-end whose 4xx bodies say
+    /// what went wrong in its own terms.
+    pub async fn send_accepting(
+        &self,
+        method: Method,
+        path: &str,
+        effect: Effect,
+        build: impl Fn(RequestBuilder) -> RequestBuilder,
+        accept: &[StatusCode],
+    ) -> Result<Answer, BackendError> {
         for attempt in 0..2 {
             let auth = self.authentication().await?;
             let url = if path.starts_with("http") {
@@ -345,6 +371,7 @@ impl Client {
                 .header("Accept", "application/json");
             request = match &auth {
                 Auth::Bearer(token) => request.bearer_auth(&token.access),
+                Auth::Api(token) => request.bearer_auth(token),
                 _ => request.basic_auth(&self.settings.user, Some(&self.settings.password)),
             };
             let request = build(request);
@@ -371,7 +398,7 @@ impl Client {
                 *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = Auth::Unknown;
                 continue;
             }
-            return read_answer(response, effect).await;
+            return read_answer(response, effect, accept).await;
         }
         Err(BackendError::Auth(
             "the back-end refused a fresh token".into(),
@@ -386,6 +413,7 @@ impl Client {
                 return Ok(Auth::Bearer(token));
             }
             Auth::Basic => return Ok(Auth::Basic),
+            Auth::Api(token) => return Ok(Auth::Api(token)),
             Auth::Bearer(token) => token.refresh,
             Auth::Unknown => None,
         };
@@ -550,8 +578,12 @@ fn transient_status(status: StatusCode, headers: &HeaderMap) -> BackendError {
     }
 }
 
-/// The envelope's detail, or message, or the status.
+/// The envelope's detail, or message, or the status. ServiceNow wraps one
+/// error in `error`; GraphQL back-ends list them in `errors`.
 pub fn error_detail(body: &Value, status: StatusCode) -> String {
+    if let Some(message) = body["errors"][0]["message"].as_str() {
+        return message.to_string();
+    }
     let error = &body["error"];
     let detail = error["detail"].as_str().filter(|d| !d.is_empty());
     let message = error["message"].as_str().filter(|m| !m.is_empty());
@@ -565,7 +597,11 @@ pub fn error_detail(body: &Value, status: StatusCode) -> String {
 
 /// Reads an answer, classifying failures. Statuses the caller wants to see
 /// (2xx, 404, 412) come back as Ok.
-async fn read_answer(response: Response, effect: Effect) -> Result<Answer, BackendError> {
+async fn read_answer(
+    response: Response,
+    effect: Effect,
+    accept: &[StatusCode],
+) -> Result<Answer, BackendError> {
     let status = response.status();
     let headers = response.headers().clone();
     if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
@@ -601,6 +637,7 @@ async fn read_answer(response: Response, effect: Effect) -> Result<Answer, Backe
     match status {
         StatusCode::UNAUTHORIZED => Err(BackendError::Auth(error_detail(&body, status))),
         s if s.is_success()
+            || accept.contains(&s)
             || s == StatusCode::NOT_FOUND
             || s == StatusCode::PRECONDITION_FAILED =>
         {
