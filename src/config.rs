@@ -367,6 +367,9 @@ mod tests {
                 retention_days: Some(60),
                 closed_retention_days: None,
                 lock_after_minutes: Some(0),
+                demarches: Vec::new(),
+                notes_annotation: None,
+                inbox: None,
             },
         );
         config.save(&path).unwrap();

@@ -72,6 +72,8 @@ pub struct Reference {
     pub states: Vec<Choice>,
     pub resolutions: Vec<Choice>,
     pub procedures: Vec<Choice>,
+    /// Which actions the back-end has.
+    pub actions: crate::backend::Actions,
 }
 
 /// The dashboard's figures.

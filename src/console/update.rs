@@ -532,7 +532,11 @@ pub fn unavailable(state: &State, command: Command) -> Option<&'static str> {
         .then(|| state.outbox.entries.get(state.outbox.selected))
         .flatten();
     let stale = state.screen == Screen::Queues && state.list.stale;
+    let actions = state.reference.actions;
     match command {
+        Priority if !actions.priority => Some("why.backend_no_priority"),
+        Note if !actions.work_note => Some("why.backend_no_notes"),
+        New if !actions.open => Some("why.backend_no_opening"),
         Open | Mark if stale => Some("why.list_loading"),
         Take | Assign | State | Priority if stale && state.list.marked.is_empty() => {
             Some("why.list_loading")

@@ -389,3 +389,38 @@ fn the_palette_knows_lock_and_audit() {
     key(&mut state, KeyCode::Enter);
     assert!(state.lock.is_locked());
 }
+
+#[test]
+fn actions_the_backend_lacks_are_refused_with_the_reason_and_queue_nothing() {
+    let mut state = fixture(Lang::Fr, Theme::Mono);
+    state.list.marked.clear();
+    // A Démarches Simplifiées profile: no priority, no opening at the
+    // counter, no annotation named for notes.
+    state.reference.actions = crate::backend::Actions {
+        open: false,
+        priority: false,
+        assign_others: false,
+        work_note: false,
+    };
+    key(&mut state, KeyCode::Char(':'));
+    for c in "priority 2".chars() {
+        key(&mut state, KeyCode::Char(c));
+    }
+    let fx = key(&mut state, KeyCode::Enter);
+    assert!(writes(&fx).is_empty(), "nothing queued: {fx:?}");
+    let said = state
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(said.contains("pas de priorité"), "{said}");
+    assert_eq!(
+        unavailable(&state, Command::New),
+        Some("why.backend_no_opening")
+    );
+    assert_eq!(
+        unavailable(&state, Command::Note),
+        Some("why.backend_no_notes")
+    );
+    assert_eq!(unavailable(&state, Command::Take), None, "taking stays");
+}

@@ -119,6 +119,8 @@ pub enum Meta {
     PurgedAt,
     /// The n of the next provisional number (`NEW-n`) given here.
     NextProvisional,
+    /// Which actions the back-end has (JSON of `backend::Actions`).
+    Actions,
 }
 
 impl Meta {
@@ -135,6 +137,7 @@ impl Meta {
             Meta::ExportedThrough => "exported_through",
             Meta::PurgedAt => "purged_at",
             Meta::NextProvisional => "next_provisional",
+            Meta::Actions => "actions",
         }
     }
 }
@@ -409,6 +412,15 @@ impl Store {
     }
 
     /// The agent's own user id, learnt at login or first sync.
+    /// Which actions the back-end has, as the last reference refresh
+    /// said (all of them before any).
+    pub fn backend_actions(&self) -> StoreResult<crate::backend::Actions> {
+        Ok(self
+            .meta(Meta::Actions)?
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default())
+    }
+
     pub fn me(&self) -> StoreResult<Option<String>> {
         self.meta(Meta::Me)
     }

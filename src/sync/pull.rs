@@ -107,6 +107,10 @@ pub async fn reference(backend: &impl Backend, store: &mut Store) -> Result<(), 
         Ok(procedures) => store.save_procedure_infos(&procedures)?,
         Err(e) => tracing::info!(error = %e, "no procedure catalogue"),
     }
+    store.set_meta(
+        Meta::Actions,
+        &serde_json::to_string(&backend.actions()).unwrap_or_default(),
+    )?;
     store.set_meta(Meta::Me, &me.user.id)?;
     store.set_meta(Meta::MeUserName, &me.user.user_name)?;
     let now = store.clock().epoch_seconds();

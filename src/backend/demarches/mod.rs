@@ -379,7 +379,7 @@ impl Demarches {
                 annotation.string_value.as_deref().unwrap_or(""),
             ));
         }
-        entries.sort_by(|a, b| a.at.cmp(&b.at));
+        entries.sort_by_key(|e| e.at);
         Ok(entries)
     }
 

@@ -317,6 +317,7 @@ fn reference(store: &Store) -> Result<Reference, StoreError> {
         states: store.choices(ChoiceList::State)?,
         resolutions: store.choices(ChoiceList::Resolution)?,
         procedures: store.choices(ChoiceList::Procedure)?,
+        actions: store.backend_actions()?,
     })
 }
 
