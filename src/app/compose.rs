@@ -48,14 +48,11 @@ pub fn assign_named(
 /// The states a case may move to from where it stands, in list order.
 pub fn next_states(store: &Store, case: &Case) -> Result<Vec<Choice>, AppError> {
     let from = store.stage_of_state(&case.state)?;
+    let flow = store.state_flow()?;
     Ok(store
         .choices(ChoiceList::State)?
         .into_iter()
-        .filter(|c| match (from, c.stage) {
-            (Some(from), Some(to)) => from.can_move_to(to),
-            // A state the flow does not know: let the back-end decide.
-            _ => c.value != case.state,
-        })
+        .filter(|c| flow.allows(&case.state, from, c))
         .collect())
 }
 
@@ -70,9 +67,7 @@ pub fn set_state(
     lang: Lang,
 ) -> Result<Action, AppError> {
     let from = store.stage_of_state(&case.state)?;
-    if let (Some(from), Some(to)) = (from, state.stage)
-        && !from.can_move_to(to)
-    {
+    if !store.state_flow()?.allows(&case.state, from, state) {
         let allowed: Vec<String> = next_states(store, case)?
             .iter()
             .map(|c| label_of(c, lang).to_string())

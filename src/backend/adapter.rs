@@ -6,7 +6,7 @@ use super::demarches::Demarches;
 use super::servicenow::{SavedSession, ServiceNow};
 use super::{
     Actions, Backend, BackendResult, Capabilities, ChangedCases, Directory, Me, ProcedureInfo,
-    Push, Watermark,
+    Push, StateFlow, Watermark,
 };
 use crate::domain::{Case, Choice, Citizen, TimelineEntry};
 
@@ -70,6 +70,10 @@ impl Backend for Adapter {
 
     fn actions(&self) -> Actions {
         each!(self, b => b.actions())
+    }
+
+    fn state_flow(&self) -> StateFlow {
+        each!(self, b => b.state_flow())
     }
 
     async fn capabilities(&self) -> BackendResult<Capabilities> {

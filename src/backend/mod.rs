@@ -13,7 +13,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use crate::domain::directory::{Directory, ProcedureInfo, Watermark};
-use crate::domain::{Action, Case, Choice, Citizen, TimelineEntry, User};
+use crate::domain::{Action, Case, Choice, Citizen, Stage, TimelineEntry, User};
 
 /// What a back-end can do for exactly-once and conflict detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -61,6 +61,31 @@ impl Actions {
 impl Default for Actions {
     fn default() -> Actions {
         Actions::ALL
+    }
+}
+
+/// The state moves a back-end allows, where they are not Guichet's case
+/// flow by stages (`Stage::can_move_to`): Démarches Simplifiées, whose
+/// dossiers go back to construction from instruction but never straight
+/// from construction to a decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StateFlow {
+    /// (from state, to state); empty: the flow by stages.
+    pub moves: Vec<(String, String)>,
+}
+
+impl StateFlow {
+    /// Whether a case in `from` (a state value, of stage `from_stage`) may
+    /// move to `to`.
+    pub fn allows(&self, from: &str, from_stage: Option<Stage>, to: &Choice) -> bool {
+        if !self.moves.is_empty() {
+            return self.moves.iter().any(|(f, t)| f == from && *t == to.value);
+        }
+        match (from_stage, to.stage) {
+            (Some(from), Some(to)) => from.can_move_to(to),
+            // A state the flow does not know: let the back-end decide.
+            _ => to.value != from,
+        }
     }
 }
 
@@ -156,6 +181,11 @@ pub trait Backend: Send + Sync {
     /// Which actions the back-end has (known without asking it).
     fn actions(&self) -> Actions {
         Actions::ALL
+    }
+
+    /// The state moves it allows (default: Guichet's flow by stages).
+    fn state_flow(&self) -> StateFlow {
+        StateFlow::default()
     }
 
     /// What the back-end offers, detected on first use (one small request).

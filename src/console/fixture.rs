@@ -164,6 +164,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
         resolutions: Vec::new(),
         procedures: Vec::new(),
         actions: crate::backend::Actions::ALL,
+        flow: crate::backend::StateFlow::default(),
     };
     state.case.id = Some("id1".into());
     state.case.detail = Some(Box::new(CaseDetail {

@@ -74,6 +74,8 @@ pub struct Reference {
     pub procedures: Vec<Choice>,
     /// Which actions the back-end has.
     pub actions: crate::backend::Actions,
+    /// The state moves it allows.
+    pub flow: crate::backend::StateFlow,
 }
 
 /// The dashboard's figures.

@@ -883,18 +883,18 @@ fn open_states(state: &mut State, filter: String) {
     let cases = targets(state);
     // The moves the flow allows from the first case's stage; each case is
     // checked again when its action is built.
-    let from = match state.screen {
-        Screen::Case => state.case.detail.as_ref().and_then(|d| d.line.stage),
-        _ => state.list.selected_line().and_then(|l| l.stage),
-    }
-    .and_then(Stage::parse);
+    let line = match state.screen {
+        Screen::Case => state.case.detail.as_ref().map(|d| &d.line),
+        _ => state.list.selected_line(),
+    };
+    let from = line.map(|l| (l.state.clone(), l.stage.and_then(Stage::parse)));
     let items: Vec<PickItem> = state
         .reference
         .states
         .iter()
-        .filter(|c| match (from, c.stage) {
-            (Some(from), Some(to)) => from.can_move_to(to),
-            _ => true,
+        .filter(|c| match &from {
+            Some((value, stage)) => state.reference.flow.allows(value, *stage, c),
+            None => true,
         })
         .map(|c| PickItem {
             label: label(state, c),
@@ -1329,7 +1329,27 @@ fn picked(state: &mut State, purpose: PickPurpose, value: PickValue, fx: &mut Ve
             fx,
         ),
         (PickPurpose::State { cases }, PickValue::State(choice)) => {
-            if choice.stage == Some(Stage::Resolved) && state.reference.resolutions.is_empty() {
+            if choice.stage == Some(Stage::Resolved)
+                && state.reference.resolutions.is_empty()
+                && !state.reference.flow.moves.is_empty()
+            {
+                // A back-end of its own flow without resolution codes
+                // (Démarches Simplifiées): the decision is the state, and
+                // the notes are its motivation.
+                let title = state.t("editor.motivation").to_string();
+                let code = choice.value.clone();
+                open_editor(
+                    state,
+                    EditPurpose::CloseNotes {
+                        cases,
+                        state: choice,
+                        code,
+                    },
+                    title,
+                );
+            } else if choice.stage == Some(Stage::Resolved)
+                && state.reference.resolutions.is_empty()
+            {
                 let text = state.t("msg.no_resolution_codes").to_string();
                 say(state, text, true);
             } else if choice.stage == Some(Stage::Resolved) {

@@ -424,3 +424,59 @@ fn actions_the_backend_lacks_are_refused_with_the_reason_and_queue_nothing() {
     );
     assert_eq!(unavailable(&state, Command::Take), None, "taking stays");
 }
+
+#[test]
+fn a_backend_of_its_own_flow_offers_its_moves_and_asks_a_motivation_for_a_decision() {
+    let mut state = fixture(Lang::En, Theme::Mono);
+    state.list.marked.clear();
+    // Démarches Simplifiées: the selected dossier is in instruction.
+    let choice = |value: &str, label: &str, stage| crate::domain::Choice {
+        list: crate::domain::ChoiceList::State,
+        value: value.into(),
+        label_en: label.into(),
+        label_fr: label.into(),
+        sequence: 0,
+        stage: Some(stage),
+    };
+    state.reference.states = vec![
+        choice("en_construction", "In progress", Stage::New),
+        choice("en_instruction", "Processing", Stage::Open),
+        choice("accepte", "Accepted", Stage::Resolved),
+    ];
+    state.reference.resolutions.clear();
+    state.reference.flow = crate::backend::StateFlow {
+        moves: vec![
+            ("en_instruction".into(), "en_construction".into()),
+            ("en_instruction".into(), "accepte".into()),
+            ("en_construction".into(), "en_instruction".into()),
+        ],
+    };
+    let selected = state.list.selected;
+    state.list.lines[selected].state = "en_instruction".into();
+    state.list.lines[selected].stage = Some("open");
+    key(&mut state, KeyCode::Char(':'));
+    for c in "state".chars() {
+        key(&mut state, KeyCode::Char(c));
+    }
+    key(&mut state, KeyCode::Enter);
+    let Some(Popup::Picker(picker)) = &state.popup else {
+        panic!("a state picker, got {:?}", state.popup);
+    };
+    let offered: Vec<&str> = picker.items.iter().map(|i| i.label.as_str()).collect();
+    // Back to construction is offered (the flow by stages has no Open → New).
+    assert_eq!(offered, vec!["In progress", "Accepted"]);
+    let accepted = picker
+        .shown
+        .iter()
+        .position(|&i| picker.items[i].label == "Accepted")
+        .unwrap();
+    for _ in 0..accepted {
+        key(&mut state, KeyCode::Down);
+    }
+    key(&mut state, KeyCode::Enter);
+    assert!(
+        matches!(&state.popup, Some(Popup::Editor(_))),
+        "the motivation's editor, not 'no resolution codes': {:?}",
+        state.message
+    );
+}

@@ -121,6 +121,8 @@ pub enum Meta {
     NextProvisional,
     /// Which actions the back-end has (JSON of `backend::Actions`).
     Actions,
+    /// The state moves it allows (JSON of `backend::StateFlow`).
+    StateFlow,
 }
 
 impl Meta {
@@ -138,6 +140,7 @@ impl Meta {
             Meta::PurgedAt => "purged_at",
             Meta::NextProvisional => "next_provisional",
             Meta::Actions => "actions",
+            Meta::StateFlow => "state_flow",
         }
     }
 }
@@ -417,6 +420,14 @@ impl Store {
     pub fn backend_actions(&self) -> StoreResult<crate::backend::Actions> {
         Ok(self
             .meta(Meta::Actions)?
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default())
+    }
+
+    /// The state moves the back-end allows, as last said.
+    pub fn state_flow(&self) -> StoreResult<crate::backend::StateFlow> {
+        Ok(self
+            .meta(Meta::StateFlow)?
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default())
     }

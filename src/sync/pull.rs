@@ -111,6 +111,10 @@ pub async fn reference(backend: &impl Backend, store: &mut Store) -> Result<(), 
         Meta::Actions,
         &serde_json::to_string(&backend.actions()).unwrap_or_default(),
     )?;
+    store.set_meta(
+        Meta::StateFlow,
+        &serde_json::to_string(&backend.state_flow()).unwrap_or_default(),
+    )?;
     store.set_meta(Meta::Me, &me.user.id)?;
     store.set_meta(Meta::MeUserName, &me.user.user_name)?;
     let now = store.clock().epoch_seconds();

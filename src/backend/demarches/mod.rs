@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use super::http::{Client, Effect};
 use super::{
     Actions, Backend, BackendError, BackendResult, Capabilities, ChangedCases, Directory, Me,
-    ProcedureInfo, Push, Watermark,
+    ProcedureInfo, Push, StateFlow, Watermark,
 };
 pub use crate::backend::http::Settings as HttpSettings;
 use crate::domain::{
@@ -574,6 +574,18 @@ impl Backend for Demarches {
             priority: false,
             assign_others: false,
             work_note: self.notes_annotation.is_some(),
+        }
+    }
+
+    fn state_flow(&self) -> StateFlow {
+        let states = moves::STATES.map(|s| s.0);
+        StateFlow {
+            moves: states
+                .iter()
+                .flat_map(|from| states.iter().map(move |to| (*from, *to)))
+                .filter(|(from, to)| moves::between(from, to).is_some())
+                .map(|(from, to)| (from.to_string(), to.to_string()))
+                .collect(),
         }
     }
 

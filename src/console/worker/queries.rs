@@ -318,6 +318,7 @@ fn reference(store: &Store) -> Result<Reference, StoreError> {
         resolutions: store.choices(ChoiceList::Resolution)?,
         procedures: store.choices(ChoiceList::Procedure)?,
         actions: store.backend_actions()?,
+        flow: store.state_flow()?,
     })
 }
 

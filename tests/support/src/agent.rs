@@ -65,6 +65,57 @@ impl Agent {
         agent
     }
 
+    /// An instructeur (`email`) logged in to the Démarches Simplifiées
+    /// endpoint at `url` with `token`, working `demarches`, notes kept in
+    /// the annotation "Notes internes", on a profile that speaks English.
+    pub fn login_demarches(url: &str, email: &str, token: &str, demarches: &[i64]) -> Agent {
+        let agent = Agent {
+            home: tempfile::tempdir().expect("temp dir"),
+            profile: format!("t{}", uuid::Uuid::new_v4().simple()),
+        };
+        let output = agent.login_demarches_output(url, email, token, demarches);
+        output.expect(0);
+        agent.keep_cases_for(Some(36_500));
+        agent
+    }
+
+    /// Runs that login, whatever its outcome (for refusals).
+    pub fn login_demarches_output(
+        &self,
+        url: &str,
+        email: &str,
+        token: &str,
+        demarches: &[i64],
+    ) -> Output {
+        let numbers: Vec<String> = demarches.iter().map(i64::to_string).collect();
+        let mut args = vec![
+            "login",
+            "--kind",
+            "demarches",
+            "--url",
+            url,
+            "--as",
+            email,
+            "--token-stdin",
+            "--notes-annotation",
+            "Notes internes",
+            "--language",
+            "en",
+        ];
+        for n in &numbers {
+            args.extend(["--demarche", n.as_str()]);
+        }
+        self.run_with_input(&args, &format!("{token}\n"))
+    }
+
+    /// An agent with a home of its own and no profile yet.
+    pub fn new_workstation() -> Agent {
+        Agent {
+            home: tempfile::tempdir().expect("temp dir"),
+            profile: format!("t{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
     /// Sets the profile's `retention_days` and `closed_retention_days`
     /// (None: the defaults).
     pub fn keep_cases_for(&self, days: Option<u32>) {

@@ -185,7 +185,8 @@ struct Shared {
     upstream: SocketAddr,
     default: Mutex<Fault>,
     scheduled: Mutex<VecDeque<Fault>>,
-    /// Faults for writes (PATCH, PUT, and POSTs to the Table API) only.
+    /// Faults for writes (PATCH, PUT, POSTs to the Table API, GraphQL
+    /// mutations) only.
     scheduled_writes: Mutex<VecDeque<Fault>>,
     down: AtomicBool,
     requests: AtomicU64,
@@ -565,6 +566,7 @@ async fn read_request(client: &mut TcpStream, shared: &Shared) -> Result<Request
     let mut lines = text.split("\r\n");
     let request_line = lines.next().unwrap_or("");
     let parts: Vec<&str> = request_line.split(' ').collect();
+    let graphql = matches!(parts.as_slice(), [_, path, _] if path.starts_with("/api/v2/graphql"));
     let write = match parts.as_slice() {
         [method, path, _] => {
             matches!(*method, "PATCH" | "PUT") || (*method == "POST" && path.starts_with("/api/"))
@@ -649,6 +651,14 @@ async fn read_request(client: &mut TcpStream, shared: &Shared) -> Result<Request
         );
         body.truncate(length);
     }
+    // Démarches Simplifiées' API posts every request to one endpoint: the
+    // writes are the GraphQL mutations.
+    let write = if graphql {
+        let text = String::from_utf8_lossy(&body);
+        text.contains("\"query\":\"mutation")
+    } else {
+        write
+    };
     Ok(Request {
         upstream_head: rewrite_head(
             head,
