@@ -72,6 +72,9 @@ impl Default for Actions {
 pub struct StateFlow {
     /// (from state, to state); empty: the flow by stages.
     pub moves: Vec<(String, String)>,
+    /// States that need notes (a motivation) to be reached.
+    #[serde(default)]
+    pub needs_notes: Vec<String>,
 }
 
 impl StateFlow {

@@ -84,10 +84,16 @@ pub fn state(global: &Global, args: StateArgs) -> Outcome {
         .as_deref()
         .map(|typed| compose::resolution_code(&session.store, typed, lang))
         .transpose()?;
-    if choice.stage == Some(Stage::Resolved)
-        && (resolution_code.is_none() || args.notes.as_deref().is_none_or(|n| n.trim().is_empty()))
-    {
-        return Err(Failure::usage(lang.t("cli.resolve_needs")));
+    let flow = session.store.state_flow()?;
+    let no_notes = args.notes.as_deref().is_none_or(|n| n.trim().is_empty());
+    if flow.moves.is_empty() {
+        if choice.stage == Some(Stage::Resolved) && (resolution_code.is_none() || no_notes) {
+            return Err(Failure::usage(lang.t("cli.resolve_needs")));
+        }
+    } else if flow.needs_notes.contains(&choice.value) && no_notes {
+        // A back-end of its own flow (Démarches Simplifiées): the decision
+        // is the state; some need a motivation, given as the notes.
+        return Err(Failure::usage(lang.t("cli.decision_needs_notes")));
     }
     let action = compose::set_state(
         &session.store,
@@ -123,6 +129,17 @@ pub fn priority(global: &Global, args: PriorityArgs) -> Outcome {
 /// Queues the action, then tries to send it (and anything else due); says
 /// what became of it, with an exit code scripts can rely on.
 fn run(session: &mut Session, number: &str, action: Action) -> Outcome {
+    // Refused here, not hours later after a sync: the back-end lacks it.
+    let actions = session.store.backend_actions()?;
+    if !actions.allow(&action) {
+        let why = match action {
+            Action::Priority { .. } => "why.backend_no_priority",
+            Action::WorkNote { .. } => "why.backend_no_notes",
+            Action::Open { .. } => "why.backend_no_opening",
+            _ => "why.backend_no_assign_others",
+        };
+        return Err(Failure::usage(session.lang().t(why)));
+    }
     let offline = session.offline;
     let (name, profile) = (&session.name, &session.profile);
     let submitted = submit::submit(

@@ -869,6 +869,11 @@ fn open_assign(state: &mut State, filter: String) {
             .users
             .iter()
             .filter(|u| u.active)
+            // Where each agent takes cases himself, only oneself is offered.
+            .filter(|u| {
+                state.reference.actions.assign_others
+                    || state.reference.me.as_deref() == Some(u.id.as_str())
+            })
             .map(|u| PickItem {
                 label: u.name.clone(),
                 detail: u.user_name.clone(),

@@ -450,6 +450,7 @@ fn a_backend_of_its_own_flow_offers_its_moves_and_asks_a_motivation_for_a_decisi
             ("en_instruction".into(), "accepte".into()),
             ("en_construction".into(), "en_instruction".into()),
         ],
+        needs_notes: Vec::new(),
     };
     let selected = state.list.selected;
     state.list.lines[selected].state = "en_instruction".into();

@@ -56,6 +56,9 @@ pub struct Settings {
 #[derive(Debug)]
 struct Identity {
     instructeur: String,
+    /// The instructeur's e-mail as DS spells it: messages name their
+    /// author by it, and the read-back compares it with ours.
+    email: String,
     demarches: Vec<wire::Demarche>,
     /// The agent's groups: (number, id).
     groups: Vec<(i64, String)>,
@@ -197,12 +200,12 @@ impl Demarches {
             demarches.push(data.demarche);
         }
         let mine = |p: &wire::Profile| p.email.eq_ignore_ascii_case(&self.email);
-        let instructeur = demarches
+        let (instructeur, email) = demarches
             .iter()
             .flat_map(|d| &d.groupe_instructeurs)
             .flat_map(|g| &g.instructeurs)
             .find(|p| mine(p))
-            .and_then(|p| p.id.clone())
+            .and_then(|p| Some((p.id.clone()?, p.email.clone())))
             .ok_or_else(|| {
                 BackendError::Auth(format!(
                     "{} is not an instructeur of démarche(s) {}: check --as and --demarche",
@@ -222,6 +225,7 @@ impl Demarches {
             .collect();
         let identity = Arc::new(Identity {
             instructeur,
+            email,
             demarches,
             groups,
         });
@@ -481,7 +485,7 @@ impl Demarches {
             // message telling the citizen what to correct.
             input["body"] = text.into();
             input["correction"] = "incomplete".into();
-            self.send_message(identity, input).await?;
+            self.send_message(input).await?;
             return self.current(identity, push.case_id).await;
         }
         let Some(mutation) = moves::between(&current.state, to) else {
@@ -502,8 +506,7 @@ impl Demarches {
             .await
     }
 
-    async fn send_message(&self, identity: &Identity, input: Value) -> BackendResult<()> {
-        let _ = identity;
+    async fn send_message(&self, input: Value) -> BackendResult<()> {
         let data: Value = graphql::request(
             &self.client,
             queries::SEND_MESSAGE,
@@ -539,7 +542,7 @@ impl Demarches {
                 crate::domain::Clock::system()
                     .instant_ahead_by(self.client.clock_offset().unwrap_or(0)),
             );
-            let value = notes::append(&current, now, &self.email, push.action_id, text);
+            let value = notes::append(&current, now, &identity.email, push.action_id, text);
             let input = json!({
                 "dossierId": push.case_id, "instructeurId": identity.instructeur,
                 "annotations": [{ "id": annotation.id, "value": { "textarea": value } }],
@@ -586,6 +589,11 @@ impl Backend for Demarches {
                 .filter(|(from, to)| moves::between(from, to).is_some())
                 .map(|(from, to)| (from.to_string(), to.to_string()))
                 .collect(),
+            needs_notes: states
+                .iter()
+                .filter(|s| moves::needs_motivation(s))
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 
@@ -600,9 +608,9 @@ impl Backend for Demarches {
         Ok(Me {
             user: User {
                 id: identity.instructeur.clone(),
-                user_name: self.email.clone(),
-                name: self.email.clone(),
-                email: self.email.clone(),
+                user_name: identity.email.clone(),
+                name: identity.email.clone(),
+                email: identity.email.clone(),
                 active: true,
             },
             groups: identity.groups.iter().map(|g| g.1.clone()).collect(),
@@ -850,7 +858,6 @@ impl Backend for Demarches {
             }
             Action::Comment { text } => {
                 self.send_message(
-                    identity,
                     json!({ "dossierId": push.case_id, "instructeurId": identity.instructeur, "body": text }),
                 )
                 .await?;
