@@ -79,7 +79,12 @@ async fn my_groups(server: &Server) -> Vec<i64> {
         )
         .await;
         for g in data["demarche"]["groupeInstructeurs"].as_array().unwrap() {
-            if g["instructeurs"].as_array().unwrap().iter().any(|i| i["email"] == ME) {
+            if g["instructeurs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["email"] == ME)
+            {
                 groups.push(g["number"].as_i64().unwrap());
             }
         }
@@ -89,7 +94,15 @@ async fn my_groups(server: &Server) -> Vec<i64> {
 
 fn local(agent: &Agent, view: &str) -> Vec<Value> {
     agent
-        .json(&["--offline", "cases", "--view", view, "--limit", "1000", "--json"])
+        .json(&[
+            "--offline",
+            "cases",
+            "--view",
+            view,
+            "--limit",
+            "1000",
+            "--json",
+        ])
         .as_array()
         .unwrap()
         .clone()
@@ -107,7 +120,10 @@ async fn an_instructeur_works_his_groups_dossiers_and_each_action_lands_once() {
         let number = case["number"].as_str().unwrap();
         let held = dossier(&server, number_of(number)).await;
         let group = held["groupeInstructeur"]["number"].as_i64().unwrap();
-        assert!(groups.contains(&group), "{number} is of group {group}, not one of {groups:?}");
+        assert!(
+            groups.contains(&group),
+            "{number} is of group {group}, not one of {groups:?}"
+        );
     }
     // Every dossier of his groups, and no other.
     let mut on_server = 0;
@@ -134,7 +150,9 @@ async fn an_instructeur_works_his_groups_dossiers_and_each_action_lands_once() {
     // A new dossier nobody follows: taking it passes it into instruction.
     let new = all
         .iter()
-        .find(|c| c["state"] == "en_construction" && c["assignee"].as_str().unwrap_or("").is_empty())
+        .find(|c| {
+            c["state"] == "en_construction" && c["assignee"].as_str().unwrap_or("").is_empty()
+        })
         .expect("a dossier in construction nobody follows")["number"]
         .as_str()
         .unwrap()
@@ -142,20 +160,31 @@ async fn an_instructeur_works_his_groups_dossiers_and_each_action_lands_once() {
     agent.ok(&["take", &new]);
     let held = dossier(&server, number_of(&new)).await;
     assert_eq!(held["state"], "en_instruction");
-    assert!(held["instructeurs"].as_array().unwrap().iter().any(|i| i["email"] == ME));
+    assert!(
+        held["instructeurs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["email"] == ME)
+    );
 
     agent.ok(&["comment", &new, "Votre dossier est complet."]);
     agent.ok(&["note", &new, "Vérifié au guichet:\npièce d'identité vue"]);
     let held = dossier(&server, number_of(&new)).await;
     assert_eq!(messages_with(&held, "Votre dossier est complet."), 1);
-    assert!(notes_of(&held).contains("Vérifié au guichet:\npièce d'identité vue"), "{held}");
+    assert!(
+        notes_of(&held).contains("Vérifié au guichet:\npièce d'identité vue"),
+        "{held}"
+    );
 
     // The note comes back as a note of the timeline, by its author.
     agent.ok(&["sync"]);
     let case = agent.json(&["--offline", "case", &new, "--json"]);
     let timeline = case["timeline"].as_array().unwrap();
     assert!(
-        timeline.iter().any(|e| e["kind"] == "work_note" && e["text"] == "Vérifié au guichet:\npièce d'identité vue" && e["author"] == ME),
+        timeline.iter().any(|e| e["kind"] == "work_note"
+            && e["text"] == "Vérifié au guichet:\npièce d'identité vue"
+            && e["author"] == ME),
         "{case}"
     );
 
@@ -193,7 +222,10 @@ async fn a_dossier_outside_the_instructeurs_groups_is_neither_listed_nor_acted_o
         }
     }
     let other = format!("DS-{}", other.expect("a dossier of another group"));
-    let listed: Vec<String> = local(&agent, "all").iter().map(|c| c["number"].as_str().unwrap().to_string()).collect();
+    let listed: Vec<String> = local(&agent, "all")
+        .iter()
+        .map(|c| c["number"].as_str().unwrap().to_string())
+        .collect();
     assert!(!listed.contains(&other));
     agent.run(&["case", &other]).expect(3);
     agent.run(&["comment", &other, "x"]).expect(3);
@@ -201,14 +233,25 @@ async fn a_dossier_outside_the_instructeurs_groups_is_neither_listed_nor_acted_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_token_is_said_at_login_and_writes_stay_queued_with_the_reason() {
-    let server = start(10, &["--demo-dossiers", "30", "--ds-token", "lecture-seule:read-only"]);
+    let server = start(
+        10,
+        &[
+            "--demo-dossiers",
+            "30",
+            "--ds-token",
+            "lecture-seule:read-only",
+        ],
+    );
     let agent = Agent::new_workstation();
     let login = agent.login_demarches_output(&server.url, ME, "lecture-seule", &DEMARCHES);
     let login = login.expect(0);
     assert!(login.stderr.contains("read-only"), "{}", login.stderr);
     agent.keep_cases_for(Some(36_500));
     agent.ok(&["sync"]);
-    let number = local(&agent, "open")[0]["number"].as_str().unwrap().to_string();
+    let number = local(&agent, "open")[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let out = agent.run(&["comment", &number, "Bonjour"]);
     assert_eq!(out.code, 5, "login needed: {} {}", out.stdout, out.stderr);
     let queue = agent.queue();
@@ -287,7 +330,11 @@ async fn each_action_lands_once_through_a_hostile_link() {
     for (number, text, note) in &expected {
         let held = dossier(&server, number_of(number)).await;
         if *note {
-            assert_eq!(notes_of(&held).matches(text.as_str()).count(), 1, "{number}: {held}");
+            assert_eq!(
+                notes_of(&held).matches(text.as_str()).count(),
+                1,
+                "{number}: {held}"
+            );
         } else {
             assert_eq!(messages_with(&held, text), 1, "{number}: {text}");
         }
@@ -295,6 +342,12 @@ async fn each_action_lands_once_through_a_hostile_link() {
     for number in &mine {
         let held = dossier(&server, number_of(number)).await;
         assert_eq!(held["state"], "en_instruction", "{number}");
-        assert!(held["instructeurs"].as_array().unwrap().iter().any(|i| i["email"] == ME));
+        assert!(
+            held["instructeurs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["email"] == ME)
+        );
     }
 }

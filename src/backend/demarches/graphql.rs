@@ -90,7 +90,7 @@ fn classify(error: &Value, effect: Effect) -> BackendError {
         _ if message.contains("hidden due to permissions") => BackendError::Rejected(format!(
             "the token does not cover this démarche ({message})"
         )),
-        _ => BackendError::Rejected(message),
+        _ => BackendError::Rejected(glossed(&message)),
     }
 }
 
@@ -102,6 +102,35 @@ pub fn refusal(payload: &Value) -> Option<String> {
         .filter_map(|e| e["message"].as_str())
         .collect();
     (!messages.is_empty()).then(|| messages.join("; "))
+}
+
+/// DS's French refusal, with its gist in English after it for agents who
+/// read English: the agent sees DS's own words either way.
+pub fn glossed(message: &str) -> String {
+    const GLOSSES: [(&str, &str); 6] = [
+        ("est déjà", "the dossier is already there"),
+        (
+            "n’a pas les droits",
+            "this instructeur has no access to this dossier",
+        ),
+        (
+            "ne peut pas repasser en construction",
+            "it cannot go back to construction (silence vaut accord / rejet)",
+        ),
+        ("motivation", "a motivation is required"),
+        (
+            "n’appartient pas à la même démarche",
+            "that group belongs to another démarche",
+        ),
+        (
+            "n’est pas en instruction",
+            "the dossier is not in instruction",
+        ),
+    ];
+    match GLOSSES.iter().find(|(french, _)| message.contains(french)) {
+        Some((_, english)) => format!("{message} ({english})"),
+        None => message.to_string(),
+    }
 }
 
 /// A refusal that says the dossier is already where the action takes it
@@ -149,5 +178,10 @@ mod tests {
         );
         assert_eq!(refusal(&json!({"dossier": {}, "errors": null})), None);
         assert!(says_already("Le dossier est déjà accepté"));
+        assert_eq!(
+            glossed("L’instructeur n’a pas les droits d’accès à ce dossier"),
+            "L’instructeur n’a pas les droits d’accès à ce dossier (this instructeur has no access to this dossier)"
+        );
+        assert_eq!(glossed("Autre chose"), "Autre chose");
     }
 }

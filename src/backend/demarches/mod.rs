@@ -413,7 +413,7 @@ impl Demarches {
             {
                 return Ok(case);
             }
-            return Err(BackendError::Rejected(refusal));
+            return Err(BackendError::Rejected(graphql::glossed(&refusal)));
         }
         let node = payload["dossier"].clone();
         if node.is_null() {
@@ -515,7 +515,7 @@ impl Demarches {
         )
         .await?;
         match graphql::refusal(&data["dossierEnvoyerMessage"]) {
-            Some(refusal) => Err(BackendError::Rejected(refusal)),
+            Some(refusal) => Err(BackendError::Rejected(graphql::glossed(&refusal))),
             None => Ok(()),
         }
     }
@@ -555,7 +555,7 @@ impl Demarches {
             )
             .await?;
             if let Some(refusal) = graphql::refusal(&answer["dossierModifierAnnotations"]) {
-                return Err(BackendError::Rejected(refusal));
+                return Err(BackendError::Rejected(graphql::glossed(&refusal)));
             }
         }
         self.current(identity, push.case_id).await
