@@ -92,8 +92,30 @@ enum Command {
     Accounts(accounts::AccountsArgs),
 }
 
+/// `guichet cases | head`: the reader went away. Rust ignores SIGPIPE, so
+/// printing then panics; a command-line tool should end quietly instead, as
+/// Unix tools do (exit status 141, 128 + SIGPIPE, as a shell reports them).
+/// Nothing is lost: the store's writes are transactions, and a sync cut
+/// here is one cut by a kill, which the outbox is built for.
+fn end_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.starts_with("failed printing to stdout") && text.contains("os error 32") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 pub fn main() -> ExitCode {
     crate::console::mark_start();
+    end_quietly_on_broken_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

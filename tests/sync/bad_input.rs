@@ -125,3 +125,24 @@ async fn a_redirected_write_is_refused_not_taken_for_applied() {
             .contains(&"Redirigé ?".to_string())
     );
 }
+
+/// `guichet cases | head`: the reader goes away. The command ends quietly
+/// with 141 (128 + SIGPIPE), as Unix tools do, never with a panic.
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    let server = support::server::start(200, &[]);
+    let agent = Agent::login(&server.url, "demo");
+    agent.ok(&["sync"]);
+    let mut child = agent
+        .command(&["--offline", "cases", "--view", "all", "--limit", "200"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("guichet");
+    // The reader is gone before the first line is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("guichet");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
