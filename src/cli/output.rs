@@ -45,6 +45,10 @@ pub fn queue_json(entry: &OutboxEntry) -> serde_json::Value {
         "case": entry.case_number,
         "kind": entry.action.kind(),
         "what": entry.action.describe(),
+        // The fields it sets, and their values when the agent made it: what
+        // a conflict is judged against.
+        "sets": entry.action.field_changes().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+        "seen": entry.seen,
         "state": entry.state,
         "attempts": entry.attempts,
         "error": entry.last_error,

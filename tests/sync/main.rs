@@ -5,6 +5,7 @@ mod clock;
 mod conflicts;
 mod console;
 mod crash;
+mod crowd;
 mod demarches;
 mod faults;
 mod first_sync;

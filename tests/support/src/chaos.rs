@@ -31,6 +31,11 @@ impl Dice {
         Dice(seed | 1)
     }
 
+    /// Dice of a known seed (a thread's share of a printed run).
+    pub fn seeded(seed: u64) -> Dice {
+        Dice(seed | 1)
+    }
+
     /// A number in 0..n.
     pub fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
