@@ -98,6 +98,7 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
             no_oauth: false,
             clock_offset_secs: 0,
             deny_memberships: false,
+            demarches: Default::default(),
         }))
         .map_err(|e| Failure::new(code::ERROR, e.to_string()))?;
     let profile = Profile::new(&format!("http://{}", running.addr), "demo");

@@ -67,6 +67,19 @@ pub struct ServeArgs {
     /// instances do.
     #[arg(long)]
     deny_memberships: bool,
+    /// Démarches Simplifiées endpoint: limit each Authorization header to
+    /// N requests a minute (429 with RateLimit-Reset past it; DS's default
+    /// is 400). Off by default.
+    #[arg(long, value_name = "PER_MINUTE")]
+    ds_rate_limit: Option<u32>,
+    /// With --demo: how many Démarches Simplifiées dossiers to seed.
+    #[arg(long, value_name = "N", requires = "demo")]
+    demo_dossiers: Option<u32>,
+    /// For tests: create a Démarches Simplifiées API token before serving,
+    /// TOKEN[:read-only][:demarches=N,N...][:expires=EPOCH_SECONDS]
+    /// (default: read-write, every démarche, no expiry). Repeatable.
+    #[arg(long, value_name = "SPEC", hide = true)]
+    ds_token: Vec<crate::server::demarches::TokenSpec>,
 }
 
 fn parse_deadline(text: &str) -> Result<f64, String> {
@@ -110,6 +123,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
         no_oauth: args.no_oauth,
         clock_offset_secs: args.clock_offset,
         deny_memberships: args.deny_memberships,
+        demarches: crate::server::demarches::DsOptions {
+            rate_limit: args.ds_rate_limit,
+            demo_dossiers: args.demo_dossiers,
+            tokens: args.ds_token,
+        },
     };
     let deployment = Deployment {
         tls: match (args.tls_cert, args.tls_key) {

@@ -2,7 +2,8 @@
 //! ServiceNow's REST Table API that Guichet uses, for CSM cases, over SQLite.
 //! It is the demo's back-end, the real server every integration test talks
 //! to, and a usable server for a small office. Deliberate deviations from
-//! ServiceNow and our extensions are listed in the README.
+//! ServiceNow and our extensions are listed in the README. It also speaks
+//! Démarches Simplifiées' GraphQL API at `/api/v2/graphql` (`demarches`).
 
 mod access;
 pub mod accounts;
@@ -13,6 +14,7 @@ pub mod clock;
 mod db;
 mod deadline;
 mod delete;
+pub mod demarches;
 pub mod demo;
 mod deployment;
 mod error;
@@ -66,6 +68,8 @@ pub struct ServeOptions {
     /// Refuse agents' reads of group memberships (403), as some instances'
     /// ACLs do; supervisors still read them.
     pub deny_memberships: bool,
+    /// The Démarches Simplifiées endpoint's own options.
+    pub demarches: demarches::DsOptions,
 }
 
 pub struct AppState {
@@ -76,6 +80,7 @@ pub struct AppState {
     failures: auth::Failures,
     in_flight: idempotency::InFlight,
     rate_limiter: Option<rate_limit::RateLimiter>,
+    ds: demarches::Endpoint,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,11 +192,21 @@ pub async fn start_with(
         let date = options
             .demo_date
             .unwrap_or_else(|| crate::domain::Clock::system().now().date());
-        seeded = Some(match demo::seed(&mut conn, cases, date)? {
+        let dossiers = options
+            .demarches
+            .demo_dossiers
+            .unwrap_or(demarches::DEFAULT_DEMO_DOSSIERS);
+        seeded = Some(match demo::seed(&mut conn, cases, dossiers, date)? {
             Some(report) => report.to_string(),
             None => "the database already holds data: demo seeding skipped, agents' changes kept"
                 .to_string(),
         });
+    }
+    if !options.demarches.tokens.is_empty() {
+        let conn = db::open_single(&options.db).map_err(database_error)?;
+        for spec in &options.demarches.tokens {
+            spec.store(&conn).map_err(database_error)?;
+        }
     }
     let db = Db::open(&options.db, deployment.query_deadline).map_err(database_error)?;
     let listener = tokio::net::TcpListener::bind(options.addr)
@@ -204,6 +219,12 @@ pub async fn start_with(
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     let app = Arc::new(AppState {
         rate_limiter: options.rate_limit.map(rate_limit::RateLimiter::new),
+        ds: demarches::Endpoint::new(
+            Arc::clone(&db),
+            options.demarches.rate_limit,
+            options.demo.is_some(),
+            deployment.query_deadline,
+        ),
         db: Arc::clone(&db),
         options,
         deployment,

@@ -45,6 +45,8 @@ pub fn router(app: Arc<AppState>) -> Router {
     Router::new()
         .nest("/api/now", table_routes)
         .route("/oauth_token.do", post(auth::token))
+        // Démarches Simplifiées' GraphQL API, with its own tokens.
+        .route("/api/v2/graphql", post(super::demarches::graphql))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::BAD_REQUEST,

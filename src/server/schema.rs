@@ -9,7 +9,8 @@ use super::tables::{Kind, TABLES};
 
 /// Bumped when the schema changes; `migrate` brings older files forward.
 /// 2: cases' `correlation_id`, the procedure catalogue `u_guichet_procedure`.
-const VERSION: i64 = 2;
+/// 3: the Démarches Simplifiées endpoint's `ds_*` tables.
+const VERSION: i64 = 3;
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -31,6 +32,7 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     sql.push_str(SEARCH_TABLE);
     sql.push_str(SEARCH_TRIGGERS);
     sql.push_str(CREDENTIALS);
+    sql.push_str(super::demarches::store::DDL);
     sql.push_str(&format!("PRAGMA user_version = {VERSION};\nCOMMIT;\n"));
     conn.execute_batch(&sql)
 }
@@ -61,6 +63,7 @@ fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
     for ddl in INDEXES {
         tx.execute_batch(ddl)?;
     }
+    tx.execute_batch(super::demarches::store::DDL)?;
     tx.execute_batch(&format!("PRAGMA user_version = {VERSION};"))?;
     tx.commit()
 }

@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod auth;
+mod demarches;
 mod durability;
 mod extensions;
 mod intake;

@@ -44,10 +44,16 @@ pub enum SeedError {
     Hash(String),
 }
 
-/// Seeds `cases` demo cases into an empty database. Returns None (and
-/// touches nothing) when the database already holds users or cases, so that a
+/// Seeds `cases` demo cases, and `dossiers` dossiers of the Démarches
+/// Simplifiées endpoint, into an empty database. Returns None (and touches
+/// nothing) when the database already holds users or cases, so that a
 /// restart keeps what agents changed.
-pub fn seed(conn: &mut Connection, cases: u32, day: Date) -> Result<Option<String>, SeedError> {
+pub fn seed(
+    conn: &mut Connection,
+    cases: u32,
+    dossiers: u32,
+    day: Date,
+) -> Result<Option<String>, SeedError> {
     let started = Instant::now();
     let catalog = Catalog::load().map_err(SeedError::Catalog)?;
     let occupied: bool = conn.query_row(
@@ -75,12 +81,13 @@ pub fn seed(conn: &mut Connection, cases: u32, day: Date) -> Result<Option<Strin
     let tx = conn.transaction()?;
     let mut generator = Generator::new(&catalog, cases, day, hash);
     generator.write(&tx)?;
+    let demarches = super::demarches::seed::seed(&tx, &catalog, dossiers, day)?;
     tx.commit()?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -32000;",
     )?;
     Ok(Some(format!(
-        "demo: seeded {cases} cases, {} citizens, {} journal entries and {} agents in {:.2} s (password for every demo account: {DEMO_PASSWORD})",
+        "demo: seeded {cases} cases, {} citizens, {} journal entries and {} agents, and {demarches}, in {:.2} s (password for every demo account: {DEMO_PASSWORD})",
         generator.citizens.len(),
         generator.journal_entries,
         catalog.agents.len(),
@@ -546,7 +553,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::schema::migrate(&conn).unwrap();
         let day = Date::from_calendar_date(2026, time::Month::March, 2).unwrap();
-        seed(&mut conn, cases, day).unwrap().unwrap();
+        seed(&mut conn, cases, 30, day).unwrap().unwrap();
         conn
     }
 
@@ -580,7 +587,7 @@ mod tests {
             assert!(n > 0, "state {state}");
         }
         let day = Date::from_calendar_date(2026, time::Month::March, 2).unwrap();
-        assert!(seed(&mut conn, 10, day).unwrap().is_none());
+        assert!(seed(&mut conn, 10, 30, day).unwrap().is_none());
     }
 
     #[test]
