@@ -257,15 +257,19 @@ pub fn dossier_row_by_number(
         .optional()
 }
 
-/// Rows related to dossiers, grouped by dossier: `sql` selects the
+/// Rows related to dossiers (none when not `wanted`), grouped by dossier: `sql` selects the
 /// dossier's number first, with `{}` for the list of numbers.
 fn by_dossier<T>(
+    wanted: bool,
     conn: &Connection,
     sql: &str,
     numbers: &[i64],
     mut map: impl FnMut(&Row) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<HashMap<i64, Vec<T>>> {
     let mut out: HashMap<i64, Vec<T>> = HashMap::new();
+    if !wanted {
+        return Ok(out);
+    }
     let sql = sql.replace("{}", &placeholders(numbers.len()));
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(numbers))?;
@@ -309,8 +313,48 @@ pub fn message(r: &Row, offset: usize) -> rusqlite::Result<Message> {
 pub const MESSAGE_COLUMNS: &str =
     "id, body, created_at, email, correction_reason, correction_resolved_at";
 
-/// The full objects of `rows`, in the same order.
-pub fn dossiers(conn: &Connection, rows: Vec<DossierRow>) -> rusqlite::Result<Vec<Dossier>> {
+/// The related rows a query selects of its dossiers; the others are not read.
+#[derive(Debug, Clone, Copy)]
+pub struct Wants {
+    pub groupe: bool,
+    pub instructeurs: bool,
+    pub labels: bool,
+    pub champs: bool,
+    pub messages: bool,
+    pub traitements: bool,
+}
+
+impl Wants {
+    pub const ALL: Wants = Wants {
+        groupe: true,
+        instructeurs: true,
+        labels: true,
+        champs: true,
+        messages: true,
+        traitements: true,
+    };
+
+    /// What the selection of a `Dossier` (fragments included) reads.
+    pub fn of(dossier: &async_graphql::Lookahead<'_>) -> Wants {
+        let has = |name: &str| dossier.field(name).exists();
+        Wants {
+            groupe: has("groupeInstructeur"),
+            instructeurs: has("instructeurs"),
+            labels: has("labels"),
+            champs: has("champs") || has("annotations"),
+            messages: has("messages"),
+            traitements: has("traitements"),
+        }
+    }
+}
+
+/// The objects of `rows`, in the same order, with what `wants` asks of
+/// their related rows (the rest left empty).
+pub fn dossiers(
+    conn: &Connection,
+    rows: Vec<DossierRow>,
+    wants: Wants,
+) -> rusqlite::Result<Vec<Dossier>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -331,7 +375,7 @@ pub fn dossiers(conn: &Connection, rows: Vec<DossierRow>) -> rusqlite::Result<Ve
         }
     }
     let mut groupes: HashMap<i64, GroupeInstructeur> = HashMap::new();
-    {
+    if wants.groupe {
         let mut wanted: Vec<i64> = rows.iter().map(|d| d.groupe).collect();
         wanted.sort_unstable();
         wanted.dedup();
@@ -345,6 +389,7 @@ pub fn dossiers(conn: &Connection, rows: Vec<DossierRow>) -> rusqlite::Result<Ve
         }
     }
     let mut followers = by_dossier(
+        wants.instructeurs,
         conn,
         "SELECT f.dossier, i.id, i.email FROM ds_follow f JOIN ds_instructeur i ON i.id = f.instructeur
          WHERE f.dossier IN ({}) ORDER BY f.dossier, i.id",
@@ -352,6 +397,7 @@ pub fn dossiers(conn: &Connection, rows: Vec<DossierRow>) -> rusqlite::Result<Ve
         |r| Ok(profile(r.get(1)?, r.get(2)?)),
     )?;
     let mut labels = by_dossier(
+        wants.labels,
         conn,
         "SELECT dl.dossier, l.id, l.name FROM ds_dossier_label dl JOIN ds_label l ON l.id = dl.label
          WHERE dl.dossier IN ({}) ORDER BY dl.dossier, l.id",
@@ -366,6 +412,7 @@ pub fn dossiers(conn: &Connection, rows: Vec<DossierRow>) -> rusqlite::Result<Ve
     // Every descriptor of the dossier's démarche, filled or not; an empty
     // one reads as last changed at the dépôt.
     let mut champs = by_dossier(
+        wants.champs,
         conn,
         "SELECT d.number, cd.private, cd.stable_id, cd.label, c.value, coalesce(c.updated_at, d.depose_at)
          FROM ds_dossier d JOIN ds_champ_descriptor cd ON cd.demarche = d.demarche
@@ -377,8 +424,11 @@ pub fn dossiers(conn: &Connection, rows: Vec<DossierRow>) -> rusqlite::Result<Ve
     let messages_sql = format!(
         "SELECT dossier, {MESSAGE_COLUMNS} FROM ds_message WHERE dossier IN ({{}}) ORDER BY dossier, created_at, id"
     );
-    let mut messages = by_dossier(conn, &messages_sql, &numbers, |r| message(r, 1))?;
+    let mut messages = by_dossier(wants.messages, conn, &messages_sql, &numbers, |r| {
+        message(r, 1)
+    })?;
     let mut traitements = by_dossier(
+        wants.traitements,
         conn,
         "SELECT dossier, id, state, event, processed_at, email_agent, motivation FROM ds_traitement
          WHERE dossier IN ({}) ORDER BY dossier, processed_at, id",
@@ -450,7 +500,7 @@ pub fn dossiers(conn: &Connection, rows: Vec<DossierRow>) -> rusqlite::Result<Ve
 
 pub fn dossier(conn: &Connection, number: i64) -> rusqlite::Result<Option<Dossier>> {
     match dossier_row_by_number(conn, number)? {
-        Some(row) => Ok(dossiers(conn, vec![row])?.pop()),
+        Some(row) => Ok(dossiers(conn, vec![row], Wants::ALL)?.pop()),
         None => Ok(None),
     }
 }
@@ -480,6 +530,8 @@ pub struct Listing {
     pub state: Option<DossierState>,
     pub updated_since: Option<i64>,
     pub archived: Option<bool>,
+    /// What the query reads of each node.
+    pub wants: Wants,
 }
 
 /// A page, as DS pages: ordered by `(updated_at, number)` with
@@ -534,7 +586,10 @@ pub fn dossier_page(conn: &Connection, l: &Listing) -> rusqlite::Result<DossierC
         start_cursor: rows.first().map(key),
         end_cursor: rows.last().map(key),
     };
-    let nodes = dossiers(conn, rows)?.into_iter().map(Some).collect();
+    let nodes = dossiers(conn, rows, l.wants)?
+        .into_iter()
+        .map(Some)
+        .collect();
     Ok(DossierConnection {
         nodes: Some(nodes),
         page_info,

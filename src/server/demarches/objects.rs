@@ -103,6 +103,7 @@ async fn list_dossiers(
         state,
         updated_since: updated_since.map(|d| d.0),
         archived,
+        wants: load::Wants::of(&ctx.look_ahead().field("nodes")),
     };
     load::read(ctx, move |conn| Ok(load::dossier_page(conn, &listing)?)).await
 }
