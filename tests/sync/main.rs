@@ -5,6 +5,7 @@ mod clock;
 mod conflicts;
 mod console;
 mod crash;
+mod damaged;
 mod faults;
 mod first_sync;
 mod instance;
