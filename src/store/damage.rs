@@ -523,6 +523,13 @@ impl Store {
                 Some(s) if unfinished(s.as_str()) => *s,
                 _ => continue,
             };
+            // The id is the back-end's idempotency key: ours are UUIDs.
+            if uuid::Uuid::parse_str(&a.id).is_err() || a.case_id.is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "action '{}' of case '{}': not an action id Guichet gave",
+                    a.id, a.case_number
+                )));
+            }
             let doubtful = a.doubtful || state == OutboxState::InDoubt;
             let exists: bool = tx.query_row(
                 "SELECT count(*) > 0 FROM outbox WHERE id = ?",
@@ -562,6 +569,11 @@ impl Store {
                     now,
                 ],
             )?;
+            // Read back as the outbox reads it: a row it could not read
+            // would make the whole queue unreadable. All or nothing.
+            super::outbox::entry(&tx, &a.id).map_err(|e| {
+                StoreError::Invalid(format!("action {}: cannot be queued again ({e})", a.id))
+            })?;
             audit(
                 &tx,
                 now,
