@@ -833,7 +833,8 @@ mod tests {
     }
 
     /// What the checks cost at open on a big store:
-    ///   GUICHET_DAMAGE_CASES=100000 cargo test --release --lib damage::tests::cost -- --ignored --nocapture
+    ///   GUICHET_DAMAGE_CASES=100000 cargo test --lib damage::tests::cost -- --ignored --nocapture
+    /// (SQLite and SQLCipher are built optimised in the test profile too).
     #[test]
     #[ignore]
     fn cost() {
