@@ -39,6 +39,10 @@ enum QueueCommand {
     /// Save every action not yet applied to a new file (readable JSON; it
     /// holds citizens' data): `logout --wipe` then loses none of them.
     Export { file: std::path::PathBuf },
+    /// Queue again the actions a damaged store's rescue file holds
+    /// (`NAME.outbox-rescue-*.jsonl`), each under its own id: an action
+    /// imported twice, or that had landed, is not applied twice.
+    Import { file: std::path::PathBuf },
 }
 
 pub fn queue(global: &Global, args: QueueArgs) -> Outcome {
@@ -116,6 +120,21 @@ pub fn queue(global: &Global, args: QueueArgs) -> Outcome {
         }
         Some(QueueCommand::Export { file }) => {
             super::export::export(store, &session.name, &file, lang)?;
+        }
+        Some(QueueCommand::Import { file }) => {
+            let actions = crate::store::read_rescue_file(&file)?;
+            let imported = store.import_actions(&actions)?;
+            println!(
+                "{}",
+                lang.f(
+                    "cli.imported",
+                    &[
+                        ("count", &imported.added),
+                        ("present", &imported.present),
+                        ("file", &file.display()),
+                    ],
+                )
+            );
         }
     }
     Ok(())

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::session::{Failure, code, read_line};
 use crate::i18n::Lang;
-use crate::store::{OutboxState, Store, StoreKey};
+use crate::store::{OutboxState, Store, StoreError, StoreKey};
 
 /// What the agent allowed a wipe to lose.
 pub struct Consent {
@@ -32,7 +32,28 @@ pub fn wipe(
     }
     // A first look, holding no lock while the agent is asked: what is
     // waiting, and which of it is in no export file.
-    let store = Store::open(path, key)?;
+    let store = match Store::open(path, key) {
+        // Damaged: its unsent actions are in the rescue file it just
+        // named (as in an export), to import into the store made next.
+        Err(StoreError::Damaged {
+            rescued, actions, ..
+        }) => {
+            Store::wipe_unreadable(path)?;
+            eprintln!(
+                "{}",
+                lang.f(
+                    "cli.wipe_damaged",
+                    &[
+                        ("name", &name),
+                        ("count", &actions),
+                        ("file", &rescued.display())
+                    ],
+                )
+            );
+            return Ok(actions);
+        }
+        opened => opened?,
+    };
     if !consent.drop_unsent {
         outcomes_known(&store, name, lang)?;
     }

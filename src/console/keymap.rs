@@ -98,11 +98,20 @@ impl Key {
                     _ => {
                         let mut chars = r.chars();
                         match (chars.next(), chars.next()) {
-                            (Some(c), None) if c.is_alphabetic() => Some(Key {
-                                code: KeyCodeName::Char(c.to_uppercase().next().unwrap_or(c)),
-                                ctrl,
-                                alt,
-                            }),
+                            (Some(c), None) if c.is_alphabetic() => {
+                                let c = c.to_uppercase().next().unwrap_or(c);
+                                // Under Ctrl a terminal sends no case (see
+                                // `from_event`): `ctrl-shift-f` is Ctrl-f.
+                                Some(Key {
+                                    code: KeyCodeName::Char(if ctrl {
+                                        c.to_ascii_lowercase()
+                                    } else {
+                                        c
+                                    }),
+                                    ctrl,
+                                    alt,
+                                })
+                            }
                             _ => None,
                         }
                     }
@@ -395,6 +404,8 @@ mod tests {
             Some("Shift-Tab".into())
         );
         assert_eq!(Key::parse("shift-t"), Key::parse("T"));
+        // Found by the fuzz target: a Ctrl key has no case, with shift- too.
+        assert_eq!(Key::parse("ctrl-shift-f"), Key::parse("ctrl-f"));
         assert_eq!(Key::parse("PgDn"), Key::parse("pagedown"));
         assert_eq!(Key::parse("f1").map(|k| k.to_string()), Some("F1".into()));
         assert_eq!(Key::parse("é").map(|k| k.to_string()), Some("é".into()));

@@ -120,6 +120,7 @@ impl Store {
         }
         let _ = std::fs::remove_file(path.with_extension("lock"));
         let _ = std::fs::remove_file(presence_file(path));
+        let _ = std::fs::remove_file(super::damage::suspect_mark(path));
         drop(presence);
         Ok(())
     }
@@ -162,6 +163,7 @@ impl Store {
         // Nobody holds these while the presence lock is ours.
         let _ = std::fs::remove_file(path.with_extension("lock"));
         let _ = std::fs::remove_file(presence_file(path));
+        let _ = std::fs::remove_file(super::damage::suspect_mark(path));
         drop(presence);
         Ok(true)
     }

@@ -8,6 +8,7 @@
 
 mod audit;
 mod cases;
+mod damage;
 mod directory;
 mod export;
 mod files;
@@ -30,6 +31,7 @@ use crate::domain::{Clock, Timestamp};
 pub use crate::domain::directory::ProcedureInfo;
 pub use audit::{AuditLine, Event as AuditEvent};
 pub use cases::CaseRow;
+pub use damage::{Imported, RescuedAction, read_rescue_file};
 pub use intake::provisional_id;
 pub use outbox::{OutboxEntry, OutboxState, Settled};
 pub use retention::{PurgeReport, Retention};
@@ -45,7 +47,7 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     #[error("local store: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
     #[error("local store holds unreadable data: {0}")]
     Corrupt(String),
     #[error("no case {0} in the local store (run `guichet sync` while online)")]
@@ -63,11 +65,33 @@ pub enum StoreError {
         "local store {0} cannot be read with the key kept for it: the key is not the one it was sealed with, or the file is damaged. The file is left as it is; `guichet unlock` opens it with your password"
     )]
     CannotUnseal(PathBuf),
+    /// The store is damaged or cut short: its queued actions that could
+    /// be read were saved to `rescued` first, and it is refused.
+    #[error(
+        "local store {path} is damaged ({why}). Before anything else, its {actions} unsent action(s) were saved to {rescued}{lost}. To go on: `guichet logout --wipe`, `guichet login`, then `guichet queue import {rescued}` and `guichet sync`: each action keeps its id, so none is applied twice",
+        path = path.display(),
+        rescued = rescued.display(),
+        lost = if *unreadable > 0 { format!(" ({unreadable} row(s) of the outbox could not be read at all)") } else { String::new() }
+    )]
+    Damaged {
+        path: PathBuf,
+        why: String,
+        rescued: PathBuf,
+        actions: usize,
+        unreadable: usize,
+    },
     /// Another process has the store open (a wipe waits for none).
     #[error(
         "local store {0} is open in another Guichet (a console, a sync): close it, then try again"
     )]
     InUse(PathBuf),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        damage::note(&e);
+        StoreError::Sql(e)
+    }
 }
 
 impl StoreError {
@@ -161,6 +185,8 @@ pub struct Store {
     key: Option<StoreKey>,
     /// Says to a wipe that this store is open; released when dropped.
     _presence: files::Presence,
+    /// Leaves a mark for the next open should a "corrupt" error come up.
+    _watch: damage::Watch,
 }
 
 /// Stops the store's running queries from another thread (the console
@@ -230,7 +256,38 @@ impl Store {
         files::create_private(path)?;
         let conn = Connection::open(path).map_err(open_error)?;
         sealing::apply(&conn, key).map_err(open_error)?;
-        sealing::check_readable(&conn, path)?;
+        // Before anything writes to it: a damaged store's queued actions
+        // are saved, then it is refused (see `damage`).
+        let mark = damage::suspect_mark(path);
+        let thorough = mark.exists();
+        let verdict = match sealing::check_readable(&conn, path) {
+            // SQLite itself refuses a file shorter than it counts.
+            Err(StoreError::Open { source, .. }) if damage::is_damage(&source) => {
+                Some(source.to_string())
+            }
+            Err(e) => return Err(e),
+            Ok(()) => damage::check(&conn, path, thorough)?,
+        };
+        if let Some(why) = verdict {
+            drop(conn);
+            let rescue = damage::rescue(path, key)?;
+            tracing::error!(
+                "local store {} is damaged ({why}): {} unsent action(s) saved to {}",
+                path.display(),
+                rescue.actions,
+                rescue.file.display()
+            );
+            return Err(StoreError::Damaged {
+                path: path.to_path_buf(),
+                why,
+                rescued: rescue.file,
+                actions: rescue.actions,
+                unreadable: rescue.unreadable,
+            });
+        }
+        if thorough {
+            let _ = std::fs::remove_file(&mark);
+        }
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -256,6 +313,7 @@ impl Store {
             retention: Retention::default(),
             key: key.cloned(),
             _presence: presence,
+            _watch: damage::Watch::new(path),
         };
         store.fill_haystack()?;
         Ok(store)

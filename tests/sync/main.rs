@@ -6,6 +6,7 @@ mod conflicts;
 mod console;
 mod crash;
 mod crowd;
+mod damaged;
 mod demarches;
 mod faults;
 mod first_sync;

@@ -17,6 +17,17 @@ pub use crate::backend::http::{MAX_BODY_BYTES, SavedSession, Settings};
 pub use probe::{CaseTable, RateLimit, TableAccess};
 pub use schema::{CSM_CASE_TABLE, Schema, SchemaError};
 
+/// What reads the back-end's answers (JSON bodies, rate-limit headers),
+/// reachable from the fuzz targets (tests/fuzz/): not an API.
+#[doc(hidden)]
+pub mod decode {
+    pub use super::client::{error_detail, retry_after};
+    pub use super::wire::{
+        case, choices, citizen, group, group_id, membership, procedure, result_rows,
+        timeline_entry, user,
+    };
+}
+
 use super::{
     Backend, BackendError, BackendResult, Capabilities, ChangedCases, Directory, Me, Push,
     Watermark,
