@@ -67,7 +67,8 @@ pub fn set_state(
     lang: Lang,
 ) -> Result<Action, AppError> {
     let from = store.stage_of_state(&case.state)?;
-    if !store.state_flow()?.allows(&case.state, from, state) {
+    let flow = store.state_flow()?;
+    if !flow.allows(&case.state, from, state) {
         let allowed: Vec<String> = next_states(store, case)?
             .iter()
             .map(|c| label_of(c, lang).to_string())
@@ -82,9 +83,18 @@ pub fn set_state(
         )));
     }
     let close_notes = close_notes.filter(|n| !n.trim().is_empty());
-    if state.stage == Some(Stage::Resolved) && (resolution_code.is_none() || close_notes.is_none())
-    {
-        return Err(AppError::Invalid(lang.t("error.resolve_needs").to_string()));
+    if flow.moves.is_empty() {
+        if state.stage == Some(Stage::Resolved)
+            && (resolution_code.is_none() || close_notes.is_none())
+        {
+            return Err(AppError::Invalid(lang.t("error.resolve_needs").to_string()));
+        }
+    } else if flow.needs_notes.contains(&state.value) && close_notes.is_none() {
+        // A back-end of its own flow: the decision is the state, and some
+        // decisions need their motivation.
+        return Err(AppError::Invalid(
+            lang.t("error.decision_needs_notes").to_string(),
+        ));
     }
     Ok(Action::SetState {
         state: state.value.clone(),

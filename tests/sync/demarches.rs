@@ -210,7 +210,7 @@ async fn a_dossier_outside_the_instructeurs_groups_is_neither_listed_nor_acted_o
     let groups = my_groups(&server).await;
     // A dossier of another group, as the server holds it.
     let mut other = None;
-    for n in 1..=200 {
+    for n in 10_001..=10_200 {
         let client = server.client("x").with_auth(Auth::Bearer(TOKEN.into()));
         let reply = client
             .post(ENDPOINT, json!({ "query": "query($n: Int!) { dossier(number: $n) { number groupeInstructeur { number } } }", "variables": { "n": n } }))

@@ -104,6 +104,19 @@ pub fn refusal(payload: &Value) -> Option<String> {
     (!messages.is_empty()).then(|| messages.join("; "))
 }
 
+/// A mutation's refusal as the outbox takes it. A read-only token is not
+/// the action's fault: it waits, queued, for a login with a token that
+/// writes (DS says so as data, like any other refusal).
+pub fn refused(message: &str) -> BackendError {
+    if message.contains("seulement en lecture") {
+        BackendError::Auth(format!(
+            "{message} (the token is read-only: log in again with a read-write token; your actions stay queued)"
+        ))
+    } else {
+        BackendError::Rejected(glossed(message))
+    }
+}
+
 /// DS's French refusal, with its gist in English after it for agents who
 /// read English: the agent sees DS's own words either way.
 pub fn glossed(message: &str) -> String {

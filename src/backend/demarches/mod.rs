@@ -168,6 +168,12 @@ impl Demarches {
         )
         .await
         {
+            // DS refuses a read-only token as data, before looking for the
+            // dossier.
+            Ok(data) => Ok(!matches!(
+                graphql::refusal(&data[moves::SUIVRE.mutation]).map(|r| graphql::refused(&r)),
+                Some(BackendError::Auth(_))
+            )),
             Err(BackendError::Auth(_)) => Ok(false),
             Err(e @ (BackendError::Transient { .. } | BackendError::InDoubt(_))) => Err(e),
             _ => Ok(true),
@@ -413,7 +419,7 @@ impl Demarches {
             {
                 return Ok(case);
             }
-            return Err(BackendError::Rejected(graphql::glossed(&refusal)));
+            return Err(graphql::refused(&refusal));
         }
         let node = payload["dossier"].clone();
         if node.is_null() {
@@ -515,7 +521,7 @@ impl Demarches {
         )
         .await?;
         match graphql::refusal(&data["dossierEnvoyerMessage"]) {
-            Some(refusal) => Err(BackendError::Rejected(graphql::glossed(&refusal))),
+            Some(refusal) => Err(graphql::refused(&refusal)),
             None => Ok(()),
         }
     }
@@ -543,19 +549,31 @@ impl Demarches {
                     .instant_ahead_by(self.client.clock_offset().unwrap_or(0)),
             );
             let value = notes::append(&current, now, &identity.email, push.action_id, text);
-            let input = json!({
-                "dossierId": push.case_id, "instructeurId": identity.instructeur,
-                "annotations": [{ "id": annotation.id, "value": { "textarea": value } }],
-            });
-            let answer: Value = graphql::request(
-                &self.client,
-                queries::SET_ANNOTATIONS,
-                json!({ "input": input }),
-                Effect::Write,
-            )
-            .await?;
-            if let Some(refusal) = graphql::refusal(&answer["dossierModifierAnnotations"]) {
-                return Err(BackendError::Rejected(graphql::glossed(&refusal)));
+            // The value's key is the annotation's kind; one that DS refuses
+            // for its kind changed nothing, and the other kind is tried.
+            let first = if annotation.typename == "TextareaChamp" {
+                "textarea"
+            } else {
+                "text"
+            };
+            let second = if first == "text" { "textarea" } else { "text" };
+            for key in [first, second] {
+                let input = json!({
+                    "dossierId": push.case_id, "instructeurId": identity.instructeur,
+                    "annotations": [{ "id": annotation.id, "value": { key: &value } }],
+                });
+                let answer: Value = graphql::request(
+                    &self.client,
+                    queries::SET_ANNOTATIONS,
+                    json!({ "input": input }),
+                    Effect::Write,
+                )
+                .await?;
+                match graphql::refusal(&answer["dossierModifierAnnotations"]) {
+                    None => break,
+                    Some(refusal) if key == first && refusal.contains("type attendu") => continue,
+                    Some(refusal) => return Err(graphql::refused(&refusal)),
+                }
             }
         }
         self.current(identity, push.case_id).await

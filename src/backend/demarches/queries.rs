@@ -70,7 +70,7 @@ pub const TIMELINE: &str = "query Timeline($number: Int!) {
   dossier(number: $number) {
     id
     messages { id body createdAt email }
-    annotations { id label stringValue }
+    annotations { __typename id label stringValue }
   }
 }";
 

@@ -149,6 +149,9 @@ pub struct Demarche {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Annotation {
+    /// The champ's kind (`TextChamp`, `TextareaChamp`...).
+    #[serde(rename = "__typename", default)]
+    pub typename: String,
     pub id: String,
     pub label: String,
     #[serde(default)]

@@ -21,11 +21,11 @@ pub use schema::{CSM_CASE_TABLE, Schema, SchemaError};
 /// reachable from the fuzz targets (tests/fuzz/): not an API.
 #[doc(hidden)]
 pub mod decode {
-    pub use crate::backend::http::{error_detail, retry_after};
     pub use super::wire::{
         case, choices, citizen, group, group_id, membership, procedure, result_rows,
         timeline_entry, user,
     };
+    pub use crate::backend::http::{error_detail, retry_after};
 }
 
 use super::{
