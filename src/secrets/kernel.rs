@@ -62,13 +62,15 @@ fn said(error: linux_keyutils::KeyError) -> keyring_core::error::PlatformError {
     error.to_string().into()
 }
 
-/// A search that found nothing is "no entry"; any other refusal (access
-/// denied, a revoked or expired key) is a failure: a logout must not say a
-/// password is forgotten while it is still held.
+/// A search that found nothing is "no entry", and so is a key revoked or
+/// expired: it holds nothing readable any more (an invalidated key is still
+/// found, revoked, until the kernel collects it, which under load takes a
+/// moment). Any other refusal (access denied) is a failure: a logout must
+/// not say a password is forgotten while it is still held.
 fn absent_or_failed(error: linux_keyutils::KeyError) -> Error {
     use linux_keyutils::KeyError;
     match error {
-        KeyError::KeyDoesNotExist => Error::NoEntry,
+        KeyError::KeyDoesNotExist | KeyError::KeyRevoked | KeyError::KeyExpired => Error::NoEntry,
         other => Error::PlatformFailure(said(other)),
     }
 }
