@@ -7,6 +7,7 @@ mod console;
 mod crash;
 mod faults;
 mod first_sync;
+mod inbox;
 mod instance;
 mod intake;
 mod language;
