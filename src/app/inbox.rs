@@ -386,8 +386,14 @@ mod tests {
             }
             started.elapsed() / 5
         };
+        let started = std::time::Instant::now();
+        for _ in 0..5 {
+            a.search_page(&search, Sort::Urgency, false, (n / 2, 57), false)
+                .expect("page");
+        }
+        let alone = started.elapsed() / 5;
         println!(
-            "merge of two stores of {n} cases: page at 0 {:?}, at {} {:?}",
+            "merge of two stores of {n} cases: page at 0 {:?}, at {} {:?} (one store alone there: {alone:?})",
             time(0),
             n / 2,
             time(n / 2)

@@ -206,4 +206,16 @@ async fn two_backends_in_one_inbox_each_action_lands_once_on_its_own() {
     }
     assert_eq!(waiting(&agent, &agent.profile), 0);
     assert_eq!(waiting(&agent, &second.name), 0);
+
+    // `inbox = false` leaves a profile out.
+    let path = agent.home().join("config.toml");
+    let config = std::fs::read_to_string(&path).expect("config");
+    let config = config.replace(
+        &format!("[profiles.{}]\n", second.name),
+        &format!("[profiles.{}]\ninbox = false\n", second.name),
+    );
+    std::fs::write(&path, config).expect("config");
+    let alone = inbox(&agent);
+    assert_eq!(alone.len(), mine.len());
+    assert!(alone.iter().all(|c| c["source"] == agent.profile.as_str()));
 }

@@ -293,4 +293,100 @@ mod tests {
         drop(writes);
         write_thread.join().expect("write thread ends");
     }
+
+    /// Two stores holding a case of the same id (two back-ends): the
+    /// list shows both, each with its profile; a comment on each is queued
+    /// in its own store only, and wakes only that profile's sync loop.
+    #[test]
+    fn two_stores_list_together_and_each_action_goes_to_its_own() {
+        use crate::app::inbox::Ref;
+        use crate::console::worker::{Intent, ListQuery, QueueTab};
+        let (_a_dir, mut a) = crate::store::test_store();
+        let (_b_dir, mut b) = crate::store::test_store();
+        crate::store::save_case_one(&mut a);
+        crate::store::save_case_one(&mut b);
+        let as_named = |name: &str, store: &Store| Named {
+            name: name.into(),
+            store: store.reopen().expect("store"),
+        };
+        let (events, mut answers) = tokio::sync::mpsc::unbounded_channel();
+        let queries = queries::spawn(
+            vec![as_named("sn", &a), as_named("ds", &b)],
+            events.clone(),
+            Arc::new(Mutex::new(0)),
+        )
+        .expect("query thread");
+        queries
+            .send(Query::List(ListQuery {
+                generation: 1,
+                tab: QueueTab::Open,
+                text: String::new(),
+                sort: crate::store::Sort::Number,
+                descending: false,
+                offset: 0,
+                limit: 10,
+                count: true,
+                lang: Lang::En,
+            }))
+            .expect("sent");
+        match answers.blocking_recv().expect("an answer") {
+            Msg::Listed {
+                result: Ok(page), ..
+            } => {
+                let rows: Vec<(String, String)> = page
+                    .lines
+                    .iter()
+                    .map(|l| (l.source.clone(), l.number.clone()))
+                    .collect();
+                assert_eq!(
+                    rows,
+                    [("sn".into(), "CS1".into()), ("ds".into(), "CS1".into())]
+                );
+                assert_eq!(page.total, Some(2));
+            }
+            other => panic!("the merged list, got {other:?}"),
+        }
+        let (sn_wake, mut sn_woken) = tokio::sync::mpsc::unbounded_channel();
+        let (ds_wake, mut ds_woken) = tokio::sync::mpsc::unbounded_channel();
+        let (writes, write_thread) = writes::spawn(
+            vec![(as_named("sn", &a), sn_wake), (as_named("ds", &b), ds_wake)],
+            events,
+        )
+        .expect("write thread");
+        for (source, text) in [("ds", "to DS"), ("sn", "to SN")] {
+            writes
+                .send(Write::Act {
+                    cases: vec![Ref::new(source, "1")],
+                    intent: Intent::Comment(text.into()),
+                    lang: Lang::En,
+                })
+                .expect("sent");
+            match answers.blocking_recv().expect("an answer") {
+                Msg::Acted(results) => {
+                    assert!(matches!(results.as_slice(), [Ok(e)] if e.source == source))
+                }
+                other => panic!("queued, got {other:?}"),
+            }
+            let woken = if source == "ds" {
+                &mut ds_woken
+            } else {
+                &mut sn_woken
+            };
+            assert_eq!(woken.try_recv().ok(), Some(SyncCommand::Wake));
+        }
+        assert!(sn_woken.try_recv().is_err() && ds_woken.try_recv().is_err());
+        let texts = |store: &Store| -> Vec<String> {
+            store
+                .queue(true)
+                .expect("queue")
+                .iter()
+                .map(|e| format!("{:?}", e.action))
+                .collect()
+        };
+        let (in_a, in_b) = (texts(&a), texts(&b));
+        assert!(in_a.len() == 1 && in_a[0].contains("to SN"), "{in_a:?}");
+        assert!(in_b.len() == 1 && in_b[0].contains("to DS"), "{in_b:?}");
+        drop(writes);
+        write_thread.join().expect("write thread ends");
+    }
 }
