@@ -8,8 +8,11 @@
 //! (only the case rows, no labels) and the merged window is cut from them.
 //! A deep page therefore costs O(offset) rows per store, where one store
 //! alone seeks its index (the console's one-profile path is unchanged);
-//! `a_deep_page_costs_its_offset` below measures it. Agents rarely scroll
-//! far: a search narrows a list long before.
+//! `a_deep_page_costs_its_offset` below measures it: two stores of 20,000
+//! cases, release build, 1 ms for the top page, 100 to 120 ms for a page
+//! at row 10,000, where one store alone takes 6 ms. It runs on the query
+//! thread (a newer list interrupts it), and agents rarely scroll that far:
+//! a search narrows a list long before.
 
 use std::cmp::Ordering;
 

@@ -635,3 +635,38 @@ fn intake_opens_in_the_first_profile_or_says_why_not() {
         Some("why.inbox_no_opening")
     );
 }
+
+#[test]
+fn a_decision_on_the_outbox_goes_to_the_actions_own_profile() {
+    use crate::console::fixture::{DS, inbox_fixture};
+    let mut state = inbox_fixture(Lang::En, Theme::Mono);
+    state.screen = Screen::Outbox;
+    // The first action is the second back-end's.
+    let mut fx = Vec::new();
+    run(&mut state, Command::Drop, &mut fx);
+    let fx = key(&mut state, KeyCode::Char('y'));
+    assert!(
+        matches!(writes(&fx)[..], [Write::Drop(a)] if a.source == DS && a.id == "a3"),
+        "{fx:?}"
+    );
+    state.outbox.selected = 2;
+    let mut fx = Vec::new();
+    run(&mut state, Command::KeepMine, &mut fx);
+    assert!(
+        matches!(writes(&fx)[..], [Write::Resolve { action, keep_mine: true }] if action.source == PROFILE && action.id == "a8"),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn sources_are_told_apart_by_short_tags() {
+    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        crate::console::state::tags(&names(&["mairie-condom", "ds", "démarches"])),
+        ["mairie", "ds", "démarc"]
+    );
+    assert_eq!(
+        crate::console::state::tags(&names(&["mairie-condom", "mairie-auch"])),
+        ["mairi1", "mairi2"]
+    );
+}
