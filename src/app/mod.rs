@@ -6,6 +6,7 @@
 
 pub mod compose;
 pub mod error;
+pub mod inbox;
 pub mod intake;
 pub mod submit;
 pub mod unlock;

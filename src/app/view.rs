@@ -12,6 +12,10 @@ use crate::store::{CaseRow, OutboxEntry, OutboxState, Store, StoreResult};
 /// and as the console's queues list it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CaseLine {
+    /// The profile the case came from, in the one inbox (`cases --inbox`);
+    /// empty, and not printed, when one profile is read.
+    #[serde(rename = "source", skip_serializing_if = "String::is_empty")]
+    pub source: String,
     #[serde(skip)]
     pub id: String,
     pub number: String,
@@ -40,6 +44,7 @@ pub struct CaseLine {
 pub fn case_line(store: &Store, row: &CaseRow, lang: Lang) -> StoreResult<CaseLine> {
     let case = &row.case;
     Ok(CaseLine {
+        source: String::new(),
         id: case.id.clone(),
         number: case.number.clone(),
         state: case.state.clone(),
@@ -58,6 +63,13 @@ pub fn case_line(store: &Store, row: &CaseRow, lang: Lang) -> StoreResult<CaseLi
         pending: row.pending,
         attention: row.conflict,
     })
+}
+
+impl CaseLine {
+    /// The case in the inbox: its profile and its id there.
+    pub fn key(&self) -> crate::app::inbox::Ref {
+        crate::app::inbox::Ref::new(&self.source, &self.id)
+    }
 }
 
 /// Everything shown about one case.

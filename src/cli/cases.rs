@@ -5,12 +5,13 @@ use serde_json::json;
 
 use super::output::{cell, csv_field, describe, print_json};
 use super::session::{Failure, Global, Outcome, Session, runtime};
+use crate::app::inbox::{self, Inbox};
 use crate::app::view::{CaseDetail, CaseLine, case_detail, case_line};
 use crate::domain::EntryKind;
 use crate::domain::search::{Search, View};
 use crate::domain::timestamp::or_empty;
 use crate::store::AuditEvent;
-use crate::store::OutboxState;
+use crate::store::{OutboxState, Sort};
 use crate::sync::pull;
 
 #[derive(Debug, Args)]
@@ -27,6 +28,10 @@ pub struct CasesArgs {
     json: bool,
     #[arg(long)]
     csv: bool,
+    /// The one inbox: the cases of every profile whose `inbox` is not
+    /// false (the chosen or default profile first), each with its `source`.
+    #[arg(long)]
+    inbox: bool,
 }
 
 #[derive(Debug, Args)]
@@ -38,24 +43,38 @@ pub struct CaseArgs {
 }
 
 pub fn cases(global: &Global, args: CasesArgs) -> Outcome {
-    let session = Session::open(global)?;
     let search =
         Search::parse(args.query.as_deref().unwrap_or("")).map_err(|e| Failure::usage(e.0))?;
     let search = search.with(args.view.filters());
-    let hits = session.store.search(&search, args.limit)?;
-    let lang = session.lang();
-    let lines: Vec<CaseLine> = hits
-        .iter()
-        .map(|hit| case_line(&session.store, &hit.row, lang))
-        .collect::<Result<_, _>>()?;
+    let (lines, lang) = if args.inbox {
+        inbox_lines(global, &search, args.limit)?
+    } else {
+        let session = Session::open(global)?;
+        let hits = session.store.search(&search, args.limit)?;
+        let lang = session.lang();
+        let lines: Vec<CaseLine> = hits
+            .iter()
+            .map(|hit| case_line(&session.store, &hit.row, lang))
+            .collect::<Result<_, _>>()?;
+        (lines, lang)
+    };
+    let source = |l: &CaseLine| {
+        if args.inbox {
+            format!("{} ", cell(&l.source, 12))
+        } else {
+            String::new()
+        }
+    };
     if args.json {
         print_json(&lines, lang);
     } else if args.csv {
         println!(
-            "number,state,state_label,priority,citizen,procedure,summary,assignee,group,due,updated,pending"
+            "{}number,state,state_label,priority,citizen,procedure,summary,assignee,group,due,updated,pending",
+            if args.inbox { "source," } else { "" }
         );
         for l in &lines {
-            let fields = [
+            let source = args.inbox.then(|| l.source.clone());
+            let fields = source.into_iter().chain([
                 l.number.clone(),
                 l.state.clone(),
                 l.state_label.clone(),
@@ -68,14 +87,10 @@ pub fn cases(global: &Global, args: CasesArgs) -> Outcome {
                 or_empty::text(l.due),
                 or_empty::text(l.updated),
                 l.pending.to_string(),
-            ];
+            ]);
             println!(
                 "{}",
-                fields
-                    .iter()
-                    .map(|f| csv_field(f))
-                    .collect::<Vec<_>>()
-                    .join(",")
+                fields.map(|f| csv_field(&f)).collect::<Vec<_>>().join(",")
             );
         }
     } else if lines.is_empty() {
@@ -90,7 +105,8 @@ pub fn cases(global: &Global, args: CasesArgs) -> Outcome {
                 " "
             };
             println!(
-                "{mark}{} {} P{} {} {} {} {} {}",
+                "{mark}{}{} {} P{} {} {} {} {} {}",
+                source(l),
                 l.number,
                 cell(&l.state_label, 14),
                 l.priority,
@@ -104,6 +120,33 @@ pub fn cases(global: &Global, args: CasesArgs) -> Outcome {
         println!("{}", lang.f("cli.cases_count", &[("count", &lines.len())]));
     }
     Ok(())
+}
+
+/// The cases of every profile in the inbox, most urgent first (merged as
+/// the console merges its lists), in the first profile's language.
+fn inbox_lines(
+    global: &Global,
+    search: &Search,
+    limit: usize,
+) -> Result<(Vec<CaseLine>, crate::i18n::Lang), Failure> {
+    let inbox = Inbox::open_all(global.profile.as_deref(), |name| {
+        super::unlock::open_workspace(Some(name))
+    })?;
+    let lang = inbox.workspaces[0].lang();
+    let stores: Vec<&crate::store::Store> = inbox.workspaces.iter().map(|w| &w.store).collect();
+    let page = inbox::search_page(&stores, search, Sort::Urgency, false, (0, limit), false)?;
+    let lines = page
+        .hits
+        .iter()
+        .map(|(i, hit)| {
+            let workspace = &inbox.workspaces[*i];
+            case_line(&workspace.store, &hit.row, lang).map(|mut line| {
+                line.source = workspace.name.clone();
+                line
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((lines, lang))
 }
 
 pub fn case(global: &Global, args: CaseArgs) -> Outcome {

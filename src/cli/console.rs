@@ -1,10 +1,13 @@
-//! `guichet` with no command: the console on the default profile.
+//! `guichet` with no command: the console on the one inbox of every profile
+//! whose `inbox` is not false (the default profile first), or on the one
+//! profile there is, or the one `--profile` names.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
 
 use super::session::{Failure, Global, Outcome, code};
-use crate::app::Remote;
+use crate::app::inbox::Inbox;
+use crate::app::{Remote, Workspace};
 use crate::config::ConfigError;
 use crate::console::first_run::{self, FirstRun};
 use crate::console::{self, Options, state::Setting};
@@ -21,6 +24,14 @@ pub fn check_terminal() -> Result<(), Failure> {
 }
 
 pub fn open(global: &Global, ascii: bool) -> Outcome {
+    // `--profile P` opens P alone, as always; otherwise the inbox when
+    // more than one profile is in it.
+    if global.profile.is_none()
+        && let Some(inbox) = Inbox::open(None, |name| super::unlock::open_workspace(Some(name)))?
+    {
+        check_terminal()?;
+        return run(global, ascii, inbox.workspaces);
+    }
     let workspace = match super::unlock::open_workspace(global.profile.as_deref()) {
         Ok(workspace) => workspace,
         Err(crate::app::AppError::Config(ConfigError::NoProfile)) => {
@@ -43,10 +54,17 @@ pub fn open(global: &Global, ascii: bool) -> Outcome {
         Err(e) => return Err(e.into()),
     };
     check_terminal()?;
-    let name = workspace.name.clone();
-    let profile = workspace.profile.clone();
-    let host = host_of(&profile.url);
-    let config_dir = workspace
+    run(global, ascii, vec![workspace])
+}
+
+/// The console over these workspaces; the first one's language, user and
+/// lock stand for the session.
+fn run(global: &Global, ascii: bool, workspaces: Vec<Workspace>) -> Outcome {
+    let Some(first) = workspaces.first() else {
+        return Ok(());
+    };
+    let profile = &first.profile;
+    let config_dir = first
         .paths
         .config_file
         .parent()
@@ -54,27 +72,34 @@ pub fn open(global: &Global, ascii: bool) -> Outcome {
         .unwrap_or_default();
     let lock = console::lock::Settings {
         after: console::lock::idle_limit(profile.idle_lock_minutes()),
-        check: password_check(&workspace.paths, &workspace.name),
+        check: password_check(&first.paths, &first.name),
     };
-    let user = profile.user.clone();
-    let connect: console::worker::Connect = Arc::new(move || Remote::connect(&name, &profile));
-    console::run(
-        &workspace.store,
-        Options {
-            lang: workspace.lang(),
-            ascii,
-            setting: Setting {
-                profile: workspace.name.clone(),
-                user,
-                host,
-                demo: false,
-            },
-            connect,
-            offline: global.offline,
-            config_dir,
-            lock,
+    let options = Options {
+        lang: first.lang(),
+        ascii,
+        setting: Setting {
+            profile: first.name.clone(),
+            user: profile.user.clone(),
+            host: host_of(&profile.url),
+            demo: false,
         },
-    )?;
+        offline: global.offline,
+        config_dir,
+        lock,
+    };
+    let sources = workspaces
+        .iter()
+        .map(|workspace| {
+            let name = workspace.name.clone();
+            let profile = workspace.profile.clone();
+            console::Source {
+                name: workspace.name.clone(),
+                store: &workspace.store,
+                connect: Arc::new(move || Remote::connect(&name, &profile)),
+            }
+        })
+        .collect();
+    console::run(sources, options)?;
     Ok(())
 }
 

@@ -1,8 +1,10 @@
 //! `guichet demo`: the whole product in one command. The reference back-end
 //! starts in this process on a free loopback port with N demo cases, the
-//! agent `demo` logs in (password in memory only), a first sync fills the
-//! local store, and the console opens. Quitting stops everything; without
-//! --keep, nothing is left behind: no profile, no password, no files.
+//! agent `demo` logs in to each of its demo back-ends (passwords in memory
+//! only), a first sync fills a local store for each, and the console opens
+//! on them: the one inbox when there are several. Quitting stops
+//! everything; without --keep, nothing is left behind: no profile, no
+//! password, no files.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,6 +44,29 @@ impl DemoArgs {
             ascii,
         }
     }
+}
+
+/// One back-end of the demo's inbox: how the agent reaches it, and the
+/// file of its local store in the demo's folder.
+struct DemoSource {
+    /// Its name in the inbox (as a profile's).
+    name: String,
+    profile: Profile,
+    /// Known to the demo, held in memory only.
+    password: String,
+    store_file: &'static str,
+}
+
+/// The demo back-ends the running reference server offers, the first one
+/// standing for the session (language, lock). Each becomes a back-end of
+/// the console's inbox.
+fn demo_sources(running: &server::Running) -> Vec<DemoSource> {
+    vec![DemoSource {
+        name: "demo".into(),
+        profile: Profile::new(&format!("http://{}", running.addr), "demo"),
+        password: "demo".into(),
+        store_file: "store.db",
+    }]
 }
 
 /// The demo's folder, removed when dropped unless kept.
@@ -101,46 +126,63 @@ pub fn run(global: &Global, args: DemoArgs) -> Outcome {
             demarches: Default::default(),
         }))
         .map_err(|e| Failure::new(code::ERROR, e.to_string()))?;
-    let profile = Profile::new(&format!("http://{}", running.addr), "demo");
+    let demos = demo_sources(&running);
     let outcome = (|| -> Outcome {
-        // Sealed like a real one, with a key that lives as long as the demo.
-        let key = crate::store::StoreKey::random();
-        let mut store = Store::open(&folder.path.join("store.db"), Some(&key))?;
-        eprintln!("guichet demo: first sync of the local store...");
-        let backend = Remote::with_password(&profile, "demo")?;
-        runtime
-            .block_on(crate::sync::sync_once(
-                &*backend,
-                &mut store,
-                Round::Now,
-                false,
-            ))
-            .map_err(AppError::from)?;
-        let connect_profile = profile.clone();
-        let connect: console::worker::Connect =
-            Arc::new(move || Remote::with_password(&connect_profile, "demo"));
+        let mut stores = Vec::new();
+        for demo in &demos {
+            // Sealed like a real one, with a key that lives as long as the demo.
+            let key = crate::store::StoreKey::random();
+            let mut store = Store::open(&folder.path.join(demo.store_file), Some(&key))?;
+            eprintln!(
+                "guichet demo: first sync of the local store ({})...",
+                demo.name
+            );
+            let backend = Remote::with_password(&demo.profile, &demo.password)?;
+            runtime
+                .block_on(crate::sync::sync_once(
+                    &*backend,
+                    &mut store,
+                    Round::Now,
+                    false,
+                ))
+                .map_err(AppError::from)?;
+            stores.push(store);
+        }
+        let sources = demos
+            .iter()
+            .zip(&stores)
+            .map(|(demo, store)| {
+                let (profile, password) = (demo.profile.clone(), demo.password.clone());
+                console::Source {
+                    name: demo.name.clone(),
+                    store,
+                    connect: Arc::new(move || Remote::with_password(&profile, &password)),
+                }
+            })
+            .collect();
+        let first = &demos[0];
+        let password = first.password.clone();
         console::run(
-            &store,
+            sources,
             Options {
                 lang: Lang::choose(None),
                 ascii: args.ascii,
                 setting: Setting {
-                    profile: "demo".into(),
-                    user: "demo".into(),
+                    profile: first.name.clone(),
+                    user: first.profile.user.clone(),
                     host: running.addr.to_string(),
                     demo: true,
                 },
-                connect,
                 offline: global.offline,
                 config_dir: Paths::discover()
                     .ok()
                     .and_then(|p| p.config_file.parent().map(std::path::Path::to_path_buf))
                     .unwrap_or_default(),
                 lock: console::lock::Settings {
-                    after: console::lock::idle_limit(profile.idle_lock_minutes()),
+                    after: console::lock::idle_limit(first.profile.idle_lock_minutes()),
                     // The demo's agent and password are known ("demo") and
                     // its data fictitious: no verifier on disk for it.
-                    check: Arc::new(|password| Ok(password == "demo")),
+                    check: Arc::new(move |typed| Ok(typed == password)),
                 },
             },
         )?;

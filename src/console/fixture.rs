@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use time::macros::datetime;
 
+use crate::app::inbox::{Ref, Sourced};
 use crate::app::view::{CaseDetail, CaseLine};
 use crate::console::keymap::Keymap;
 use crate::console::msg::{Counts, DashboardData, Reference};
@@ -35,6 +36,7 @@ pub fn line(i: usize, citizen: &str, summary: &str, lang: Lang) -> CaseLine {
         (false, Lang::Fr) => "Ouvert",
     };
     CaseLine {
+        source: PROFILE.into(),
         id: format!("id{i}"),
         number: format!("CS{:07}", 1000 + i),
         state: if i.is_multiple_of(3) { "18" } else { "10" }.into(),
@@ -111,6 +113,14 @@ pub const NAMES: [&str; 8] = [
     "Olivier Weber",
 ];
 
+/// The fixture's profile.
+pub const PROFILE: &str = "mairie-condom";
+
+/// A case of the fixture's profile.
+pub fn case(id: &str) -> Ref {
+    Ref::new(PROFILE, id)
+}
+
 /// A session as an agent sees it on a morning at the counter.
 pub fn fixture(lang: Lang, theme: Theme) -> State {
     let mut state = State::new(
@@ -119,15 +129,15 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
         false,
         Keymap::defaults(),
         Setting {
-            profile: "mairie-condom".into(),
+            profile: PROFILE.into(),
             user: "camille.demo".into(),
             host: "guichet.example.fr".into(),
             demo: false,
         },
     );
     state.now = datetime!(2026-11-28 10:00 UTC);
-    state.link = Link::Online;
-    state.counts = Counts {
+    state.sources[0].link = Link::Online;
+    state.sources[0].counts = Counts {
         outbox: vec![(OutboxState::Pending, 2), (OutboxState::Conflict, 1)],
         cases: 5000,
         last_pull: Some(at("2026-11-28 09:57:00")),
@@ -145,8 +155,8 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
     state.list.total = 296;
     state.list.loaded = true;
     state.list.selected = 1;
-    state.list.marked.insert("id3".into());
-    state.reference = Reference {
+    state.list.marked.insert(case("id3"));
+    state.sources[0].reference = Reference {
         me: Some("u1".into()),
         users: Vec::new(),
         groups: Vec::new(),
@@ -166,7 +176,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
         actions: crate::backend::Actions::ALL,
         flow: crate::backend::StateFlow::default(),
     };
-    state.case.id = Some("id1".into());
+    state.case.id = Some(case("id1"));
     state.case.detail = Some(Box::new(CaseDetail {
         line: line(1, "José Lefèvre", "Renouvellement de passeport avant un voyage", lang),
         description: "Bonjour, mon passeport expire en janvier et je pars au Sénégal en février.\nPuis-je avoir un rendez-vous rapidement ?".into(),
@@ -211,7 +221,7 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
             entry(8, OutboxState::Conflict, Action::Priority { priority: 1 }),
         ],
     }));
-    state.outbox.entries = vec![
+    state.outbox.entries = [
         entry(
             7,
             OutboxState::Pending,
@@ -229,7 +239,10 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
                 close_notes: None,
             },
         ),
-    ];
+    ]
+    .into_iter()
+    .map(|e| Sourced::new(PROFILE, e))
+    .collect();
     state.outbox.selected = 1;
     state.outbox.loaded = true;
     // The trail, newest first, as the query thread gives it.
@@ -288,6 +301,63 @@ pub fn fixture(lang: Lang, theme: Theme) -> State {
     });
     state
 }
+
+/// The same morning with a second back-end in the inbox, a Démarches
+/// Simplifiées profile: every other row is one of its files, its link is
+/// down, one of its actions waits.
+pub fn inbox_fixture(lang: Lang, theme: Theme) -> State {
+    let mut state = fixture(lang, theme);
+    state.set_sources(&[PROFILE.to_string(), DS.to_string()]);
+    let first = fixture(lang, theme);
+    state.sources[0].link = Link::Online;
+    state.sources[0].counts = first.sources[0].counts.clone();
+    state.sources[0].reference = first.sources[0].reference.clone();
+    state.sources[1].link = Link::Unreachable("connection refused".into());
+    state.sources[1].counts = Counts {
+        outbox: vec![(OutboxState::Pending, 1)],
+        cases: 800,
+        last_pull: Some(at("2026-11-28 09:20:00")),
+    };
+    state.sources[1].reference = Reference {
+        actions: crate::backend::Actions {
+            open: false,
+            priority: false,
+            assign_others: true,
+            work_note: true,
+        },
+        ..first.sources[0].reference.clone()
+    };
+    for (i, l) in state.list.lines.iter_mut().enumerate() {
+        if i % 2 == 1 {
+            l.source = DS.into();
+            l.number = format!("DS-{}", 20_400 + i);
+            l.procedure_label = "Aide au logement".into();
+        }
+    }
+    state.list.total = 1096;
+    state.list.marked = [Ref::new(DS, "id3")].into();
+    let mut waiting = entry(
+        3,
+        OutboxState::Pending,
+        Action::Comment {
+            text: "Pièce reçue, merci.".into(),
+        },
+    );
+    waiting.case_number = "DS-20401".into();
+    waiting.created_at = at("2026-11-28 09:50:00");
+    state.outbox.entries.insert(0, Sourced::new(DS, waiting));
+    state.outbox.selected = 0;
+    if let Some(overdue) = state.dashboard.as_mut().map(|d| &mut d.overdue)
+        && let Some(first) = overdue.get_mut(1)
+    {
+        first.source = DS.into();
+        first.number = "DS-20401".into();
+    }
+    state
+}
+
+/// The second profile of the inbox fixture.
+pub const DS: &str = "ds-occitanie";
 
 /// Citizens known at this workstation, as the citizen search finds them.
 pub fn known_citizens() -> Vec<Citizen> {

@@ -209,23 +209,32 @@ fn a_failing_check_is_shown_and_never_unlocks() {
 #[test]
 fn sync_and_answers_go_on_behind_the_lock() {
     let mut state = session();
-    state.link = Link::Starting;
+    state.sources[0].link = Link::Starting;
     ctrl(&mut state, 'l');
-    let fx = update(&mut state, Msg::Sync(SyncEvent::Started));
-    assert!(fx.is_empty());
-    assert!(state.syncing);
     let fx = update(
         &mut state,
-        Msg::Sync(SyncEvent::Finished {
-            applied: 2,
-            conflicts: 0,
-            failed: 0,
-            cases_changed: 3,
-            numbered: Vec::new(),
-        }),
+        Msg::Sync {
+            source: crate::console::fixture::PROFILE.into(),
+            event: SyncEvent::Started,
+        },
     );
-    assert_eq!(state.link, Link::Online);
-    assert!(!state.syncing);
+    assert!(fx.is_empty());
+    assert!(state.sources[0].syncing);
+    let fx = update(
+        &mut state,
+        Msg::Sync {
+            source: crate::console::fixture::PROFILE.into(),
+            event: SyncEvent::Finished {
+                applied: 2,
+                conflicts: 0,
+                failed: 0,
+                cases_changed: 3,
+                numbered: Vec::new(),
+            },
+        },
+    );
+    assert_eq!(state.sources[0].link, Link::Online);
+    assert!(!state.sources[0].syncing);
     assert!(
         fx.iter()
             .any(|e| matches!(e, Effect::Query(Query::List(_)))),

@@ -30,18 +30,18 @@ use time::UtcOffset;
 use crate::app::AppError;
 use crate::domain::Clock;
 use crate::i18n::Lang;
-use crate::store::Store;
 use msg::Msg;
 use state::{Setting, State, Theme};
 use update::Effect;
-use worker::{Connect, Workers};
+pub use worker::Source;
+use worker::Workers;
 
-/// How the console is started.
+/// How the console is started (its back-ends apart: see [`run`]).
 pub struct Options {
+    /// From the default (first) profile, like the keymap and the lock.
     pub lang: Lang,
     pub ascii: bool,
     pub setting: Setting,
-    pub connect: Connect,
     /// Start offline (no network until `:online`).
     pub offline: bool,
     /// Where the agent's own keymap.toml and templates.toml live.
@@ -130,16 +130,20 @@ pub fn theme_from_env() -> Theme {
     }
 }
 
-/// Runs the console until the agent quits.
-pub fn run(store: &Store, options: Options) -> Result<(), AppError> {
+/// Runs the console until the agent quits, over these back-ends: one
+/// profile, or the one inbox of several (the default profile first).
+pub fn run(sources: Vec<Source<'_>>, options: Options) -> Result<(), AppError> {
+    if sources.is_empty() {
+        return Err(AppError::System("the console needs a profile".into()));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| AppError::System(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run_async(store, options))
+    runtime.block_on(run_async(sources, options))
 }
 
-async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
+async fn run_async(sources: Vec<Source<'_>>, options: Options) -> Result<(), AppError> {
     let (keymap, keymap_errors) = keymap::Keymap::load(&options.config_dir.join("keymap.toml"));
     let mut state = State::new(
         options.lang,
@@ -151,12 +155,16 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
     // The local offset is read once, before any thread starts (the time
     // crate refuses to read it later on some systems).
     state.offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    state.set_sources(&names);
     state.now = Clock::system().instant();
     state.lock = lock::Lock::new(options.lock.after, state.now);
     let password_check = options.lock.check;
     state.offline = options.offline;
     if options.offline {
-        state.link = state::Link::Offline;
+        for source in &mut state.sources {
+            source.link = state::Link::Offline;
+        }
     }
     state.templates = templates::load(&options.config_dir);
     if let Some(first) = keymap_errors.first() {
@@ -169,7 +177,7 @@ async fn run_async(store: &Store, options: Options) -> Result<(), AppError> {
     }
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
-    let workers = Workers::start(store, options.connect, options.offline, tx.clone())?;
+    let workers = Workers::start(sources, options.offline, tx.clone())?;
     let mut tui = terminal::Tui::start()
         .map_err(|e| AppError::System(format!("cannot set up the terminal: {e}")))?;
     if let Ok(size) = tui.terminal.size() {

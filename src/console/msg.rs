@@ -2,6 +2,7 @@
 //! tick, and the results of background work (store queries, local writes,
 //! syncs). `update` is the only place that turns them into state.
 
+use crate::app::inbox::Sourced;
 use crate::app::view::{CaseDetail, CaseLine};
 use crate::domain::{Choice, Group, Timestamp, User};
 use crate::store::{AuditLine, OutboxEntry, OutboxState};
@@ -20,15 +21,22 @@ pub enum Msg {
         generation: u64,
         result: Result<Box<CaseDetail>, String>,
     },
-    OutboxLoaded(Result<Vec<OutboxEntry>, String>),
-    Counts(Result<Counts, String>),
-    Reference(Result<Reference, String>),
+    /// Every back-end's unfinished actions, each with its profile.
+    OutboxLoaded(Result<Vec<Sourced<OutboxEntry>>, String>),
+    /// Each back-end's figures, by profile.
+    Counts(Result<Vec<Sourced<Counts>>, String>),
+    /// Each back-end's reference data, by profile.
+    Reference(Result<Vec<Sourced<Reference>>, String>),
     Dashboard(Result<DashboardData, String>),
-    /// Actions queued (one result per case).
-    Acted(Vec<Result<OutboxEntry, String>>),
+    /// Actions queued (one result per case), each in its profile's outbox.
+    Acted(Vec<Result<Sourced<OutboxEntry>, String>>),
     /// A decision on the outbox was recorded (retry, drop, mine, theirs).
     Decided(Result<String, String>),
-    Sync(SyncEvent),
+    /// What a profile's sync loop did.
+    Sync {
+        source: String,
+        event: SyncEvent,
+    },
     /// The newest `limit` lines of the audit trail (or fewer: all of
     /// them), newest first.
     AuditLoaded {

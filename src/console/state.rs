@@ -11,6 +11,7 @@ use super::keymap::Keymap;
 use super::lock::Lock;
 use super::msg::{Counts, DashboardData, Reference};
 use super::worker::{Intent, QueueTab};
+use crate::app::inbox::{Ref, Sourced};
 use crate::app::view::{CaseDetail, CaseLine};
 use crate::domain::Choice;
 use crate::i18n::Lang;
@@ -97,7 +98,7 @@ pub struct ListView {
     pub selected: usize,
     /// Absolute index of the first row shown.
     pub top: usize,
-    pub marked: BTreeSet<String>,
+    pub marked: BTreeSet<Ref>,
     pub fuzzy: bool,
     pub error: Option<String>,
     pub loaded: bool,
@@ -106,7 +107,7 @@ pub struct ListView {
     pub stale: bool,
     /// The case to keep selected when a refreshed window arrives (rows move
     /// under the cursor when a sync changes the list).
-    pub follow: Option<String>,
+    pub follow: Option<Ref>,
 }
 
 impl ListView {
@@ -129,7 +130,7 @@ impl ListView {
 
 #[derive(Debug, Default)]
 pub struct CaseView {
-    pub id: Option<String>,
+    pub id: Option<Ref>,
     pub generation: u64,
     pub detail: Option<Box<CaseDetail>>,
     pub scroll: u16,
@@ -154,7 +155,8 @@ pub struct AuditView {
 
 #[derive(Debug, Default)]
 pub struct OutboxView {
-    pub entries: Vec<OutboxEntry>,
+    /// Of every profile in the inbox, each with its profile's name.
+    pub entries: Vec<Sourced<OutboxEntry>>,
     pub selected: usize,
     pub loaded: bool,
 }
@@ -163,17 +165,17 @@ pub struct OutboxView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PickPurpose {
     Assign {
-        cases: Vec<String>,
+        cases: Vec<Ref>,
     },
     State {
-        cases: Vec<String>,
+        cases: Vec<Ref>,
     },
     Resolution {
-        cases: Vec<String>,
+        cases: Vec<Ref>,
         state: Choice,
     },
     Priority {
-        cases: Vec<String>,
+        cases: Vec<Ref>,
     },
     Template,
     Palette,
@@ -213,14 +215,14 @@ pub struct Picker {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditPurpose {
     Comment {
-        case: String,
+        case: Ref,
     },
     Note {
-        case: String,
+        case: Ref,
     },
     /// Resolution notes, after the state and the code were chosen.
     CloseNotes {
-        cases: Vec<String>,
+        cases: Vec<Ref>,
         state: Choice,
         code: String,
     },
@@ -250,9 +252,13 @@ impl std::fmt::Debug for Editor {
 /// What a yes does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Then {
-    Act { cases: Vec<String>, intent: Intent },
-    Drop(String),
-    KeepTheirs(String),
+    Act {
+        cases: Vec<Ref>,
+        intent: Intent,
+    },
+    /// Outbox actions: their profile and id.
+    Drop(Ref),
+    KeepTheirs(Ref),
     Quit,
 }
 
@@ -270,9 +276,77 @@ pub enum Popup {
     Editor(Box<Editor>),
 }
 
+/// One back-end of the inbox (a profile): its link, its figures and its
+/// reference data. With one profile, the one the console always had.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The profile's name (cases and outbox actions carry it).
+    pub name: String,
+    /// How the source column and the status bar name it (a few cells).
+    pub tag: String,
+    pub link: Link,
+    pub syncing: bool,
+    pub counts: Counts,
+    /// Who and what its pickers offer, which actions it has.
+    pub reference: Reference,
+}
+
+impl Source {
+    pub fn new(name: &str) -> Source {
+        Source {
+            name: name.to_string(),
+            tag: name.to_string(),
+            link: Link::Starting,
+            syncing: false,
+            counts: Counts::default(),
+            reference: Reference::default(),
+        }
+    }
+
+    /// Actions not yet acknowledged and those waiting for the agent.
+    pub fn unsent(&self) -> u64 {
+        self.counts.outbox.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// The widest tag of a source, in display cells.
+pub const TAG_WIDTH: usize = 6;
+
+/// Short names for the sources: each profile's name cut to a few cells,
+/// told apart by a digit when two cuts meet.
+pub fn tags(names: &[String]) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let cut = |name: &str, width: usize| {
+        let mut out = String::new();
+        let mut used = 0;
+        for c in name.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width {
+                break;
+            }
+            used += w;
+            out.push(c);
+        }
+        out
+    };
+    let first: Vec<String> = names.iter().map(|n| cut(n, TAG_WIDTH)).collect();
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, tag)| {
+            if first.iter().filter(|t| *t == tag).count() > 1 {
+                format!("{}{}", cut(tag, TAG_WIDTH - 1), (i + 1) % 10)
+            } else {
+                tag.clone()
+            }
+        })
+        .collect()
+}
+
 /// Where the console runs: fixed for the session.
 #[derive(Debug, Clone, Default)]
 pub struct Setting {
+    /// The first (default) profile: its language, lock and user.
     pub profile: String,
     /// The agent's user name (the lock screen says whose session it is).
     pub user: String,
@@ -303,11 +377,11 @@ pub struct State {
     /// The receipt on screen after intake.
     pub receipt: Option<super::intake::receipt::ReceiptView>,
     pub popup: Option<Popup>,
-    pub link: Link,
+    /// The back-ends of the inbox, the default profile first; one when the
+    /// console opens one profile.
+    pub sources: Vec<Source>,
+    /// The agent chose to work offline (every back-end).
     pub offline: bool,
-    pub syncing: bool,
-    pub counts: Counts,
-    pub reference: Reference,
     pub message: Option<Message>,
     /// Reply templates in each language: (title, text with placeholders).
     pub templates: Vec<(Lang, String, String)>,
@@ -322,6 +396,7 @@ pub struct State {
 
 impl State {
     pub fn new(lang: Lang, theme: Theme, ascii: bool, keymap: Keymap, setting: Setting) -> State {
+        let sources = vec![Source::new(&setting.profile)];
         State {
             lang,
             theme,
@@ -340,11 +415,8 @@ impl State {
             intake: None,
             receipt: None,
             popup: None,
-            link: Link::Starting,
+            sources,
             offline: false,
-            syncing: false,
-            counts: Counts::default(),
-            reference: Reference::default(),
             message: None,
             templates: Vec::new(),
             quit: false,
@@ -354,16 +426,59 @@ impl State {
         }
     }
 
-    /// Actions not yet acknowledged (pending, sending, in doubt) and those
-    /// waiting for the agent (conflicts, refusals).
-    pub fn unsent(&self) -> u64 {
-        self.counts.outbox.iter().map(|(_, n)| n).sum()
+    /// The inbox's back-ends are these profiles, in this order (the
+    /// first one's settings stand for the console).
+    pub fn set_sources(&mut self, names: &[String]) {
+        if names.is_empty() {
+            return;
+        }
+        self.sources = names
+            .iter()
+            .zip(tags(names))
+            .map(|(name, tag)| Source {
+                tag,
+                ..Source::new(name)
+            })
+            .collect();
     }
 
-    /// An action in words, states by their labels.
-    pub fn describe(&self, action: &crate::domain::Action) -> String {
+    /// More than one back-end: rows say where they come from.
+    pub fn is_inbox(&self) -> bool {
+        self.sources.len() > 1
+    }
+
+    /// The default profile's back-end (intake opens there).
+    pub fn first(&self) -> &Source {
+        &self.sources[0]
+    }
+
+    /// The back-end a case or action came from (the first when unknown).
+    pub fn source(&self, name: &str) -> &Source {
+        self.sources
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or(&self.sources[0])
+    }
+
+    pub fn source_mut(&mut self, name: &str) -> Option<&mut Source> {
+        self.sources.iter_mut().find(|s| s.name == name)
+    }
+
+    /// The reference data of a case's or action's back-end.
+    pub fn reference(&self, source: &str) -> &Reference {
+        &self.source(source).reference
+    }
+
+    /// Actions not yet acknowledged (pending, sending, in doubt) and those
+    /// waiting for the agent (conflicts, refusals), on every back-end.
+    pub fn unsent(&self) -> u64 {
+        self.sources.iter().map(Source::unsent).sum()
+    }
+
+    /// An action of `source`'s in words, states by that back-end's labels.
+    pub fn describe(&self, source: &str, action: &crate::domain::Action) -> String {
         crate::app::view::describe(action, self.lang, |value| {
-            self.reference
+            self.reference(source)
                 .states
                 .iter()
                 .find(|c| c.value == value)

@@ -12,6 +12,7 @@ use super::state::*;
 use super::ui;
 use super::worker::{Intent, ListQuery, Query, QueueTab, SyncCommand, Write};
 use super::{audit, intake, lock};
+use crate::app::inbox::Ref;
 use crate::domain::Stage;
 use crate::domain::text::fold;
 use crate::store::Sort;
@@ -84,8 +85,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     list.stale = false;
                     // The case under the cursor stays under it when rows
                     // moved (a sync changed the list).
-                    if let Some(id) = list.follow.take()
-                        && let Some(at) = list.lines.iter().position(|l| l.id == id)
+                    if let Some(case) = list.follow.take()
+                        && let Some(at) = list
+                            .lines
+                            .iter()
+                            .position(|l| l.id == case.id && l.source == case.source)
                     {
                         list.selected = list.offset + at;
                     }
@@ -127,9 +131,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                         .outbox
                         .entries
                         .get(state.outbox.selected)
-                        .map(|e| e.id.clone());
+                        .map(|e| (e.source.clone(), e.id.clone()));
                     state.outbox.selected = was
-                        .and_then(|id| entries.iter().position(|e| e.id == id))
+                        .and_then(|(source, id)| {
+                            entries
+                                .iter()
+                                .position(|e| e.id == id && e.source == source)
+                        })
                         .unwrap_or(state.outbox.selected)
                         .min(entries.len().saturating_sub(1));
                     state.outbox.entries = entries;
@@ -139,18 +147,26 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             state.dirty = true;
         }
-        Msg::Counts(Ok(counts)) => {
-            if counts != state.counts {
-                state.counts = counts;
-                state.dirty = true;
+        Msg::Counts(Ok(all)) => {
+            for counts in all {
+                if let Some(source) = state.source_mut(&counts.source)
+                    && source.counts != counts.item
+                {
+                    source.counts = counts.item;
+                    state.dirty = true;
+                }
             }
         }
         Msg::Counts(Err(e)) | Msg::Reference(Err(e)) | Msg::Dashboard(Err(e)) => {
             say(state, e, true);
             state.dirty = true;
         }
-        Msg::Reference(Ok(reference)) => {
-            state.reference = reference;
+        Msg::Reference(Ok(all)) => {
+            for reference in all {
+                if let Some(source) = state.source_mut(&reference.source) {
+                    source.reference = reference.item;
+                }
+            }
             state.dirty = true;
         }
         Msg::Dashboard(Ok(data)) => {
@@ -190,7 +206,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     "msg.queued_one",
                     &[
                         ("number", &entry.case_number),
-                        ("what", &state.describe(&entry.action)),
+                        ("what", &state.describe(&entry.source, &entry.action)),
                     ],
                 );
                 say(state, text, false);
@@ -216,8 +232,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             refresh(state, &mut fx);
             state.dirty = true;
         }
-        Msg::Sync(event) => {
-            on_sync(state, event, &mut fx);
+        Msg::Sync { source, event } => {
+            on_sync(state, &source, event, &mut fx);
             state.dirty = true;
         }
         Msg::AuditLoaded { limit, result } => audit::on_loaded(state, limit, result),
@@ -234,9 +250,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     fx
 }
 
-fn on_sync(state: &mut State, event: SyncEvent, fx: &mut Vec<Effect>) {
+/// What a back-end's sync loop did: its link and figures, and the lists
+/// read again when cases changed.
+fn on_sync(state: &mut State, name: &str, event: SyncEvent, fx: &mut Vec<Effect>) {
+    let offline = state.offline;
+    let Some(source) = state.source_mut(name) else {
+        return;
+    };
     match event {
-        SyncEvent::Started => state.syncing = true,
+        SyncEvent::Started => source.syncing = true,
         SyncEvent::WorkingSet => refresh(state, fx),
         SyncEvent::Finished {
             applied,
@@ -245,10 +267,11 @@ fn on_sync(state: &mut State, event: SyncEvent, fx: &mut Vec<Effect>) {
             cases_changed,
             numbered,
         } => {
-            state.syncing = false;
-            if !state.offline {
-                state.link = Link::Online;
+            source.syncing = false;
+            if !offline {
+                source.link = Link::Online;
             }
+            let unloaded = source.reference.states.is_empty();
             for (provisional, number) in &numbered {
                 super::intake::receipt::on_numbered(state, provisional, number);
             }
@@ -283,14 +306,14 @@ fn on_sync(state: &mut State, event: SyncEvent, fx: &mut Vec<Effect>) {
             } else {
                 fx.push(Effect::Query(Query::Counts));
             }
-            if state.reference.states.is_empty() {
+            if unloaded {
                 fx.push(Effect::Query(Query::Reference));
             }
         }
         SyncEvent::Failed { trouble, message } => {
-            state.syncing = false;
-            if !state.offline {
-                state.link = match trouble {
+            source.syncing = false;
+            if !offline {
+                source.link = match trouble {
                     Trouble::Unreachable => Link::Unreachable(message),
                     Trouble::Login => Link::Login(message),
                     Trouble::Refusing => Link::Refusing(message),
@@ -299,9 +322,9 @@ fn on_sync(state: &mut State, event: SyncEvent, fx: &mut Vec<Effect>) {
             fx.push(Effect::Query(Query::Counts));
         }
         SyncEvent::Busy => {
-            state.syncing = false;
-            if !state.offline {
-                state.link = Link::Busy;
+            source.syncing = false;
+            if !offline {
+                source.link = Link::Busy;
             }
         }
     }
@@ -368,7 +391,7 @@ fn request(state: &mut State, reset: bool, count: bool, fx: &mut Vec<Effect>) {
         list.stale = true;
         list.follow = None;
     } else if !list.stale {
-        list.follow = list.selected_line().map(|l| l.id.clone());
+        list.follow = list.selected_line().map(|l| l.key());
     }
     list.generation += 1;
     let offset = list.top.saturating_sub(height);
@@ -407,11 +430,11 @@ fn ensure_window(state: &mut State, fx: &mut Vec<Effect>) {
 }
 
 fn request_case(state: &mut State, fx: &mut Vec<Effect>) {
-    if let Some(id) = state.case.id.clone() {
+    if let Some(case) = state.case.id.clone() {
         state.case.generation += 1;
         fx.push(Effect::Query(Query::Case {
             generation: state.case.generation,
-            id,
+            case,
             lang: state.lang,
         }));
     }
@@ -532,18 +555,33 @@ pub fn unavailable(state: &State, command: Command) -> Option<&'static str> {
         .then(|| state.outbox.entries.get(state.outbox.selected))
         .flatten();
     let stale = state.screen == Screen::Queues && state.list.stale;
-    let actions = state.reference.actions;
+    // The back-ends of the cases at hand (the default's when none).
+    let cases = targets(state);
+    let mut sources: Vec<&Source> = cases.iter().map(|c| state.source(&c.source)).collect();
+    sources.dedup_by(|a, b| a.name == b.name);
+    if sources.is_empty() {
+        sources.push(state.first());
+    }
+    let all = |has: fn(&crate::backend::Actions) -> bool| {
+        sources.iter().all(|s| has(&s.reference.actions))
+    };
+    let reference = &sources[0].reference;
     match command {
-        Priority if !actions.priority => Some("why.backend_no_priority"),
-        Note if !actions.work_note => Some("why.backend_no_notes"),
-        New if !actions.open => Some("why.backend_no_opening"),
+        Priority if !all(|a| a.priority) => Some("why.backend_no_priority"),
+        Note if !all(|a| a.work_note) => Some("why.backend_no_notes"),
+        New if !state.first().reference.actions.open && state.is_inbox() => {
+            Some("why.inbox_no_opening")
+        }
+        New if !state.first().reference.actions.open => Some("why.backend_no_opening"),
+        // Their pickers offer one back-end's states, agents and groups.
+        Assign | State if sources.len() > 1 => Some("why.mixed_sources"),
         Open | Mark if stale => Some("why.list_loading"),
         Take | Assign | State | Priority if stale && state.list.marked.is_empty() => {
             Some("why.list_loading")
         }
         Take | Assign | State | Priority if !has_case => Some("why.no_case"),
-        State if state.reference.states.is_empty() => Some("why.not_loaded"),
-        Assign if state.reference.users.is_empty() && state.reference.groups.is_empty() => {
+        State if reference.states.is_empty() => Some("why.not_loaded"),
+        Assign if reference.users.is_empty() && reference.groups.is_empty() => {
             Some("why.not_loaded")
         }
         Comment | Note | Reveal if state.screen != Screen::Case => Some("why.open_a_case"),
@@ -576,15 +614,16 @@ pub fn unavailable(state: &State, command: Command) -> Option<&'static str> {
     }
 }
 
-/// The cases an action applies to: the marked ones, else the one at hand.
-fn targets(state: &State) -> Vec<String> {
+/// The cases an action applies to: the marked ones, else the one at hand
+/// (by back-end, then id: the marked ones of one back-end together).
+fn targets(state: &State) -> Vec<Ref> {
     match state.screen {
         Screen::Case => state.case.id.iter().cloned().collect(),
         _ if !state.list.marked.is_empty() => state.list.marked.iter().cloned().collect(),
         _ => state
             .list
             .selected_line()
-            .map(|l| vec![l.id.clone()])
+            .map(|l| vec![l.key()])
             .unwrap_or_default(),
     }
 }
@@ -614,8 +653,8 @@ pub fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
         Bottom => move_selection(state, i64::MAX / 2, fx),
         Open => {
             if let Some(line) = state.list.selected_line() {
-                let id = line.id.clone();
-                open_case(state, id, fx);
+                let case = line.key();
+                open_case(state, case, fx);
             }
         }
         Back => match state.screen {
@@ -673,14 +712,19 @@ pub fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
             let text = state.t("msg.sync_asked").to_string();
             say(state, text, false);
         }
+        // Every back-end at once.
         Offline => {
             state.offline = true;
-            state.link = Link::Offline;
+            for source in &mut state.sources {
+                source.link = Link::Offline;
+            }
             fx.push(Effect::Sync(SyncCommand::SetOffline(true)));
         }
         Online => {
             state.offline = false;
-            state.link = Link::Starting;
+            for source in &mut state.sources {
+                source.link = Link::Starting;
+            }
             fx.push(Effect::Sync(SyncCommand::SetOffline(false)));
         }
         LangEn | LangFr => {
@@ -693,9 +737,9 @@ pub fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
         }
         Search => state.list.editing = true,
         Mark => {
-            if let Some(id) = state.list.selected_line().map(|l| l.id.clone()) {
-                if !state.list.marked.remove(&id) {
-                    state.list.marked.insert(id);
+            if let Some(case) = state.list.selected_line().map(|l| l.key()) {
+                if !state.list.marked.remove(&case) {
+                    state.list.marked.insert(case);
                 }
                 move_selection(state, 1, fx);
             }
@@ -738,24 +782,27 @@ pub fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
                 && let Some(detail) = &state.case.detail
                 && detail.citizen.is_some()
             {
-                fx.push(Effect::Write(Write::Reveal(detail.line.number.clone())));
+                fx.push(Effect::Write(Write::Reveal {
+                    source: detail.line.source.clone(),
+                    number: detail.line.number.clone(),
+                }));
             }
         }
         Retry => {
             if let Some(e) = state.outbox.entries.get(state.outbox.selected) {
-                fx.push(Effect::Write(Write::Retry(e.id.clone())));
+                fx.push(Effect::Write(Write::Retry(Ref::new(&e.source, &e.id))));
             }
         }
         Drop | KeepTheirs => {
             if let Some(e) = state.outbox.entries.get(state.outbox.selected) {
-                let what = state.describe(&e.action);
+                let what = state.describe(&e.source, &e.action);
                 let (question, then) = if command == Drop {
                     (
                         state.f(
                             "confirm.drop",
                             &[("what", &what), ("number", &e.case_number)],
                         ),
-                        Then::Drop(e.id.clone()),
+                        Then::Drop(Ref::new(&e.source, &e.id)),
                     )
                 } else {
                     (
@@ -763,7 +810,7 @@ pub fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
                             "confirm.theirs",
                             &[("what", &what), ("number", &e.case_number)],
                         ),
-                        Then::KeepTheirs(e.id.clone()),
+                        Then::KeepTheirs(Ref::new(&e.source, &e.id)),
                     )
                 };
                 state.popup = Some(Popup::Confirm(Confirm { question, then }));
@@ -772,7 +819,7 @@ pub fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
         KeepMine => {
             if let Some(e) = state.outbox.entries.get(state.outbox.selected) {
                 fx.push(Effect::Write(Write::Resolve {
-                    id: e.id.clone(),
+                    action: Ref::new(&e.source, &e.id),
                     keep_mine: true,
                 }));
             }
@@ -786,13 +833,13 @@ fn switch_tab(state: &mut State, index: usize, fx: &mut Vec<Effect>) {
     request_list(state, true, fx);
 }
 
-pub fn open_case(state: &mut State, id: String, fx: &mut Vec<Effect>) {
-    if state.case.id.as_deref() != Some(id.as_str()) {
+pub fn open_case(state: &mut State, case: Ref, fx: &mut Vec<Effect>) {
+    if state.case.id.as_ref() != Some(&case) {
         state.case.detail = None;
         state.case.scroll = 0;
         state.case.revealed = false;
     }
-    state.case.id = Some(id);
+    state.case.id = Some(case);
     state.screen = Screen::Case;
     request_case(state, fx);
 }
@@ -828,7 +875,7 @@ fn move_selection(state: &mut State, by: i64, fx: &mut Vec<Effect>) {
 }
 
 /// Queues the intent on the cases; several cases ask first, saying how many.
-fn act(state: &mut State, cases: Vec<String>, intent: Intent, fx: &mut Vec<Effect>) {
+fn act(state: &mut State, cases: Vec<Ref>, intent: Intent, fx: &mut Vec<Effect>) {
     if cases.is_empty() {
         return;
     }
@@ -851,10 +898,16 @@ fn label(state: &State, choice: &crate::domain::Choice) -> String {
     crate::app::compose::label_of(choice, state.lang).to_string()
 }
 
+/// The back-end whose reference data an action on `cases` uses (`unavailable`
+/// keeps those of several back-ends apart).
+fn reference_for<'a>(state: &'a State, cases: &[Ref]) -> &'a crate::console::msg::Reference {
+    state.reference(cases.first().map_or("", |c| c.source.as_str()))
+}
+
 fn open_assign(state: &mut State, filter: String) {
     let cases = targets(state);
-    let mut items: Vec<PickItem> = state
-        .reference
+    let reference = reference_for(state, &cases);
+    let mut items: Vec<PickItem> = reference
         .groups
         .iter()
         .map(|g| PickItem {
@@ -864,15 +917,13 @@ fn open_assign(state: &mut State, filter: String) {
         })
         .collect();
     items.extend(
-        state
-            .reference
+        reference
             .users
             .iter()
             .filter(|u| u.active)
             // Where each agent takes cases himself, only oneself is offered.
             .filter(|u| {
-                state.reference.actions.assign_others
-                    || state.reference.me.as_deref() == Some(u.id.as_str())
+                reference.actions.assign_others || reference.me.as_deref() == Some(u.id.as_str())
             })
             .map(|u| PickItem {
                 label: u.name.clone(),
@@ -893,12 +944,12 @@ fn open_states(state: &mut State, filter: String) {
         _ => state.list.selected_line(),
     };
     let from = line.map(|l| (l.state.clone(), l.stage.and_then(Stage::parse)));
-    let items: Vec<PickItem> = state
-        .reference
+    let reference = reference_for(state, &cases);
+    let items: Vec<PickItem> = reference
         .states
         .iter()
         .filter(|c| match &from {
-            Some((value, stage)) => state.reference.flow.allows(value, *stage, c),
+            Some((value, stage)) => reference.flow.allows(value, *stage, c),
             None => true,
         })
         .map(|c| PickItem {
@@ -1290,21 +1341,21 @@ fn fill_template(state: &State, purpose: &EditPurpose, text: &str) -> String {
         .case
         .detail
         .as_deref()
-        .filter(|d| Some(&d.line.id) == case);
+        .filter(|d| Some(&d.line.key()) == case);
     let line = detail
         .map(|d| &d.line)
-        .or_else(|| case.and_then(|id| state.list.lines.iter().find(|l| &l.id == id)));
+        .or_else(|| case.and_then(|c| state.list.lines.iter().find(|l| &l.key() == c)));
     let Some(line) = line else {
         return text.to_string();
     };
     let citizen = detail
         .and_then(|d| d.citizen.as_ref())
         .map_or_else(|| line.citizen.clone(), |c| c.name());
-    let me = state
-        .reference
+    let reference = state.reference(&line.source);
+    let me = reference
         .me
         .as_ref()
-        .and_then(|id| state.reference.users.iter().find(|u| &u.id == id))
+        .and_then(|id| reference.users.iter().find(|u| &u.id == id))
         .map(|u| u.name.clone())
         .unwrap_or_default();
     text.replace("{citizen}", &citizen)
@@ -1334,9 +1385,10 @@ fn picked(state: &mut State, purpose: PickPurpose, value: PickValue, fx: &mut Ve
             fx,
         ),
         (PickPurpose::State { cases }, PickValue::State(choice)) => {
+            let reference = reference_for(state, &cases);
             if choice.stage == Some(Stage::Resolved)
-                && state.reference.resolutions.is_empty()
-                && !state.reference.flow.moves.is_empty()
+                && reference.resolutions.is_empty()
+                && !reference.flow.moves.is_empty()
             {
                 // A back-end of its own flow without resolution codes
                 // (Démarches Simplifiées): the decision is the state, and
@@ -1352,14 +1404,11 @@ fn picked(state: &mut State, purpose: PickPurpose, value: PickValue, fx: &mut Ve
                     },
                     title,
                 );
-            } else if choice.stage == Some(Stage::Resolved)
-                && state.reference.resolutions.is_empty()
-            {
+            } else if choice.stage == Some(Stage::Resolved) && reference.resolutions.is_empty() {
                 let text = state.t("msg.no_resolution_codes").to_string();
                 say(state, text, true);
             } else if choice.stage == Some(Stage::Resolved) {
-                let items: Vec<PickItem> = state
-                    .reference
+                let items: Vec<PickItem> = reference
                     .resolutions
                     .iter()
                     .map(|c| PickItem {
@@ -1425,9 +1474,9 @@ fn confirmed(state: &mut State, then: Then, fx: &mut Vec<Effect>) {
             intent,
             lang: state.lang,
         })),
-        Then::Drop(id) => fx.push(Effect::Write(Write::Drop(id))),
-        Then::KeepTheirs(id) => fx.push(Effect::Write(Write::Resolve {
-            id,
+        Then::Drop(action) => fx.push(Effect::Write(Write::Drop(action))),
+        Then::KeepTheirs(action) => fx.push(Effect::Write(Write::Resolve {
+            action,
             keep_mine: false,
         })),
         Then::Quit => state.quit = true,

@@ -3,7 +3,8 @@
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::console::fixture::{entry, fixture, line};
+use crate::app::inbox::Sourced;
+use crate::console::fixture::{PROFILE, case, entry, fixture, line};
 use crate::console::msg::ListPage;
 use crate::domain::Action;
 use crate::i18n::Lang;
@@ -81,7 +82,7 @@ fn an_action_never_lands_on_a_row_of_the_list_before() {
     assert!(!state.list.stale);
     let fx = key(&mut state, KeyCode::Char('t'));
     match writes(&fx).as_slice() {
-        [Write::Act { cases, .. }] => assert_eq!(cases, &["id7".to_string()]),
+        [Write::Act { cases, .. }] => assert_eq!(cases, &[case("id7")]),
         other => panic!("one take on the new row, got {other:?}"),
     }
 }
@@ -126,7 +127,7 @@ fn a_list_that_shrinks_shows_its_last_screen() {
 #[test]
 fn quitting_asks_first_while_a_write_is_on_its_way() {
     let mut state = fixture(Lang::En, Theme::Mono);
-    state.counts.outbox.clear();
+    state.sources[0].counts.outbox.clear();
     state.writes_in_flight = 1;
     key(&mut state, KeyCode::Char('q'));
     assert!(!state.quit);
@@ -146,13 +147,13 @@ fn quitting_asks_first_while_a_write_is_on_its_way() {
 #[test]
 fn resolving_several_cases_asks_first() {
     let mut state = fixture(Lang::En, Theme::Mono);
-    let resolved = state.reference.states[3].clone();
+    let resolved = state.sources[0].reference.states[3].clone();
     state.popup = None;
     let mut fx = Vec::new();
     super::open_editor(
         &mut state,
         EditPurpose::CloseNotes {
-            cases: vec!["id1".into(), "id3".into()],
+            cases: vec![case("id1"), case("id3")],
             state: resolved,
             code: "granted".into(),
         },
@@ -209,7 +210,10 @@ fn the_editor_keeps_its_text_until_the_action_is_queued() {
             text: "Bonjour".into(),
         },
     );
-    update(&mut state, Msg::Acted(vec![Ok(queued)]));
+    update(
+        &mut state,
+        Msg::Acted(vec![Ok(Sourced::new(PROFILE, queued))]),
+    );
     assert!(state.popup.is_none(), "closed once queued");
 }
 
@@ -258,18 +262,21 @@ fn offline_by_choice_stays_offline_whatever_a_round_says() {
         key(&mut state, KeyCode::Char(c));
     }
     key(&mut state, KeyCode::Enter);
-    assert_eq!(state.link, Link::Offline);
+    assert_eq!(state.sources[0].link, Link::Offline);
     update(
         &mut state,
-        Msg::Sync(SyncEvent::Finished {
-            applied: 0,
-            conflicts: 0,
-            failed: 0,
-            cases_changed: 0,
-            numbered: Vec::new(),
-        }),
+        Msg::Sync {
+            source: PROFILE.into(),
+            event: SyncEvent::Finished {
+                applied: 0,
+                conflicts: 0,
+                failed: 0,
+                cases_changed: 0,
+                numbered: Vec::new(),
+            },
+        },
     );
-    assert_eq!(state.link, Link::Offline);
+    assert_eq!(state.sources[0].link, Link::Offline);
 }
 
 #[test]
@@ -309,7 +316,7 @@ fn showing_contact_details_goes_on_the_audit_trail_and_hiding_them_does_not() {
     let shown = key(&mut state, KeyCode::Char('v'));
     assert!(state.case.revealed);
     assert!(
-        matches!(writes(&shown)[..], [Write::Reveal(n)] if *n == number),
+        matches!(writes(&shown)[..], [Write::Reveal { source, number: n }] if *n == number && source == PROFILE),
         "{shown:?}"
     );
     let hidden = key(&mut state, KeyCode::Char('v'));
@@ -396,7 +403,7 @@ fn actions_the_backend_lacks_are_refused_with_the_reason_and_queue_nothing() {
     state.list.marked.clear();
     // A Démarches Simplifiées profile: no priority, no opening at the
     // counter, no annotation named for notes.
-    state.reference.actions = crate::backend::Actions {
+    state.sources[0].reference.actions = crate::backend::Actions {
         open: false,
         priority: false,
         assign_others: false,
@@ -438,13 +445,13 @@ fn a_backend_of_its_own_flow_offers_its_moves_and_asks_a_motivation_for_a_decisi
         sequence: 0,
         stage: Some(stage),
     };
-    state.reference.states = vec![
+    state.sources[0].reference.states = vec![
         choice("en_construction", "In progress", Stage::New),
         choice("en_instruction", "Processing", Stage::Open),
         choice("accepte", "Accepted", Stage::Resolved),
     ];
-    state.reference.resolutions.clear();
-    state.reference.flow = crate::backend::StateFlow {
+    state.sources[0].reference.resolutions.clear();
+    state.sources[0].reference.flow = crate::backend::StateFlow {
         moves: vec![
             ("en_instruction".into(), "en_construction".into()),
             ("en_instruction".into(), "accepte".into()),
@@ -479,5 +486,188 @@ fn a_backend_of_its_own_flow_offers_its_moves_and_asks_a_motivation_for_a_decisi
         matches!(&state.popup, Some(Popup::Editor(_))),
         "the motivation's editor, not 'no resolution codes': {:?}",
         state.message
+    );
+}
+
+/// The inbox: the selected row, by its index in the fixture's lines.
+fn select(state: &mut State, index: usize) {
+    state.list.selected = index;
+    state.list.top = 0;
+}
+
+#[test]
+fn in_the_inbox_an_action_goes_to_the_profile_its_case_came_from() {
+    use crate::console::fixture::{DS, inbox_fixture};
+    let mut state = inbox_fixture(Lang::En, Theme::Mono);
+    state.list.marked.clear();
+    // Row 1 is the second back-end's; row 2 the first's.
+    select(&mut state, 1);
+    let mut fx = Vec::new();
+    run(&mut state, Command::Take, &mut fx);
+    match writes(&fx).as_slice() {
+        [Write::Act { cases, .. }] => {
+            assert_eq!(cases, &[crate::app::inbox::Ref::new(DS, "id1")])
+        }
+        other => panic!("one take on the DS file, got {other:?}"),
+    }
+    // Priority: the DS back-end has none; the other's case has.
+    let mut fx = Vec::new();
+    run(&mut state, Command::Priority, &mut fx);
+    assert!(state.popup.is_none() && fx.is_empty());
+    select(&mut state, 2);
+    run(&mut state, Command::Priority, &mut fx);
+    assert!(matches!(state.popup, Some(Popup::Picker(_))));
+    state.popup = None;
+    // Opening shows the case from its own store.
+    select(&mut state, 1);
+    let mut fx = Vec::new();
+    run(&mut state, Command::Open, &mut fx);
+    assert!(
+        matches!(fx.as_slice(), [Effect::Query(Query::Case { case, .. })] if case.source == DS),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn marked_cases_of_two_backends_are_taken_each_in_its_own_but_assigned_one_backend_at_a_time() {
+    use crate::console::fixture::{DS, inbox_fixture};
+    let mut state = inbox_fixture(Lang::En, Theme::Mono);
+    state.list.marked.clear();
+    for i in [1, 2] {
+        select(&mut state, i);
+        let mut fx = Vec::new();
+        run(&mut state, Command::Mark, &mut fx);
+    }
+    // Two cases named id1 and id2 in two stores: kept apart.
+    let marked: Vec<_> = state.list.marked.iter().cloned().collect();
+    assert_eq!(
+        marked,
+        [
+            crate::app::inbox::Ref::new(DS, "id1"),
+            crate::app::inbox::Ref::new(PROFILE, "id2")
+        ]
+    );
+    assert_eq!(
+        unavailable(&state, Command::Assign),
+        Some("why.mixed_sources")
+    );
+    assert_eq!(
+        unavailable(&state, Command::State),
+        Some("why.mixed_sources")
+    );
+    let mut fx = Vec::new();
+    run(&mut state, Command::Take, &mut fx);
+    let Some(Popup::Confirm(Confirm {
+        then: Then::Act { cases, .. },
+        ..
+    })) = &state.popup
+    else {
+        panic!("a bulk take asks first: {:?}", state.popup);
+    };
+    assert_eq!(cases, &marked);
+}
+
+#[test]
+fn each_backend_has_its_own_link_and_figures_and_offline_is_for_all() {
+    use crate::console::fixture::{DS, inbox_fixture};
+    use crate::console::msg::Counts;
+    let mut state = inbox_fixture(Lang::En, Theme::Mono);
+    update(
+        &mut state,
+        Msg::Sync {
+            source: DS.into(),
+            event: SyncEvent::Finished {
+                applied: 1,
+                conflicts: 0,
+                failed: 0,
+                cases_changed: 0,
+                numbered: Vec::new(),
+            },
+        },
+    );
+    assert_eq!(state.sources[1].link, Link::Online);
+    update(
+        &mut state,
+        Msg::Sync {
+            source: PROFILE.into(),
+            event: SyncEvent::Failed {
+                trouble: crate::console::msg::Trouble::Unreachable,
+                message: "refused".into(),
+            },
+        },
+    );
+    assert_eq!(state.sources[0].link, Link::Unreachable("refused".into()));
+    assert_eq!(state.sources[1].link, Link::Online);
+    update(
+        &mut state,
+        Msg::Counts(Ok(vec![
+            Sourced::new(PROFILE, Counts::default()),
+            Sourced::new(
+                DS,
+                Counts {
+                    outbox: vec![(OutboxState::Pending, 4)],
+                    ..Counts::default()
+                },
+            ),
+        ])),
+    );
+    assert_eq!(
+        (state.sources[0].unsent(), state.sources[1].unsent()),
+        (0, 4)
+    );
+    assert_eq!(state.unsent(), 4);
+    let mut fx = Vec::new();
+    run(&mut state, Command::Offline, &mut fx);
+    assert!(state.sources.iter().all(|s| s.link == Link::Offline));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Sync(SyncCommand::SetOffline(true))]
+    ));
+}
+
+#[test]
+fn intake_opens_in_the_first_profile_or_says_why_not() {
+    use crate::console::fixture::inbox_fixture;
+    let mut state = inbox_fixture(Lang::En, Theme::Mono);
+    assert_eq!(unavailable(&state, Command::New), None);
+    state.sources.swap(0, 1);
+    assert_eq!(
+        unavailable(&state, Command::New),
+        Some("why.inbox_no_opening")
+    );
+}
+
+#[test]
+fn a_decision_on_the_outbox_goes_to_the_actions_own_profile() {
+    use crate::console::fixture::{DS, inbox_fixture};
+    let mut state = inbox_fixture(Lang::En, Theme::Mono);
+    state.screen = Screen::Outbox;
+    // The first action is the second back-end's.
+    let mut fx = Vec::new();
+    run(&mut state, Command::Drop, &mut fx);
+    let fx = key(&mut state, KeyCode::Char('y'));
+    assert!(
+        matches!(writes(&fx)[..], [Write::Drop(a)] if a.source == DS && a.id == "a3"),
+        "{fx:?}"
+    );
+    state.outbox.selected = 2;
+    let mut fx = Vec::new();
+    run(&mut state, Command::KeepMine, &mut fx);
+    assert!(
+        matches!(writes(&fx)[..], [Write::Resolve { action, keep_mine: true }] if action.source == PROFILE && action.id == "a8"),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn sources_are_told_apart_by_short_tags() {
+    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        crate::console::state::tags(&names(&["mairie-condom", "ds", "démarches"])),
+        ["mairie", "ds", "démarc"]
+    );
+    assert_eq!(
+        crate::console::state::tags(&names(&["mairie-condom", "mairie-auch"])),
+        ["mairi1", "mairi2"]
     );
 }

@@ -10,6 +10,7 @@ mod damaged;
 mod demarches;
 mod faults;
 mod first_sync;
+mod inbox;
 mod instance;
 mod intake;
 mod language;

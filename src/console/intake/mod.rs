@@ -71,11 +71,13 @@ pub enum PrintTrouble {
 }
 
 /// `N`: an empty form, from the queues or a case.
+/// The case opens in the default profile, from its directory.
 pub fn open(state: &mut State, fx: &mut Vec<Effect>) {
-    let me = state.reference.me.clone();
+    let reference = &state.first().reference;
+    let me = reference.me.clone();
     let me_name = me
         .as_ref()
-        .and_then(|id| state.reference.users.iter().find(|u| &u.id == id))
+        .and_then(|id| reference.users.iter().find(|u| &u.id == id))
         .map(|u| u.name.clone())
         .unwrap_or_default();
     let mut items = vec![PickItem {
@@ -83,7 +85,7 @@ pub fn open(state: &mut State, fx: &mut Vec<Effect>) {
         detail: me_name,
         value: PickValue::User(me.clone().unwrap_or_default()),
     }];
-    items.extend(state.reference.groups.iter().map(|g| PickItem {
+    items.extend(reference.groups.iter().map(|g| PickItem {
         label: g.name.clone(),
         detail: state.t("picker.group").to_string(),
         value: PickValue::Group(g.id.clone()),

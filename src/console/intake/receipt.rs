@@ -48,9 +48,11 @@ pub fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     match key.code {
         KeyCode::Enter | KeyCode::Esc => leave(state, Screen::Queues, fx),
         KeyCode::Char('o') => {
+            // Opened in the default profile's store.
             let id = view.case_id.clone();
+            let case = crate::app::inbox::Ref::new(&state.first().name, id);
             state.receipt = None;
-            open_case(state, id, fx);
+            open_case(state, case, fx);
         }
         KeyCode::Char('p') if !view.printing => match &view.receipt {
             Some(receipt) => {

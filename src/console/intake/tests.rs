@@ -503,7 +503,10 @@ fn the_receipt_prints_through_the_write_thread_and_says_when_lp_is_missing() {
     // `o` opens the new case; Enter goes back to the list.
     let fx = key(&mut state, KeyCode::Char('o'));
     assert_eq!(state.screen, Screen::Case);
-    assert_eq!(state.case.id.as_deref(), Some("local-3"));
+    assert_eq!(
+        state.case.id.as_ref().map(|c| c.id.as_str()),
+        Some("local-3")
+    );
     assert!(
         fx.iter()
             .any(|e| matches!(e, Effect::Query(Query::Case { .. })))

@@ -58,7 +58,10 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
         String::new()
     };
     lines.push(Line::from(vec![
-        Span::styled(format!(" {} ", l.number), s.title),
+        Span::styled(
+            format!(" {}{} ", super::source_cell(state, &l.source), l.number),
+            s.title,
+        ),
         Span::raw(format!("{} · P{} · ", clean(&l.state_label), l.priority)),
         Span::styled(
             format!("{} {}", state.t("case.due"), countdown.text()),
@@ -156,7 +159,7 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
         };
         let mut spans = vec![
             Span::styled(format!(" [{label}] "), style),
-            Span::raw(state.describe(&q.action)),
+            Span::raw(state.describe(&l.source, &q.action)),
         ];
         if let Some(error) = &q.last_error {
             spans.push(Span::styled(format!(" — {}", clean(error)), s.muted));

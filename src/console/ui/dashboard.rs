@@ -64,7 +64,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
             Line::styled(
                 fit(
                     &format!(
-                        "{} {} {} {}",
+                        "{}{} {} {} {}",
+                        super::source_cell(state, &l.source),
                         cell(&l.number, 10, state.ascii),
                         cell(&c.text(), 6, state.ascii),
                         cell(&l.citizen, 18, state.ascii),
@@ -84,9 +85,15 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
         Paragraph::new(lines).block(block(state.t("dash.overdue"))),
         late,
     );
-    let glance: Vec<Line> = state
-        .counts
-        .outbox
+    // Every back-end's outbox together, by state.
+    let mut outboxes: Vec<(crate::store::OutboxState, u64)> = Vec::new();
+    for (st, n) in state.sources.iter().flat_map(|s| &s.counts.outbox) {
+        match outboxes.iter_mut().find(|(seen, _)| seen == st) {
+            Some((_, total)) => *total += n,
+            None => outboxes.push((*st, *n)),
+        }
+    }
+    let glance: Vec<Line> = outboxes
         .iter()
         .map(|(st, n)| Line::raw(format!("{n:>5} {}", super::outbox::state_name(state, *st))))
         .collect();

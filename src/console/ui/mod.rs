@@ -23,7 +23,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::command::SPECS;
-use super::state::{Link, Screen, State};
+use super::state::{Link, Screen, Source, State, TAG_WIDTH};
 use super::update::unavailable;
 use theme::{Styles, styles};
 
@@ -165,9 +165,10 @@ fn title_bar(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// The link in words and a symbol (never colour alone).
-pub fn link_text(state: &State) -> (String, bool) {
-    let (symbol, key, bad) = match (&state.link, state.syncing) {
+/// A back-end's link as a symbol and the i18n key of its words (never
+/// colour alone), and whether it is trouble.
+fn link_mark(source: &Source) -> (&'static str, &'static str, bool) {
+    match (&source.link, source.syncing) {
         (_, true) => ("~", "link.syncing", false),
         (Link::Starting, _) => ("?", "link.starting", false),
         (Link::Online, _) => ("+", "link.online", false),
@@ -176,8 +177,44 @@ pub fn link_text(state: &State) -> (String, bool) {
         (Link::Login(_), _) => ("!", "link.login", true),
         (Link::Refusing(_), _) => ("!", "link.refusing", true),
         (Link::Busy, _) => ("=", "link.busy", false),
-    };
+    }
+}
+
+/// The link in words and a symbol (never colour alone): the first
+/// back-end's, or the first in trouble of the inbox's.
+pub fn link_text(state: &State) -> (String, bool) {
+    let source = state
+        .sources
+        .iter()
+        .find(|s| link_mark(s).2)
+        .unwrap_or(state.first());
+    let (symbol, key, bad) = link_mark(source);
     (format!("{symbol} {}", state.t(key)), bad)
+}
+
+/// The source column's cell for a case or action of `source`, and a space;
+/// nothing when the console shows one profile.
+pub fn source_cell(state: &State, source: &str) -> String {
+    if state.is_inbox() {
+        format!(
+            "{} ",
+            text::cell(&state.source(source).tag, TAG_WIDTH, state.ascii)
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// The source column's title, and a space, in the inbox.
+pub fn source_cell_title(state: &State) -> String {
+    if state.is_inbox() {
+        format!(
+            "{} ",
+            text::cell(state.t("col.source"), TAG_WIDTH, state.ascii)
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// "3 min", "2 h", "4 d" since `at`.
@@ -194,13 +231,13 @@ pub fn age(state: &State, at: crate::domain::Timestamp) -> String {
     }
 }
 
-fn status_bar(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
-    let (link, bad) = link_text(state);
-    let unsent = state.unsent();
-    let attention: u64 = state
-        .counts
-        .outbox
+/// Actions waiting for the agent's decision (conflicts, refusals), on
+/// every back-end.
+fn attention(state: &State) -> u64 {
+    state
+        .sources
         .iter()
+        .flat_map(|s| &s.counts.outbox)
         .filter(|(st, _)| {
             matches!(
                 st,
@@ -208,11 +245,33 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
             )
         })
         .map(|(_, n)| n)
-        .sum();
-    let synced = match state.counts.last_pull {
+        .sum()
+}
+
+/// When the last pull finished: the oldest of the back-ends' (none while
+/// one never synced).
+fn synced(state: &State) -> String {
+    let last = state
+        .sources
+        .iter()
+        .map(|s| s.counts.last_pull)
+        .min()
+        .flatten();
+    match last {
         Some(at) => state.f("ui.synced", &[("age", &age(state, at))]),
         None => state.t("ui.synced_never").to_string(),
-    };
+    }
+}
+
+fn status_bar(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
+    if state.is_inbox() {
+        inbox_status_bar(frame, area, state, s);
+        return;
+    }
+    let (link, bad) = link_text(state);
+    let unsent = state.unsent();
+    let attention = attention(state);
+    let synced = synced(state);
     let mut spans = vec![
         Span::styled(
             format!(" {} ", text::fit(&state.setting.profile, 14, state.ascii)),
@@ -237,6 +296,73 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
         ));
     }
     spans.push(Span::raw(format!(" · {synced}")));
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(s.muted.patch(Style::default())),
+        area,
+    );
+}
+
+/// The inbox's status bar: each back-end by its tag, with its link's
+/// symbol and its outbox count (`mairie + 2  ds x 0`); then, as room
+/// allows, the first link in trouble in words, what needs the agent, and
+/// the age of the oldest sync.
+fn inbox_status_bar(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
+    use unicode_width::UnicodeWidthStr;
+    let width = usize::from(area.width);
+    let mut spans = vec![Span::raw(" ")];
+    for (i, source) in state.sources.iter().enumerate() {
+        let (symbol, _, bad) = link_mark(source);
+        let unsent = source.unsent();
+        if i > 0 {
+            spans.push(Span::raw("  "));
+        }
+        spans.push(Span::styled(
+            text::fit(&source.tag, TAG_WIDTH, state.ascii),
+            s.title,
+        ));
+        spans.push(Span::styled(
+            format!(" {symbol} "),
+            if bad { s.error } else { s.ok },
+        ));
+        spans.push(Span::styled(
+            unsent.to_string(),
+            if unsent > 0 { s.pending } else { s.base },
+        ));
+    }
+    let mut used: usize = spans.iter().map(|s| s.content.width()).sum();
+    // What else fits, most needed first; shown in the order of the line.
+    let trouble = state.sources.iter().find(|s| link_mark(s).2).map(|source| {
+        let (symbol, key, _) = link_mark(source);
+        format!(
+            " · {symbol} {}{}{}",
+            source.tag,
+            state.t("ui.colon"),
+            state.t(key)
+        )
+    });
+    let attention = attention(state);
+    let attention =
+        (attention > 0).then(|| format!(" {}", state.f("ui.attention", &[("n", &attention)])));
+    let synced = format!(" · {}", synced(state));
+    let mut fits = |text: &Option<String>| match text {
+        Some(t) if used + t.width() <= width => {
+            used += t.width();
+            true
+        }
+        _ => false,
+    };
+    let show_trouble = fits(&trouble);
+    let show_attention = fits(&attention);
+    let show_synced = fits(&Some(synced.clone()));
+    if let (true, Some(t)) = (show_trouble, trouble) {
+        spans.push(Span::styled(t, s.error));
+    }
+    if let (true, Some(a)) = (show_attention, attention) {
+        spans.push(Span::styled(a, s.error));
+    }
+    if show_synced {
+        spans.push(Span::raw(synced));
+    }
     frame.render_widget(
         Paragraph::new(Line::from(spans)).style(s.muted.patch(Style::default())),
         area,

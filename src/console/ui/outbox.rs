@@ -43,7 +43,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
     let width = usize::from(area.width);
     let mut lines = vec![Line::styled(
         format!(
-            "  {} {} {} {}",
+            "  {}{} {} {} {}",
+            super::source_cell_title(state),
             cell("#", 5, state.ascii),
             cell(state.t("col.number"), 10, state.ascii),
             cell(state.t("outbox.state"), 12, state.ascii),
@@ -56,12 +57,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
     for (i, e) in entries.iter().enumerate().skip(top).take(height) {
         let selected = i == state.outbox.selected;
         let text = format!(
-            "{} {} {} {} {}",
+            "{} {}{} {} {} {}",
             if selected { marker(state.ascii) } else { " " },
+            super::source_cell(state, &e.source),
             cell(&e.seq.to_string(), 5, state.ascii),
             cell(&e.case_number, 10, state.ascii),
             cell(state_label(state, e), 12, state.ascii),
-            clean(&state.describe(&e.action))
+            clean(&state.describe(&e.source, &e.action))
         );
         let style = match e.state {
             OutboxState::Conflict | OutboxState::Failed => s.error,
@@ -83,9 +85,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
         .borders(Borders::TOP)
         .border_set(borders(state.ascii))
         .title(format!(
-            " {} {} ",
+            " {}{} {} ",
+            super::source_cell(state, &e.source),
             e.case_number,
-            clean(&state.describe(&e.action))
+            clean(&state.describe(&e.source, &e.action))
         ));
     let mut info = vec![Line::from(vec![
         Span::styled(

@@ -68,6 +68,13 @@ const COLUMNS: &[Column] = &[
     },
 ];
 
+/// Where each row comes from, in the inbox (before the number).
+const SOURCE: Column = Column {
+    title: "col.source",
+    width: crate::console::state::TAG_WIDTH,
+    from: 0,
+};
+
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
     let [info, header, rows] = Layout::vertical([
         Constraint::Length(1),
@@ -76,12 +83,22 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, s: &Styles) {
     ])
     .areas(area);
     info_line(frame, info, state, s);
-    let columns: Vec<&Column> = COLUMNS.iter().filter(|c| area.width >= c.from).collect();
-    let fixed: usize = columns.iter().map(|c| c.width + 1).sum::<usize>() + 2;
+    let mut columns: Vec<&Column> = COLUMNS.iter().filter(|c| area.width >= c.from).collect();
+    // The inbox's source column takes its room from the citizen's on a
+    // narrow terminal: the summary keeps twenty cells at 80 columns.
+    let narrow_citizen = state.is_inbox() && area.width < 100;
+    if state.is_inbox() {
+        columns.insert(0, &SOURCE);
+    }
+    let width_of = |c: &Column| match c.title {
+        "col.citizen" if narrow_citizen => 15,
+        _ => c.width,
+    };
+    let fixed: usize = columns.iter().map(|c| width_of(c) + 1).sum::<usize>() + 2;
     let rest = usize::from(area.width).saturating_sub(fixed).max(4);
     let widths: Vec<usize> = columns
         .iter()
-        .map(|c| if c.width == 0 { rest } else { c.width })
+        .map(|c| if c.width == 0 { rest } else { width_of(c) })
         .collect();
     let mut head = String::from("  ");
     for (c, w) in columns.iter().zip(&widths) {
@@ -140,7 +157,7 @@ fn row<'a>(
     selected: bool,
     words: &[String],
 ) -> Line<'a> {
-    let marked = state.list.marked.contains(&line.id);
+    let marked = state.list.marked.contains(&line.key());
     let lead = format!(
         "{}{}",
         if selected && !state.list.stale {
@@ -164,6 +181,7 @@ fn row<'a>(
                 };
                 format!("{}{flag}", line.number)
             }
+            "col.source" => state.source(&line.source).tag.clone(),
             "col.priority" => format!("P{}", line.priority),
             "col.state" => line.state_label.clone(),
             "col.due" => countdown.text(),

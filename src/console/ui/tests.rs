@@ -11,7 +11,7 @@ use ratatui::style::{Color, Modifier};
 use ratatui_textarea::TextArea;
 use unicode_width::UnicodeWidthStr;
 
-use crate::console::fixture::fixture;
+use crate::console::fixture::{case, fixture};
 use crate::console::state::*;
 use crate::console::update::filter_picker;
 use crate::console::worker::Intent;
@@ -96,7 +96,7 @@ const SHOTS: [Shot; 17] = [
 fn intake_form(state: &mut State) -> &mut crate::console::intake::form::Form {
     use crate::console::intake::{IntakeMsg, on_msg, open};
     let mut fx = Vec::new();
-    state.reference.groups = vec![crate::domain::Group {
+    state.sources[0].reference.groups = vec![crate::domain::Group {
         id: "g1".into(),
         name: "État civil".into(),
     }];
@@ -181,7 +181,7 @@ fn staged(shot: Shot, lang: Lang, theme: Theme) -> State {
             state.screen = Screen::Case;
             let mut picker = Picker {
                 title: state.t("picker.state").to_string(),
-                items: state
+                items: state.sources[0]
                     .reference
                     .states
                     .iter()
@@ -196,7 +196,7 @@ fn staged(shot: Shot, lang: Lang, theme: Theme) -> State {
                 shown: Vec::new(),
                 selected: 0,
                 purpose: PickPurpose::State {
-                    cases: vec!["id1".into()],
+                    cases: vec![case("id1")],
                 },
             };
             filter_picker(&mut picker);
@@ -206,7 +206,7 @@ fn staged(shot: Shot, lang: Lang, theme: Theme) -> State {
             state.popup = Some(Popup::Confirm(Confirm {
                 question: state.f("confirm.bulk", &[("count", &12)]),
                 then: Then::Act {
-                    cases: vec!["id1".into()],
+                    cases: vec![case("id1")],
                     intent: Intent::Take,
                 },
             }))
@@ -258,7 +258,7 @@ fn staged(shot: Shot, lang: Lang, theme: Theme) -> State {
             ]);
             text.set_wrap_mode(ratatui_textarea::WrapMode::Word);
             state.popup = Some(Popup::Editor(Box::new(Editor {
-                purpose: EditPurpose::Comment { case: "id1".into() },
+                purpose: EditPurpose::Comment { case: case("id1") },
                 title: state.t("editor.comment").to_string(),
                 text,
                 confirm_discard: false,
@@ -282,6 +282,47 @@ fn every_screen_in_both_languages_and_two_sizes() {
                 // The same words without colour: only styles differ.
                 let mono = staged(shot, lang, Theme::Mono);
                 assert_eq!(text(&render(&mono, w, h)), screen, "{name}: NO_COLOR text");
+            }
+        }
+    }
+}
+
+/// The one inbox of two profiles (the second's link down): queues with
+/// the source column and a status bar for each back-end, the outbox and
+/// the dashboard of both.
+#[test]
+fn the_inbox_in_both_languages_and_two_sizes() {
+    use crate::console::fixture::inbox_fixture;
+    for screen in [Screen::Queues, Screen::Outbox, Screen::Dashboard] {
+        for lang in Lang::ALL {
+            for (w, h) in [(80, 24), (160, 48)] {
+                let staged = |theme| {
+                    let mut state = inbox_fixture(lang, theme);
+                    state.screen = screen;
+                    state
+                };
+                let shown = text(&render(&staged(Theme::Colour), w, h));
+                let name = format!("inbox_{screen:?}_{}_{w}x{h}", lang.code()).to_lowercase();
+                insta::assert_snapshot!(name.clone(), shown);
+                assert_eq!(
+                    text(&render(&staged(Theme::Mono), w, h)),
+                    shown,
+                    "{name}: NO_COLOR text"
+                );
+                let mut ascii = staged(Theme::Mono);
+                ascii.ascii = true;
+                let plain = text(&render(&ascii, w, h));
+                assert!(
+                    !plain.chars().any(|c| "▶│─┌┐└┘…█▇▆▅▄▃▂▁•↑↓".contains(c)),
+                    "{name}: ASCII\n{plain}"
+                );
+                if screen == Screen::Queues {
+                    // Both back-ends in the status bar; the summary on screen.
+                    let status = shown.lines().nth(usize::from(h) - 2).unwrap_or_default();
+                    assert!(status.contains("mairie + 3"), "{status}");
+                    assert!(status.contains("ds-occ x 1"), "{status}");
+                    assert!(shown.contains("Renouvellement"), "{shown}");
+                }
             }
         }
     }
@@ -326,7 +367,7 @@ fn overdue_is_marked_by_a_symbol_and_statuses_by_words() {
     let screen = text(&render(&state, 80, 24));
     assert!(screen.contains("!J+8"), "{screen}");
     assert!(screen.contains("[+ online]"));
-    state.link = Link::Unreachable("connection refused".into());
+    state.sources[0].link = Link::Unreachable("connection refused".into());
     assert!(text(&render(&state, 80, 24)).contains("[x back-end unreachable]"));
 }
 

@@ -29,65 +29,86 @@ pub use writes::{Intent, Write};
 /// the keyring's password, or the demo's in-memory one.
 pub type Connect = Arc<dyn Fn() -> Result<Remote, AppError> + Send + Sync>;
 
+/// A profile's store on a worker's own connection, with the profile's name.
+pub struct Named {
+    pub name: String,
+    pub store: Store,
+}
+
+/// A back-end of the inbox as the console is started on it.
+pub struct Source<'a> {
+    /// The profile's name.
+    pub name: String,
+    /// Its store as opened (the workers reopen it, each on a connection).
+    pub store: &'a Store,
+    /// How its sync loop reaches its back-end.
+    pub connect: Connect,
+}
+
 /// The handles the console keeps to its workers.
 pub struct Workers {
     queries: std::sync::mpsc::Sender<Query>,
     writes: std::sync::mpsc::Sender<Write>,
-    sync: UnboundedSender<SyncCommand>,
-    interrupt: crate::store::Interrupt,
+    /// One sync loop per back-end, in the inbox's order.
+    syncs: Vec<UnboundedSender<SyncCommand>>,
+    /// The query thread's connections, one per store.
+    interrupts: Vec<crate::store::Interrupt>,
     /// The generation of the list query running now (0: none).
     running_list: Arc<Mutex<u64>>,
     write_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Workers {
-    /// Starts the threads and the sync task. Each gets its own connection
-    /// to the store at `store_path`.
+    /// Starts the query and write threads (each with its own connection to
+    /// every store) and one sync loop per back-end, on a thread of its own.
     pub fn start(
-        store: &Store,
-        connect: Connect,
+        sources: Vec<Source<'_>>,
         offline: bool,
         events: UnboundedSender<Msg>,
     ) -> Result<Workers, AppError> {
-        let query_store = store.reopen()?;
-        let write_store = store.reopen()?;
-        let mut sync_store = store.reopen()?;
-        // The sync purges by the profile's retention, which the store the
-        // console was given carries.
-        sync_store.set_retention(store.retention());
-        let interrupt = query_store.interrupt_handle();
+        let mut query_stores = Vec::new();
+        let mut write_stores = Vec::new();
+        let mut syncs = Vec::new();
+        for source in sources {
+            let store = source.store;
+            query_stores.push(Named {
+                name: source.name.clone(),
+                store: store.reopen()?,
+            });
+            let mut sync_store = store.reopen()?;
+            // The sync purges by the profile's retention, which the store the
+            // console was given carries.
+            sync_store.set_retention(store.retention());
+            let (sync_tx, sync_rx) = tokio::sync::mpsc::unbounded_channel();
+            write_stores.push((
+                Named {
+                    name: source.name.clone(),
+                    store: store.reopen()?,
+                },
+                sync_tx.clone(),
+            ));
+            spawn_sync(
+                source.name,
+                sync_store,
+                source.connect,
+                offline,
+                sync_rx,
+                events.clone(),
+            )?;
+            syncs.push(sync_tx);
+        }
+        let interrupts = query_stores
+            .iter()
+            .map(|n| n.store.interrupt_handle())
+            .collect();
         let running_list = Arc::new(Mutex::new(0));
-        let (sync_tx, sync_rx) = tokio::sync::mpsc::unbounded_channel();
-        let queries = queries::spawn(query_store, events.clone(), Arc::clone(&running_list))?;
-        let (writes, write_thread) = writes::spawn(write_store, events.clone(), sync_tx.clone())?;
-        let events = events.clone();
-        // The sync has a thread and a runtime of its own: its futures hold
-        // the store (a SQLite connection, not shareable between threads),
-        // and a hung back-end then holds nothing of the console's.
-        std::thread::Builder::new()
-            .name("guichet-sync".into())
-            .spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => {
-                        runtime.block_on(sync::run(sync_store, connect, offline, sync_rx, events))
-                    }
-                    Err(e) => {
-                        let _ = events.send(Msg::Sync(super::msg::SyncEvent::Failed {
-                            trouble: super::msg::Trouble::Refusing,
-                            message: format!("cannot start the sync: {e}"),
-                        }));
-                    }
-                }
-            })
-            .map_err(|e| AppError::System(format!("cannot start a thread: {e}")))?;
+        let queries = queries::spawn(query_stores, events.clone(), Arc::clone(&running_list))?;
+        let (writes, write_thread) = writes::spawn(write_stores, events)?;
         Ok(Workers {
             queries,
             writes,
-            sync: sync_tx,
-            interrupt,
+            syncs,
+            interrupts,
             running_list,
             write_thread: Some(write_thread),
         })
@@ -102,7 +123,9 @@ impl Workers {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if *running != 0 && *running < list.generation {
-                self.interrupt.interrupt();
+                for interrupt in &self.interrupts {
+                    interrupt.interrupt();
+                }
             }
         }
         // A closed channel means the thread ended; the console says so when
@@ -114,8 +137,11 @@ impl Workers {
         self.writes.send(write).is_ok()
     }
 
+    /// To every back-end's sync loop (the agent's `:sync`, offline, online).
     pub fn sync(&self, command: SyncCommand) {
-        let _ = self.sync.send(command);
+        for sync in &self.syncs {
+            let _ = sync.send(command);
+        }
     }
 
     /// Waits for the writes already handed over (the agent's last actions
@@ -129,13 +155,58 @@ impl Workers {
     }
 }
 
+/// A profile's sync loop has a thread and a runtime of its own: its
+/// futures hold the store (a SQLite connection, not shareable between
+/// threads), and a hung back-end then holds nothing of the console's nor
+/// of the other back-ends'.
+fn spawn_sync(
+    name: String,
+    store: Store,
+    connect: Connect,
+    offline: bool,
+    commands: tokio::sync::mpsc::UnboundedReceiver<SyncCommand>,
+    events: UnboundedSender<Msg>,
+) -> Result<(), AppError> {
+    std::thread::Builder::new()
+        .name(format!("guichet-sync-{name}"))
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => {
+                    runtime.block_on(sync::run(name, store, connect, offline, commands, events))
+                }
+                Err(e) => {
+                    let _ = events.send(Msg::Sync {
+                        source: name,
+                        event: super::msg::SyncEvent::Failed {
+                            trouble: super::msg::Trouble::Refusing,
+                            message: format!("cannot start the sync: {e}"),
+                        },
+                    });
+                }
+            }
+        })
+        .map_err(|e| AppError::System(format!("cannot start a thread: {e}")))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::console::fixture::fixture;
+    use crate::console::fixture::{PROFILE, fixture};
     use crate::console::state::{Screen, Theme};
     use crate::console::update::{Effect, update};
     use crate::i18n::Lang;
+
+    /// Another connection to the store, as the fixture's profile's.
+    fn named(store: &Store) -> Named {
+        Named {
+            name: PROFILE.into(),
+            store: store.reopen().expect("store"),
+        }
+    }
 
     /// A reveal goes through the write thread and the audit screen reads it
     /// back through the query thread, each on its own connection, as in a
@@ -146,21 +217,19 @@ mod tests {
         let (events, mut answers) = tokio::sync::mpsc::unbounded_channel();
         let (wake, _woken) = tokio::sync::mpsc::unbounded_channel();
         let (writes, write_thread) =
-            writes::spawn(store.reopen().expect("store"), events.clone(), wake)
-                .expect("write thread");
-        let queries = queries::spawn(
-            store.reopen().expect("store"),
-            events,
-            Arc::new(Mutex::new(0)),
-        )
-        .expect("query thread");
+            writes::spawn(vec![(named(&store), wake)], events.clone()).expect("write thread");
+        let queries = queries::spawn(vec![named(&store)], events, Arc::new(Mutex::new(0)))
+            .expect("query thread");
 
         let mut state = fixture(Lang::En, Theme::Mono);
         state.audit = Default::default();
         state.screen = Screen::Audit;
         state.writes_in_flight = 1;
         writes
-            .send(Write::Reveal("CS0001001".into()))
+            .send(Write::Reveal {
+                source: PROFILE.into(),
+                number: "CS0001001".into(),
+            })
             .expect("sent");
         let recorded = answers.blocking_recv().expect("an answer");
         assert!(matches!(recorded, Msg::Recorded), "{recorded:?}");
@@ -192,7 +261,7 @@ mod tests {
         let (events, mut answers) = tokio::sync::mpsc::unbounded_channel();
         let (wake, _woken) = tokio::sync::mpsc::unbounded_channel();
         let (writes, write_thread) =
-            writes::spawn(store.reopen().expect("store"), events, wake).expect("write thread");
+            writes::spawn(vec![(named(&store), wake)], events).expect("write thread");
         let intake = Intake {
             citizen: CitizenChoice::New(NewCitizen::default()),
             procedure: String::new(),
@@ -221,6 +290,102 @@ mod tests {
             store.queue(true).expect("queue").is_empty(),
             "nothing queued"
         );
+        drop(writes);
+        write_thread.join().expect("write thread ends");
+    }
+
+    /// Two stores holding a case of the same id (two back-ends): the
+    /// list shows both, each with its profile; a comment on each is queued
+    /// in its own store only, and wakes only that profile's sync loop.
+    #[test]
+    fn two_stores_list_together_and_each_action_goes_to_its_own() {
+        use crate::app::inbox::Ref;
+        use crate::console::worker::{Intent, ListQuery, QueueTab};
+        let (_a_dir, mut a) = crate::store::test_store();
+        let (_b_dir, mut b) = crate::store::test_store();
+        crate::store::save_case_one(&mut a);
+        crate::store::save_case_one(&mut b);
+        let as_named = |name: &str, store: &Store| Named {
+            name: name.into(),
+            store: store.reopen().expect("store"),
+        };
+        let (events, mut answers) = tokio::sync::mpsc::unbounded_channel();
+        let queries = queries::spawn(
+            vec![as_named("sn", &a), as_named("ds", &b)],
+            events.clone(),
+            Arc::new(Mutex::new(0)),
+        )
+        .expect("query thread");
+        queries
+            .send(Query::List(ListQuery {
+                generation: 1,
+                tab: QueueTab::Open,
+                text: String::new(),
+                sort: crate::store::Sort::Number,
+                descending: false,
+                offset: 0,
+                limit: 10,
+                count: true,
+                lang: Lang::En,
+            }))
+            .expect("sent");
+        match answers.blocking_recv().expect("an answer") {
+            Msg::Listed {
+                result: Ok(page), ..
+            } => {
+                let rows: Vec<(String, String)> = page
+                    .lines
+                    .iter()
+                    .map(|l| (l.source.clone(), l.number.clone()))
+                    .collect();
+                assert_eq!(
+                    rows,
+                    [("sn".into(), "CS1".into()), ("ds".into(), "CS1".into())]
+                );
+                assert_eq!(page.total, Some(2));
+            }
+            other => panic!("the merged list, got {other:?}"),
+        }
+        let (sn_wake, mut sn_woken) = tokio::sync::mpsc::unbounded_channel();
+        let (ds_wake, mut ds_woken) = tokio::sync::mpsc::unbounded_channel();
+        let (writes, write_thread) = writes::spawn(
+            vec![(as_named("sn", &a), sn_wake), (as_named("ds", &b), ds_wake)],
+            events,
+        )
+        .expect("write thread");
+        for (source, text) in [("ds", "to DS"), ("sn", "to SN")] {
+            writes
+                .send(Write::Act {
+                    cases: vec![Ref::new(source, "1")],
+                    intent: Intent::Comment(text.into()),
+                    lang: Lang::En,
+                })
+                .expect("sent");
+            match answers.blocking_recv().expect("an answer") {
+                Msg::Acted(results) => {
+                    assert!(matches!(results.as_slice(), [Ok(e)] if e.source == source))
+                }
+                other => panic!("queued, got {other:?}"),
+            }
+            let woken = if source == "ds" {
+                &mut ds_woken
+            } else {
+                &mut sn_woken
+            };
+            assert_eq!(woken.try_recv().ok(), Some(SyncCommand::Wake));
+        }
+        assert!(sn_woken.try_recv().is_err() && ds_woken.try_recv().is_err());
+        let texts = |store: &Store| -> Vec<String> {
+            store
+                .queue(true)
+                .expect("queue")
+                .iter()
+                .map(|e| format!("{:?}", e.action))
+                .collect()
+        };
+        let (in_a, in_b) = (texts(&a), texts(&b));
+        assert!(in_a.len() == 1 && in_a[0].contains("to SN"), "{in_a:?}");
+        assert!(in_b.len() == 1 && in_b[0].contains("to DS"), "{in_b:?}");
         drop(writes);
         write_thread.join().expect("write thread ends");
     }

@@ -5,8 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::Named;
+use crate::app::inbox::{self, Ref, Sourced};
 use crate::app::intake::{self, NewCitizen};
-use crate::app::view::{case_detail, case_line};
+use crate::app::view::{CaseLine, case_detail, case_line};
 use crate::console::intake::{Catalogue, IntakeMsg};
 use crate::console::msg::{Counts, DashboardData, ListPage, Msg, Reference};
 use crate::domain::ChoiceList;
@@ -92,7 +94,7 @@ pub enum Query {
     List(ListQuery),
     Case {
         generation: u64,
-        id: String,
+        case: Ref,
         lang: Lang,
     },
     Outbox,
@@ -123,21 +125,23 @@ pub enum Query {
     },
 }
 
+/// The query thread, on a connection to each profile's store (the
+/// default profile's first: intake reads there).
 pub fn spawn(
-    store: Store,
+    stores: Vec<Named>,
     events: UnboundedSender<Msg>,
     running_list: Arc<Mutex<u64>>,
 ) -> Result<Sender<Query>, crate::app::AppError> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("guichet-queries".into())
-        .spawn(move || serve(store, rx, events, running_list))
+        .spawn(move || serve(&stores, rx, events, running_list))
         .map_err(|e| crate::app::AppError::System(format!("cannot start a thread: {e}")))?;
     Ok(tx)
 }
 
 fn serve(
-    store: Store,
+    stores: &[Named],
     rx: Receiver<Query>,
     events: UnboundedSender<Msg>,
     running_list: Arc<Mutex<u64>>,
@@ -169,18 +173,19 @@ fn serve(
                 continue;
             }
             let opened = match &query {
-                Query::Case { id, .. } => Some(id.clone()),
+                Query::Case { case, .. } => Some(case.clone()),
                 _ => None,
             };
-            let msg = answer(&store, query, &running_list);
+            let msg = answer(stores, query, &running_list);
             if events.send(msg).is_err() {
                 return;
             }
             // The case on screen counts as touched for retention; after
             // the answer left, so that the screen never waits for it. A
             // failure only shortens how long the case is kept.
-            if let Some(id) = opened
-                && store.touch_case(&id).is_err()
+            if let Some(case) = opened
+                && let Some(named) = find(stores, &case.source)
+                && named.store.touch_case(&case.id).is_err()
             {
                 tracing::warn!("could not stamp an opened case for retention");
             }
@@ -192,13 +197,32 @@ fn text(e: StoreError) -> String {
     e.to_string()
 }
 
-fn answer(store: &Store, query: Query, running_list: &Mutex<u64>) -> Msg {
+/// The store of a profile.
+fn find<'a>(stores: &'a [Named], source: &str) -> Option<&'a Named> {
+    stores.iter().find(|n| n.name == source)
+}
+
+/// Something of every store, each with its profile.
+fn each<T>(
+    stores: &[Named],
+    read: impl Fn(&Store) -> Result<T, StoreError>,
+) -> Result<Vec<Sourced<T>>, String> {
+    stores
+        .iter()
+        .map(|n| read(&n.store).map(|item| Sourced::new(&n.name, item)))
+        .collect::<Result<_, _>>()
+        .map_err(text)
+}
+
+fn answer(stores: &[Named], query: Query, running_list: &Mutex<u64>) -> Msg {
+    // Intake, citizens and receipts: the default profile's store.
+    let first = &stores[0].store;
     match query {
         Query::List(list) => {
             // Under the lock, so that an interrupt meant for this list can
             // only land while it runs, never on the queries after it.
             set_running(running_list, list.generation);
-            let result = list_page(store, &list);
+            let result = list_page(stores, &list);
             set_running(running_list, 0);
             Msg::Listed {
                 generation: list.generation,
@@ -207,30 +231,46 @@ fn answer(store: &Store, query: Query, running_list: &Mutex<u64>) -> Msg {
         }
         Query::Case {
             generation,
-            id,
+            case,
             lang,
         } => {
-            let result = case_detail(store, &id, lang).map(Box::new).map_err(text);
+            let result = match find(stores, &case.source) {
+                Some(named) => case_detail(&named.store, &case.id, lang)
+                    .map(|mut detail| {
+                        detail.line.source = named.name.clone();
+                        Box::new(detail)
+                    })
+                    .map_err(text),
+                None => Err(format!("no profile '{}' in the inbox", case.source)),
+            };
             Msg::CaseLoaded { generation, result }
         }
-        Query::Outbox => Msg::OutboxLoaded(store.queue(false).map_err(text)),
-        Query::Counts => Msg::Counts(counts(store).map_err(text)),
-        Query::Reference => Msg::Reference(reference(store).map_err(text)),
-        Query::Dashboard(lang) => Msg::Dashboard(dashboard(store, lang).map_err(text)),
+        Query::Outbox => Msg::OutboxLoaded(each(stores, |s| s.queue(false)).map(|per_store| {
+            let mut entries: Vec<Sourced<crate::store::OutboxEntry>> = per_store
+                .into_iter()
+                .flat_map(|batch| {
+                    let source = batch.source;
+                    batch
+                        .item
+                        .into_iter()
+                        .map(move |entry| Sourced::new(source.clone(), entry))
+                })
+                .collect();
+            // Oldest first across back-ends (each store's own order kept).
+            if stores.len() > 1 {
+                entries.sort_by_key(|e| e.created_at);
+            }
+            entries
+        })),
+        Query::Counts => Msg::Counts(each(stores, counts)),
+        Query::Reference => Msg::Reference(each(stores, reference)),
+        Query::Dashboard(lang) => Msg::Dashboard(dashboard(stores, lang).map_err(text)),
         Query::Audit { limit } => Msg::AuditLoaded {
             limit,
-            // The store gives them oldest first; the screen shows the
-            // newest first.
-            result: store
-                .audit_trail(limit)
-                .map(|mut lines| {
-                    lines.reverse();
-                    lines
-                })
-                .map_err(text),
+            result: audit(stores, limit).map_err(text),
         },
         Query::IntakeCatalogue(lang) => {
-            Msg::Intake(IntakeMsg::Catalogue(catalogue(store, lang).map_err(text)))
+            Msg::Intake(IntakeMsg::Catalogue(catalogue(first, lang).map_err(text)))
         }
         Query::Citizens {
             generation,
@@ -238,20 +278,53 @@ fn answer(store: &Store, query: Query, running_list: &Mutex<u64>) -> Msg {
             limit,
         } => Msg::Intake(IntakeMsg::Citizens {
             generation,
-            result: intake::find_citizens(store, &typed, limit).map_err(text),
+            result: intake::find_citizens(first, &typed, limit).map_err(text),
         }),
         Query::Duplicates {
             generation,
             citizen,
         } => Msg::Intake(IntakeMsg::Duplicates {
             generation,
-            result: intake::near_duplicates(store, &citizen).map_err(text),
+            result: intake::near_duplicates(first, &citizen).map_err(text),
         }),
         Query::Receipt { number, lang } => Msg::Intake(IntakeMsg::Receipt {
-            result: intake::receipt(store, &number, lang).map_err(|e| e.to_string()),
+            result: intake::receipt(first, &number, lang).map_err(|e| e.to_string()),
             asked: number,
         }),
     }
+}
+
+/// The newest `limit` lines of every store's trail, newest first.
+fn audit(stores: &[Named], limit: usize) -> Result<Vec<crate::store::AuditLine>, StoreError> {
+    let mut lines = Vec::new();
+    for named in stores {
+        lines.extend(named.store.audit_trail(limit)?);
+    }
+    // The store gives them oldest first; the screen shows the newest
+    // first (across stores by time; within one, by its own sequence).
+    lines.reverse();
+    if stores.len() > 1 {
+        lines.sort_by_key(|line| std::cmp::Reverse(line.at));
+        lines.truncate(limit);
+    }
+    Ok(lines)
+}
+
+/// The list lines of merged hits, each built from its own store.
+fn lines_of(
+    stores: &[Named],
+    hits: &[(usize, crate::store::SearchHit)],
+    lang: Lang,
+) -> Result<Vec<CaseLine>, StoreError> {
+    hits.iter()
+        .map(|(i, hit)| {
+            let named = &stores[*i];
+            case_line(&named.store, &hit.row, lang).map(|mut line| {
+                line.source = named.name.clone();
+                line
+            })
+        })
+        .collect()
 }
 
 fn catalogue(store: &Store, lang: Lang) -> Result<Catalogue, StoreError> {
@@ -268,31 +341,27 @@ fn set_running(running_list: &Mutex<u64>, generation: u64) {
     }
 }
 
-fn list_page(store: &Store, list: &ListQuery) -> Result<ListPage, String> {
+fn list_page(stores: &[Named], list: &ListQuery) -> Result<ListPage, String> {
     let search = Search::parse(&list.text)
         .map_err(|e| e.0)?
         .with(list.tab.view().filters());
-    let page = store
-        .search_page(
-            &search,
-            list.sort,
-            list.descending,
-            (list.offset, list.limit),
-            list.count,
-        )
-        .map_err(|e| {
-            if e.is_interrupted() {
-                "interrupted".to_string()
-            } else {
-                e.to_string()
-            }
-        })?;
-    let lines = page
-        .hits
-        .iter()
-        .map(|hit| case_line(store, &hit.row, list.lang))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(text)?;
+    let all: Vec<&Store> = stores.iter().map(|n| &n.store).collect();
+    let page = inbox::search_page(
+        &all,
+        &search,
+        list.sort,
+        list.descending,
+        (list.offset, list.limit),
+        list.count,
+    )
+    .map_err(|e| {
+        if e.is_interrupted() {
+            "interrupted".to_string()
+        } else {
+            e.to_string()
+        }
+    })?;
+    let lines = lines_of(stores, &page.hits, list.lang).map_err(text)?;
     Ok(ListPage {
         offset: list.offset,
         lines,
@@ -322,25 +391,38 @@ fn reference(store: &Store) -> Result<Reference, StoreError> {
     })
 }
 
-fn dashboard(store: &Store, lang: Lang) -> Result<DashboardData, StoreError> {
-    let stats = store.dashboard(14)?;
-    let mut by_state = Vec::new();
-    for (state, n) in stats.open_by_state {
-        by_state.push((store.label(ChoiceList::State, &state, lang.is_french())?, n));
+/// The dashboard of every back-end together: open cases by state label
+/// (the same label on two back-ends is one bar), resolutions per day
+/// added, the most overdue of all.
+fn dashboard(stores: &[Named], lang: Lang) -> Result<DashboardData, StoreError> {
+    let mut by_state: Vec<(String, u64)> = Vec::new();
+    let mut resolved_per_day: Vec<u64> = Vec::new();
+    for named in stores {
+        let store = &named.store;
+        let stats = store.dashboard(14)?;
+        for (state, n) in stats.open_by_state {
+            let label = store.label(ChoiceList::State, &state, lang.is_french())?;
+            match by_state.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, total)) => *total += n,
+                None => by_state.push((label, n)),
+            }
+        }
+        if resolved_per_day.len() < stats.resolved_per_day.len() {
+            resolved_per_day.resize(stats.resolved_per_day.len(), 0);
+        }
+        for (day, n) in stats.resolved_per_day.iter().enumerate() {
+            resolved_per_day[day] += n;
+        }
     }
     let search = Search::default().with([
         crate::domain::search::Filter::Due(crate::domain::search::Due::Overdue),
         crate::domain::search::Filter::Active,
     ]);
-    let overdue = store
-        .search_page(&search, Sort::Urgency, false, (0, 8), false)?
-        .hits
-        .iter()
-        .map(|hit| case_line(store, &hit.row, lang))
-        .collect::<Result<_, _>>()?;
+    let all: Vec<&Store> = stores.iter().map(|n| &n.store).collect();
+    let page = inbox::search_page(&all, &search, Sort::Urgency, false, (0, 8), false)?;
     Ok(DashboardData {
         by_state,
-        resolved_per_day: stats.resolved_per_day,
-        overdue,
+        resolved_per_day,
+        overdue: lines_of(stores, &page.hits, lang)?,
     })
 }

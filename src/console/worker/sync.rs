@@ -28,7 +28,9 @@ pub enum SyncCommand {
     SetOffline(bool),
 }
 
+/// The sync loop of the profile `source`.
 pub async fn run(
+    source: String,
     mut store: Store,
     connect: Connect,
     mut offline: bool,
@@ -40,11 +42,19 @@ pub async fn run(
         if let Some(kind) = round.take()
             && !offline
         {
-            if events.send(Msg::Sync(SyncEvent::Started)).is_err() {
+            let said = |event| {
+                events
+                    .send(Msg::Sync {
+                        source: source.clone(),
+                        event,
+                    })
+                    .is_ok()
+            };
+            if !said(SyncEvent::Started) {
                 return;
             }
-            let event = one_round(&mut store, &connect, kind, &events).await;
-            if events.send(Msg::Sync(event)).is_err() {
+            let event = one_round(&source, &mut store, &connect, kind, &events).await;
+            if !said(event) {
                 return;
             }
         }
@@ -81,6 +91,7 @@ pub async fn run(
 }
 
 async fn one_round(
+    source: &str,
     store: &mut Store,
     connect: &Connect,
     round: Round,
@@ -103,7 +114,10 @@ async fn one_round(
     };
     let mut progress = |step: Progress| match step {
         Progress::WorkingSet { .. } => {
-            let _ = events.send(Msg::Sync(SyncEvent::WorkingSet));
+            let _ = events.send(Msg::Sync {
+                source: source.to_string(),
+                event: SyncEvent::WorkingSet,
+            });
         }
     };
     let result = sync_once_with(&*backend, store, round, false, &mut progress).await;

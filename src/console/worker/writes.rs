@@ -6,7 +6,9 @@ use std::sync::mpsc::{Receiver, Sender};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::Named;
 use super::sync::SyncCommand;
+use crate::app::inbox::{Ref, Sourced};
 use crate::app::intake::{self, Intake};
 use crate::app::{AppError, compose, submit};
 use crate::console::intake::{IntakeMsg, PrintTrouble, Refusal};
@@ -36,23 +38,28 @@ pub enum Intent {
 
 #[derive(Debug, Clone)]
 pub enum Write {
-    /// The intent on each of these cases (ids), each as its own action.
+    /// The intent on each of these cases, each as its own action in its
+    /// own profile's outbox.
     Act {
-        cases: Vec<String>,
+        cases: Vec<Ref>,
         intent: Intent,
         lang: Lang,
     },
-    Retry(String),
-    Drop(String),
+    /// Decisions on outbox actions (their profile and id).
+    Retry(Ref),
+    Drop(Ref),
     Resolve {
-        id: String,
+        action: Ref,
         keep_mine: bool,
     },
-    /// The agent showed the contact details of this case's citizen: for the
-    /// audit trail only; nothing to send.
-    Reveal(String),
-    /// A new case from the intake form: checked, then queued with its
-    /// provisional number (and the new citizen, if any).
+    /// The agent showed the contact details of this case's citizen (by
+    /// number, in this profile): for its audit trail only; nothing to send.
+    Reveal {
+        source: String,
+        number: String,
+    },
+    /// A new case from the intake form, in the default profile: checked,
+    /// then queued with its provisional number (and the new citizen, if any).
     Open {
         intake: Box<Intake>,
         lang: Lang,
@@ -62,30 +69,58 @@ pub enum Write {
     Print(String),
 }
 
+/// The write thread, on a connection to each profile's store (the default
+/// profile's first), each with the way to wake its sync loop.
 pub fn spawn(
-    store: Store,
+    stores: Vec<(Named, UnboundedSender<SyncCommand>)>,
     events: UnboundedSender<Msg>,
-    sync: UnboundedSender<SyncCommand>,
 ) -> Result<(Sender<Write>, std::thread::JoinHandle<()>), AppError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("guichet-writes".into())
-        .spawn(move || serve(store, rx, events, sync))
+        .spawn(move || serve(stores, rx, events))
         .map_err(|e| AppError::System(format!("cannot start a thread: {e}")))?;
     Ok((tx, thread))
 }
 
+/// The store (and sync loop) of a profile, as an index.
+fn index_of(stores: &[(Named, UnboundedSender<SyncCommand>)], source: &str) -> Option<usize> {
+    stores.iter().position(|(n, _)| n.name == source)
+}
+
+fn no_source(source: &str) -> String {
+    format!("no profile '{source}' in the inbox")
+}
+
+/// A decision on an outbox action, in its profile's store; says the
+/// case's number.
+fn decide(
+    stores: &mut [(Named, UnboundedSender<SyncCommand>)],
+    woken: &mut Vec<usize>,
+    action: &Ref,
+    decision: impl FnOnce(&mut Store, &str) -> Result<OutboxEntry, crate::store::StoreError>,
+) -> Result<String, String> {
+    let i = index_of(stores, &action.source).ok_or_else(|| no_source(&action.source))?;
+    woken.push(i);
+    decision(&mut stores[i].0.store, &action.id)
+        .map(|e| e.case_number)
+        .map_err(|e| e.to_string())
+}
+
 fn serve(
-    mut store: Store,
+    mut stores: Vec<(Named, UnboundedSender<SyncCommand>)>,
     rx: Receiver<Write>,
     events: UnboundedSender<Msg>,
-    sync: UnboundedSender<SyncCommand>,
 ) {
     while let Ok(write) = rx.recv() {
+        // The back-ends that have something new to send.
+        let mut woken: Vec<usize> = Vec::new();
         let msg = match write {
-            Write::Reveal(number) => {
-                if let Err(e) = store.record(AuditEvent::Reveal, &number, "") {
-                    tracing::warn!(error = %e, "a reveal could not be written to the audit trail");
+            Write::Reveal { source, number } => {
+                let recorded = index_of(&stores, &source)
+                    .map(|i| stores[i].0.store.record(AuditEvent::Reveal, &number, ""));
+                if !matches!(recorded, Some(Ok(_))) {
+                    tracing::warn!("a reveal could not be written to the audit trail");
                 }
                 // Answered like every write (the console counts the writes
                 // on their way), and so that a trail on screen shows it.
@@ -97,9 +132,12 @@ fn serve(
                 let _ = events.send(Msg::Intake(IntakeMsg::Printed(print(&text))));
                 continue;
             }
-            Write::Open { intake, lang } => Msg::Intake(IntakeMsg::Opened(
-                open(&mut store, *intake, lang).map(Box::new),
-            )),
+            Write::Open { intake, lang } => {
+                woken.push(0);
+                Msg::Intake(IntakeMsg::Opened(
+                    open(&mut stores[0].0.store, *intake, lang).map(Box::new),
+                ))
+            }
             Write::Act {
                 cases,
                 intent,
@@ -107,32 +145,40 @@ fn serve(
             } => Msg::Acted(
                 cases
                     .iter()
-                    .map(|id| act(&mut store, id, &intent, lang).map_err(|e| e.to_string()))
+                    .map(|case| {
+                        let i = index_of(&stores, &case.source)
+                            .ok_or_else(|| no_source(&case.source))?;
+                        woken.push(i);
+                        let named = &mut stores[i].0;
+                        act(&mut named.store, &case.id, &intent, lang)
+                            .map(|entry| Sourced::new(&named.name, entry))
+                            .map_err(|e| e.to_string())
+                    })
                     .collect(),
             ),
-            Write::Retry(id) => Msg::Decided(
-                store
-                    .retry(&id)
-                    .map(|e| e.case_number)
-                    .map_err(|e| e.to_string()),
-            ),
-            Write::Drop(id) => Msg::Decided(
-                store
-                    .drop_action(&id)
-                    .map(|e| e.case_number)
-                    .map_err(|e| e.to_string()),
-            ),
-            Write::Resolve { id, keep_mine } => Msg::Decided(
-                store
-                    .resolve_conflict(&id, keep_mine)
-                    .map(|e: OutboxEntry| {
+            Write::Retry(action) => {
+                Msg::Decided(decide(&mut stores, &mut woken, &action, |store, id| {
+                    store.retry(id)
+                }))
+            }
+            Write::Drop(action) => {
+                Msg::Decided(decide(&mut stores, &mut woken, &action, |store, id| {
+                    store.drop_action(id)
+                }))
+            }
+            Write::Resolve { action, keep_mine } => {
+                Msg::Decided(decide(&mut stores, &mut woken, &action, |store, id| {
+                    store.resolve_conflict(id, keep_mine).inspect(|e| {
                         debug_assert!(keep_mine == (e.state == OutboxState::Pending));
-                        e.case_number
                     })
-                    .map_err(|e| e.to_string()),
-            ),
+                }))
+            }
         };
-        let _ = sync.send(SyncCommand::Wake);
+        woken.sort_unstable();
+        woken.dedup();
+        for i in woken {
+            let _ = stores[i].1.send(SyncCommand::Wake);
+        }
         // The console may be gone (it quit): the write is done all the same,
         // and the next writes waiting in the channel are done too.
         let _ = events.send(msg);

@@ -7,6 +7,7 @@
 //! - [`client`]: a Table API client of that server, journal helpers included;
 //! - [`agent`]: an agent at a workstation, the CLI with a home of its own;
 //! - [`proxy`]: the fault-injecting HTTP proxy;
+//! - [`inbox`]: a second profile on a workstation, for the one inbox;
 //! - [`tmux`]: the console in a tmux pane, keys sent, the screen read back;
 //! - [`bench`]: what the benchmarks share;
 //! - [`chaos`]: replayable random kills.
@@ -19,6 +20,7 @@ pub mod bench;
 pub mod chaos;
 pub mod cli;
 pub mod client;
+pub mod inbox;
 pub mod proxy;
 pub mod server;
 pub mod tmux;

@@ -21,6 +21,27 @@ impl Console {
     pub fn start(
         home: &Path,
         profile: &str,
+        size: (u16, u16),
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Console {
+        Console::start_on(home, Some(profile), size, env, args)
+    }
+
+    /// The same with no profile chosen (the console opens the inbox of
+    /// every profile of the workstation).
+    pub fn start_inbox(
+        home: &Path,
+        size: (u16, u16),
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Console {
+        Console::start_on(home, None, size, env, args)
+    }
+
+    fn start_on(
+        home: &Path,
+        profile: Option<&str>,
         (width, height): (u16, u16),
         env: &[(&str, &str)],
         args: &[&str],
@@ -31,10 +52,8 @@ impl Console {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let mut vars = vec![
-            format!("GUICHET_HOME={}", home.display()),
-            format!("GUICHET_PROFILE={profile}"),
-        ];
+        let mut vars = vec![format!("GUICHET_HOME={}", home.display())];
+        vars.extend(profile.map(|p| format!("GUICHET_PROFILE={p}")));
         vars.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
         for var in vars {
             command.push("-e".into());
