@@ -61,12 +61,27 @@ struct DemoSource {
 /// standing for the session (language, lock). Each becomes a back-end of
 /// the console's inbox.
 fn demo_sources(running: &server::Running) -> Vec<DemoSource> {
-    vec![DemoSource {
-        name: "demo".into(),
-        profile: Profile::new(&format!("http://{}", running.addr), "demo"),
-        password: "demo".into(),
-        store_file: "store.db",
-    }]
+    let url = format!("http://{}", running.addr);
+    // The same agent as an instructeur of the demo démarches, through the
+    // server's Démarches Simplifiées endpoint and its demo token.
+    let mut demarches = Profile::new(&url, "demo@guichet.test");
+    demarches.backend = Profile::DEMARCHES.into();
+    demarches.demarches = crate::server::demarches::DEMO_DEMARCHES.to_vec();
+    demarches.notes_annotation = Some("Notes internes".into());
+    vec![
+        DemoSource {
+            name: "demo".into(),
+            profile: Profile::new(&url, "demo"),
+            password: "demo".into(),
+            store_file: "store.db",
+        },
+        DemoSource {
+            name: "ds".into(),
+            profile: demarches,
+            password: crate::server::demarches::DEMO_TOKEN.into(),
+            store_file: "store-ds.db",
+        },
+    ]
 }
 
 /// The demo's folder, removed when dropped unless kept.

@@ -1386,13 +1386,9 @@ fn picked(state: &mut State, purpose: PickPurpose, value: PickValue, fx: &mut Ve
         ),
         (PickPurpose::State { cases }, PickValue::State(choice)) => {
             let reference = reference_for(state, &cases);
-            if choice.stage == Some(Stage::Resolved)
-                && reference.resolutions.is_empty()
-                && !reference.flow.moves.is_empty()
-            {
-                // A back-end of its own flow without resolution codes
-                // (Démarches Simplifiées): the decision is the state, and
-                // the notes are its motivation.
+            if choice.stage == Some(Stage::Resolved) && !reference.flow.moves.is_empty() {
+                // A back-end of its own flow (Démarches Simplifiées): the
+                // decision is the state, and the notes are its motivation.
                 let title = state.t("editor.motivation").to_string();
                 let code = choice.value.clone();
                 open_editor(

@@ -685,6 +685,22 @@ impl Backend for Demarches {
             sequence: i as i64,
             stage: None,
         }));
+        // The decisions, as resolutions: a decided dossier shows its
+        // decision by its label.
+        choices.extend(
+            moves::STATES
+                .iter()
+                .filter(|(value, ..)| moves::is_decision(value))
+                .enumerate()
+                .map(|(i, (value, fr, en, _))| Choice {
+                    list: ChoiceList::Resolution,
+                    value: value.to_string(),
+                    label_en: en.to_string(),
+                    label_fr: fr.to_string(),
+                    sequence: i as i64,
+                    stage: None,
+                }),
+        );
         choices.push(Choice {
             list: ChoiceList::Channel,
             value: "web".into(),

@@ -75,7 +75,7 @@ pub const STATES: [(&str, &str, &str, Stage); 5] = [
     ),
 ];
 
-fn is_decision(state: &str) -> bool {
+pub fn is_decision(state: &str) -> bool {
     matches!(state, ACCEPTE | REFUSE | SANS_SUITE)
 }
 

@@ -62,7 +62,11 @@ fn lines<'a>(state: &State, width: usize, s: &Styles) -> Option<Vec<Line<'a>>> {
             format!(" {}{} ", super::source_cell(state, &l.source), l.number),
             s.title,
         ),
-        Span::raw(format!("{} · P{} · ", clean(&l.state_label), l.priority)),
+        Span::raw(match l.priority {
+            // A back-end without priorities (Démarches Simplifiées) gives 0.
+            0 => format!("{} · ", clean(&l.state_label)),
+            p => format!("{} · P{p} · ", clean(&l.state_label)),
+        }),
         Span::styled(
             format!("{} {}", state.t("case.due"), countdown.text()),
             if countdown.is_late() { s.late } else { s.base },

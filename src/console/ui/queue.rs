@@ -182,6 +182,8 @@ fn row<'a>(
                 format!("{}{flag}", line.number)
             }
             "col.source" => state.source(&line.source).tag.clone(),
+            // A back-end without priorities (Démarches Simplifiées) gives 0.
+            "col.priority" if line.priority == 0 => String::new(),
             "col.priority" => format!("P{}", line.priority),
             "col.state" => line.state_label.clone(),
             "col.due" => countdown.text(),

@@ -31,6 +31,8 @@ pub use tokens::{TokenSpec, add_token};
 /// The token the demo seeds: read-write, every demo démarche; accepted only
 /// while the server runs with `--demo`.
 pub const DEMO_TOKEN: &str = "demo-ds-token";
+/// The démarches `--demo` seeds (the demo's DS profile works them all).
+pub const DEMO_DEMARCHES: [i64; 3] = [101, 102, 103];
 
 /// How many dossiers `--demo` seeds unless told (`--demo-dossiers`).
 pub const DEFAULT_DEMO_DOSSIERS: u32 = 60;

@@ -30,7 +30,7 @@ struct DemarcheSpec {
 
 const DEMARCHES: [DemarcheSpec; 3] = [
     DemarcheSpec {
-        number: 101,
+        number: super::DEMO_DEMARCHES[0],
         title: "Demande de carte de stationnement",
         description: "Carte de stationnement résidentiel pour les habitants des zones à stationnement réglementé. Le silence gardé deux mois vaut accord.",
         sva: true,
@@ -54,7 +54,7 @@ const DEMARCHES: [DemarcheSpec; 3] = [
         ],
     },
     DemarcheSpec {
-        number: 102,
+        number: super::DEMO_DEMARCHES[1],
         title: "Aide au permis de conduire",
         description: "Aide de la commune au financement du permis B pour les jeunes de 18 à 25 ans et les demandeurs d'emploi.",
         sva: false,
@@ -72,7 +72,7 @@ const DEMARCHES: [DemarcheSpec; 3] = [
         ],
     },
     DemarcheSpec {
-        number: 103,
+        number: super::DEMO_DEMARCHES[2],
         title: "Subvention association",
         description: "Subvention de fonctionnement ou de projet pour les associations de la commune.",
         sva: false,
