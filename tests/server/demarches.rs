@@ -1612,3 +1612,44 @@ async fn dates_follow_the_servers_clock_and_paris_summer_time() {
         p["dossier"]["datePassageEnInstruction"]
     );
 }
+
+/// Every query the Guichet adapter sends is valid against the served
+/// schema and answers without error on the demo data (its mutations run in
+/// the sync tests, tests/sync/demarches.rs).
+#[tokio::test]
+async fn every_query_of_the_adapter_runs() {
+    let server = server(40, &[]);
+    let ds = Ds::new(&server);
+    for (name, document) in guichet::backend::demarches::queries::all() {
+        if !document.trim_start().starts_with("query") {
+            continue;
+        }
+        let mut variables = serde_json::Map::new();
+        // `$name: Type` declarations, given values the demo has.
+        for declaration in document.split('$').skip(1) {
+            let Some((var, rest)) = declaration.split_once(':') else {
+                continue;
+            };
+            let (var, kind) = (var.trim(), rest.trim_start());
+            if var.is_empty()
+                || variables.contains_key(var)
+                || !var.chars().all(|c| c.is_alphanumeric())
+            {
+                continue;
+            }
+            let value = if kind.starts_with("Int") {
+                match var.chars().next() {
+                    Some('d') => json!(101),
+                    Some('g') => json!(201),
+                    Some('f') => json!(100),
+                    _ => json!(10_001),
+                }
+            } else {
+                Value::Null
+            };
+            variables.insert(var.to_string(), value);
+        }
+        let data = ds.data(&document, Value::Object(variables)).await;
+        assert!(!data.is_null(), "{name}: no data");
+    }
+}

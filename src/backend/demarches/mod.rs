@@ -85,10 +85,31 @@ pub struct Demarches {
     citizens: Mutex<HashMap<String, Citizen>>,
 }
 
+/// The answer to a batched document: one value per alias (`a0`, `a1`…).
 #[derive(Deserialize)]
-struct DemarcheData {
-    demarche: wire::Demarche,
+#[serde(transparent)]
+struct Aliased(serde_json::Map<String, Value>);
+
+impl Aliased {
+    fn take<T: serde::de::DeserializeOwned>(&self, i: usize) -> BackendResult<T> {
+        let value = self.0.get(&format!("a{i}")).cloned().unwrap_or(Value::Null);
+        serde_json::from_value(value).map_err(|e| {
+            BackendError::Protocol(format!("unexpected answer from Démarches Simplifiées: {e}"))
+        })
+    }
 }
+
+/// One page to read: a group, where its stream stands, a state or all.
+struct PageAsk {
+    group: i64,
+    after: Option<String>,
+    state: Option<&'static str>,
+}
+
+/// At most this many groups' pages in one request (100 dossiers each).
+const PAGES_PER_REQUEST: usize = 8;
+/// At most this many dossiers' timelines in one request.
+const TIMELINES_PER_REQUEST: usize = 25;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", bound = "T: Deserialize<'de>")]
@@ -198,13 +219,19 @@ impl Demarches {
         if let Some(identity) = held.as_ref() {
             return Ok(identity.clone());
         }
-        let mut demarches = Vec::with_capacity(self.demarches.len());
-        for &number in &self.demarches {
-            let data: DemarcheData = self
-                .read(queries::DEMARCHE, json!({ "demarche": number }))
-                .await?;
-            demarches.push(data.demarche);
+        let mut variables = serde_json::Map::new();
+        for (i, number) in self.demarches.iter().enumerate() {
+            variables.insert(format!("d{i}"), json!(number));
         }
+        let data: Aliased = self
+            .read(
+                &queries::demarches(self.demarches.len()),
+                Value::Object(variables),
+            )
+            .await?;
+        let demarches = (0..self.demarches.len())
+            .map(|i| data.take::<wire::Demarche>(i))
+            .collect::<BackendResult<Vec<_>>>()?;
         let mine = |p: &wire::Profile| p.email.eq_ignore_ascii_case(&self.email);
         let (instructeur, email) = demarches
             .iter()
@@ -261,73 +288,117 @@ impl Demarches {
         (cases, unreadable)
     }
 
-    /// One page of a group's dossiers.
-    async fn group_page(
+    /// Pages of several groups' dossiers, in as few requests as fit.
+    async fn pages(
         &self,
-        group: i64,
-        after: Option<&str>,
+        asks: &[PageAsk],
         since: Option<crate::domain::Timestamp>,
-        state: Option<&str>,
-    ) -> BackendResult<(Vec<Option<Value>>, wire::PageInfo)> {
-        let data: GroupData<Value> = self
-            .read(
-                &queries::with_fields(queries::GROUP_PAGE),
-                json!({
-                    "group": group, "first": PAGE, "after": after,
-                    "since": since.map(ids::write_datetime), "state": state,
-                }),
-            )
-            .await?;
-        let connection = data.groupe_instructeur.dossiers.ok_or_else(|| {
-            BackendError::Protocol("a group answered without its dossiers".into())
-        })?;
-        Ok((connection.nodes, connection.page_info))
+    ) -> BackendResult<Vec<(Vec<Option<Value>>, wire::PageInfo)>> {
+        let mut pages = Vec::with_capacity(asks.len());
+        for chunk in asks.chunks(PAGES_PER_REQUEST) {
+            let mut variables = serde_json::Map::new();
+            variables.insert("first".into(), json!(PAGE));
+            variables.insert("since".into(), json!(since.map(ids::write_datetime)));
+            for (i, ask) in chunk.iter().enumerate() {
+                variables.insert(format!("g{i}"), json!(ask.group));
+                variables.insert(format!("a{i}"), json!(ask.after));
+                variables.insert(format!("s{i}"), json!(ask.state));
+            }
+            let data: Aliased = self
+                .read(&queries::group_pages(chunk.len()), Value::Object(variables))
+                .await?;
+            for i in 0..chunk.len() {
+                let group: GroupConnections<Value> = data.take(i)?;
+                let connection = group.dossiers.ok_or_else(|| {
+                    BackendError::Protocol("a group answered without its dossiers".into())
+                })?;
+                pages.push((connection.nodes, connection.page_info));
+            }
+        }
+        Ok(pages)
     }
 
-    /// Every dossier of the agent's groups in `state`.
-    async fn all_in_state(&self, identity: &Identity, state: &str) -> BackendResult<Vec<Case>> {
+    /// Every dossier of the agent's groups in these states.
+    async fn all_in_states(
+        &self,
+        identity: &Identity,
+        states: &[&'static str],
+    ) -> BackendResult<Vec<Case>> {
         let mut cases = Vec::new();
-        for group in identity.group_numbers() {
-            let mut after: Option<String> = None;
-            loop {
-                let (nodes, info) = self
-                    .group_page(group, after.as_deref(), None, Some(state))
-                    .await?;
+        let mut asks: Vec<PageAsk> = identity
+            .group_numbers()
+            .into_iter()
+            .flat_map(|group| {
+                states.iter().map(move |state| PageAsk {
+                    group,
+                    after: None,
+                    state: Some(state),
+                })
+            })
+            .collect();
+        while !asks.is_empty() {
+            let pages = self.pages(&asks, None).await?;
+            let mut next = Vec::new();
+            for (ask, (nodes, info)) in asks.into_iter().zip(pages) {
                 cases.extend(self.take_dossiers(nodes, &identity.instructeur).0);
-                if !info.has_next_page || info.end_cursor.is_none() {
-                    break;
+                if info.has_next_page && info.end_cursor.is_some() {
+                    next.push(PageAsk {
+                        after: info.end_cursor,
+                        ..ask
+                    });
                 }
-                after = info.end_cursor;
             }
+            asks = next;
         }
         Ok(cases)
     }
 
-    /// Dossiers of the agent's groups deleted since `since`.
+    /// Dossiers of the agent's groups deleted since `since`: the first page
+    /// of every group in one request, any further page group by group.
     async fn deleted_since(
         &self,
         identity: &Identity,
         since: crate::domain::Timestamp,
     ) -> BackendResult<Vec<String>> {
+        let groups = identity.group_numbers();
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut variables = serde_json::Map::new();
+        variables.insert("since".into(), json!(ids::write_datetime(since)));
+        for (i, group) in groups.iter().enumerate() {
+            variables.insert(format!("g{i}"), json!(group));
+        }
+        let data: Aliased = self
+            .read(
+                &queries::groups_deleted(groups.len()),
+                Value::Object(variables),
+            )
+            .await?;
         let mut gone = Vec::new();
-        for group in identity.group_numbers() {
-            let mut after: Option<String> = None;
+        for (i, &group) in groups.iter().enumerate() {
+            let first: GroupConnections<wire::Deleted> = data.take(i)?;
+            let Some(mut connection) = first.deleted_dossiers else {
+                continue;
+            };
             loop {
+                gone.extend(connection.nodes.into_iter().flatten().map(|d| d.id));
+                let (true, Some(after)) = (
+                    connection.page_info.has_next_page,
+                    connection.page_info.end_cursor,
+                ) else {
+                    break;
+                };
                 let data: GroupData<wire::Deleted> = self
                     .read(
                         queries::GROUP_DELETED,
                         json!({ "group": group, "since": ids::write_datetime(since), "after": after }),
                     )
                     .await?;
-                let Some(connection) = data.groupe_instructeur.deleted_dossiers else {
+                let Some(next) = data.groupe_instructeur.deleted_dossiers else {
                     break;
                 };
-                gone.extend(connection.nodes.into_iter().flatten().map(|d| d.id));
-                if !connection.page_info.has_next_page || connection.page_info.end_cursor.is_none()
-                {
-                    break;
-                }
-                after = connection.page_info.end_cursor;
+                connection = next;
             }
         }
         Ok(gone)
@@ -360,28 +431,59 @@ impl Demarches {
             .filter(|c| c.group.as_deref().is_some_and(|g| identity.has_group(g))))
     }
 
-    /// The dossier's timeline: messages, and the notes of the annotation.
-    async fn timeline_of(&self, id: &str) -> BackendResult<Vec<TimelineEntry>> {
-        let Some(number) = ids::dossier_number(id) else {
-            return Ok(Vec::new());
-        };
-        let data: DossierData<Timeline> = match self
-            .read(queries::TIMELINE, json!({ "number": number }))
-            .await
-        {
-            Ok(data) => data,
-            Err(BackendError::NotFound) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        let case_id = data.dossier.id.clone();
-        let mut entries: Vec<TimelineEntry> = data
-            .dossier
-            .messages
+    /// The timelines of these dossiers: several in each request; a batch
+    /// that names a dossier gone since (which voids the whole answer) is
+    /// read again one by one.
+    async fn timelines(&self, ids: &[String]) -> BackendResult<Vec<TimelineEntry>> {
+        let numbers: Vec<i64> = ids
             .iter()
-            .map(|m| m.entry(&case_id))
+            .filter_map(|id| ids::dossier_number(id))
             .collect();
+        let mut entries = Vec::new();
+        for chunk in numbers.chunks(TIMELINES_PER_REQUEST) {
+            match self.timeline_batch(chunk).await {
+                Ok(found) => entries.extend(found),
+                Err(BackendError::NotFound) if chunk.len() > 1 => {
+                    for number in chunk {
+                        match self.timeline_batch(std::slice::from_ref(number)).await {
+                            Ok(found) => entries.extend(found),
+                            Err(BackendError::NotFound) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                Err(BackendError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn timeline_batch(&self, numbers: &[i64]) -> BackendResult<Vec<TimelineEntry>> {
+        let mut variables = serde_json::Map::new();
+        for (i, number) in numbers.iter().enumerate() {
+            variables.insert(format!("n{i}"), json!(number));
+        }
+        let data: Aliased = self
+            .read(&queries::timelines(numbers.len()), Value::Object(variables))
+            .await?;
+        let mut entries = Vec::new();
+        for i in 0..numbers.len() {
+            let timeline: Option<Timeline> = data.take(i)?;
+            if let Some(timeline) = timeline {
+                entries.extend(self.entries_of(&timeline));
+            }
+        }
+        Ok(entries)
+    }
+
+    /// A dossier's timeline: its messages, and the notes of the annotation.
+    fn entries_of(&self, dossier: &Timeline) -> Vec<TimelineEntry> {
+        let case_id = dossier.id.clone();
+        let mut entries: Vec<TimelineEntry> =
+            dossier.messages.iter().map(|m| m.entry(&case_id)).collect();
         if let Some(label) = &self.notes_annotation
-            && let Some(annotation) = data.dossier.annotations.iter().find(|a| &a.label == label)
+            && let Some(annotation) = dossier.annotations.iter().find(|a| &a.label == label)
         {
             entries.extend(notes::entries(
                 &case_id,
@@ -390,7 +492,7 @@ impl Demarches {
             ));
         }
         entries.sort_by_key(|e| e.at);
-        Ok(entries)
+        entries
     }
 
     /// Sends a mutation answering with the dossier; "déjà …" is settled by
@@ -769,15 +871,17 @@ impl Backend for Demarches {
             if to_fill.is_empty() {
                 break;
             }
-            let pages: Vec<_> = futures_util::stream::iter(to_fill)
-                .map(|(i, group, after)| async move {
-                    self.group_page(group, after.as_deref(), since_at, None)
-                        .await
-                        .map(|page| (i, page))
+            // Every stream that needs a page, in one request.
+            let asks: Vec<PageAsk> = to_fill
+                .iter()
+                .map(|(_, group, after)| PageAsk {
+                    group: *group,
+                    after: after.clone(),
+                    state: None,
                 })
-                .buffered(self.in_flight)
-                .try_collect()
-                .await?;
+                .collect();
+            let read = self.pages(&asks, since_at).await?;
+            let pages = to_fill.iter().map(|(i, ..)| *i).zip(read);
             for (i, (nodes, info)) in pages {
                 let (cases, bad) = self.take_dossiers(nodes, &identity.instructeur);
                 unreadable += bad;
@@ -804,21 +908,16 @@ impl Backend for Demarches {
         let identity = self.identity().await?;
         // New dossiers nobody follows yet (the team's queue), and those in
         // instruction the agent follows.
-        let mut cases: Vec<Case> = self
-            .all_in_state(&identity, moves::EN_CONSTRUCTION)
+        let me = Some(identity.instructeur.as_str());
+        Ok(self
+            .all_in_states(&identity, &[moves::EN_CONSTRUCTION, moves::EN_INSTRUCTION])
             .await?
             .into_iter()
             .filter(|c| {
-                c.assignee.is_none() || c.assignee.as_deref() == Some(identity.instructeur.as_str())
+                c.assignee.as_deref() == me
+                    || (c.state == moves::EN_CONSTRUCTION && c.assignee.is_none())
             })
-            .collect();
-        cases.extend(
-            self.all_in_state(&identity, moves::EN_INSTRUCTION)
-                .await?
-                .into_iter()
-                .filter(|c| c.assignee.as_deref() == Some(identity.instructeur.as_str())),
-        );
-        Ok(cases)
+            .collect())
     }
 
     async fn visible_case_ids(&self) -> BackendResult<Vec<String>> {
@@ -869,12 +968,7 @@ impl Backend for Demarches {
     }
 
     async fn timeline(&self, case_ids: &[String]) -> BackendResult<Vec<TimelineEntry>> {
-        let lists: Vec<Vec<TimelineEntry>> = futures_util::stream::iter(case_ids.to_vec())
-            .map(|id| async move { self.timeline_of(&id).await })
-            .buffered(self.in_flight)
-            .try_collect()
-            .await?;
-        Ok(lists.into_iter().flatten().collect())
+        self.timelines(case_ids).await
     }
 
     async fn push(&self, push: &Push<'_>) -> BackendResult<Case> {
