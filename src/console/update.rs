@@ -1389,17 +1389,8 @@ fn picked(state: &mut State, purpose: PickPurpose, value: PickValue, fx: &mut Ve
             if choice.stage == Some(Stage::Resolved) && !reference.flow.moves.is_empty() {
                 // A back-end of its own flow (Démarches Simplifiées): the
                 // decision is the state, and the notes are its motivation.
-                let title = state.t("editor.motivation").to_string();
                 let code = choice.value.clone();
-                open_editor(
-                    state,
-                    EditPurpose::CloseNotes {
-                        cases,
-                        state: choice,
-                        code,
-                    },
-                    title,
-                );
+                ask_close_notes(state, cases, choice, code, "editor.motivation");
             } else if choice.stage == Some(Stage::Resolved) && reference.resolutions.is_empty() {
                 let text = state.t("msg.no_resolution_codes").to_string();
                 say(state, text, true);
@@ -1443,24 +1434,34 @@ fn picked(state: &mut State, purpose: PickPurpose, value: PickValue, fx: &mut Ve
                 state: choice,
             },
             PickValue::Resolution(code),
-        ) => {
-            let title = state.t("editor.close_notes").to_string();
-            open_editor(
-                state,
-                EditPurpose::CloseNotes {
-                    cases,
-                    state: choice,
-                    code,
-                },
-                title,
-            );
-        }
+        ) => ask_close_notes(state, cases, choice, code, "editor.close_notes"),
         (PickPurpose::Priority { cases }, PickValue::Priority(p)) => {
             act(state, cases, Intent::Priority(p), fx)
         }
         (PickPurpose::Palette, PickValue::Command(command)) => run(state, command, fx),
         _ => {}
     }
+}
+
+/// The editor for a resolution's notes (`title`: their name, close notes or
+/// a decision's motivation).
+fn ask_close_notes(
+    state: &mut State,
+    cases: Vec<Ref>,
+    choice: crate::domain::Choice,
+    code: String,
+    title: &str,
+) {
+    let title = state.t(title).to_string();
+    open_editor(
+        state,
+        EditPurpose::CloseNotes {
+            cases,
+            state: choice,
+            code,
+        },
+        title,
+    );
 }
 
 fn confirmed(state: &mut State, then: Then, fx: &mut Vec<Effect>) {

@@ -25,12 +25,7 @@ async fn lost_answer_with_clock_apart(offset_secs: i64, extra: &[&str]) {
     let out = agent.run(&["comment", number, &text]).expect(0);
     assert!(out.stdout.starts_with("queued"), "{}", out.stdout);
     assert_eq!(proxy.stats().faults, 1, "the answer was lost");
-    let mut rounds = 0;
-    while !agent.queue().is_empty() {
-        rounds += 1;
-        assert!(rounds < 6, "the queue never drained: {:?}", agent.queue());
-        let _ = agent.run(&["sync"]);
-    }
+    agent.sync_until_drained(6);
 
     let boss = server.client("superviseur");
     let texts = boss.journal_texts(number).await;

@@ -24,12 +24,7 @@ async fn killed_at_random_points(extra: &[&str]) {
     proxy.set_default(Fault::Delay(Duration::from_millis(25)));
     agent.kill_syncs(&mut Dice::new(), Duration::from_millis(400));
     proxy.set_default(Fault::Pass);
-    let mut rounds = 0;
-    while !agent.queue().is_empty() {
-        rounds += 1;
-        assert!(rounds < 10, "the queue never drained: {:?}", agent.queue());
-        let _ = agent.run(&["sync"]);
-    }
+    agent.sync_until_drained(10);
 
     let boss = server.client("superviseur");
     for number in &cases {

@@ -237,12 +237,7 @@ async fn a_damaged_store_gives_up_its_queue_first_and_nothing_lands_twice() {
     );
     let again = agent.ok(&["queue", "import", &rescue_arg]);
     assert!(again.contains("0 action(s) queued again"), "{again}");
-    let mut rounds = 0;
-    while !agent.queue().is_empty() {
-        rounds += 1;
-        assert!(rounds < 5, "the queue never drained: {:?}", agent.queue());
-        let _ = agent.run(&["sync"]);
-    }
+    agent.sync_until_drained(5);
 
     let boss = server.client("superviseur");
     assert_eq!(

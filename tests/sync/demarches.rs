@@ -320,12 +320,7 @@ async fn each_action_lands_once_through_a_hostile_link() {
         proxy.schedule_writes(hostile());
     }
     proxy.schedule(hostile());
-    let mut rounds = 0;
-    while !agent.queue().is_empty() {
-        rounds += 1;
-        assert!(rounds < 80, "the queue never drained: {:?}", agent.queue());
-        let _ = agent.run(&["sync"]);
-    }
+    agent.sync_until_drained(80);
     assert!(proxy.stats().faults >= 10, "{:?}", proxy.stats());
     for (number, text, note) in &expected {
         let held = dossier(&server, number_of(number)).await;

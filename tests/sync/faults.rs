@@ -43,12 +43,7 @@ async fn exactly_once_through_faults(extra: &[&str]) -> u64 {
         proxy.schedule_writes(hostile());
     }
     proxy.schedule(hostile());
-    let mut rounds = 0;
-    while !agent.queue().is_empty() {
-        rounds += 1;
-        assert!(rounds < 80, "the queue never drained: {:?}", agent.queue());
-        let _ = agent.run(&["sync"]);
-    }
+    agent.sync_until_drained(80);
     let all = agent.json(&["--offline", "queue", "--all", "--json"]);
     let found_applied = all
         .as_array()

@@ -150,12 +150,7 @@ async fn through_lost_answers(extra: &[&str], extensions: bool) {
             Fault::Delay(Duration::from_millis(50)),
         ]);
     }
-    let mut rounds = 0;
-    while !agent.queue().is_empty() {
-        rounds += 1;
-        assert!(rounds < 80, "the queue never drained: {:?}", agent.queue());
-        let _ = agent.run(&["sync"]);
-    }
+    agent.sync_until_drained(80);
     assert!(proxy.stats().faults >= 6, "{:?}", proxy.stats());
     // Openings met the faults: some were sent again or read back.
     let all = agent.json(&["--offline", "queue", "--all", "--json"]);
@@ -187,12 +182,7 @@ async fn through_kills(extra: &[&str], extensions: bool) {
     let opened = open_offline(&agent, 10, extensions);
     let mut dice = support::chaos::Dice::new();
     agent.kill_syncs(&mut dice, Duration::from_millis(400));
-    let mut rounds = 0;
-    while !agent.queue().is_empty() {
-        rounds += 1;
-        assert!(rounds < 20, "the queue never drained: {:?}", agent.queue());
-        let _ = agent.run(&["sync"]);
-    }
+    agent.sync_until_drained(20);
     check_once(&server, &agent, &opened).await;
 }
 

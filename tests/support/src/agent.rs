@@ -350,6 +350,18 @@ impl Agent {
         expected
     }
 
+    /// Syncs until the queue is empty, in fewer than `rounds` syncs (a
+    /// sync stopped by a fault leaves the rest for the next).
+    #[track_caller]
+    pub fn sync_until_drained(&self, rounds: usize) {
+        let mut done = 0;
+        while !self.queue().is_empty() {
+            done += 1;
+            assert!(done < rounds, "the queue never drained: {:?}", self.queue());
+            let _ = self.run(&["sync"]);
+        }
+    }
+
     /// The agent's own cases from the local store, as `cases --json` lists them.
     pub fn my_cases(&self) -> Vec<Value> {
         self.json(&[
