@@ -196,6 +196,37 @@ async fn an_instructeur_works_his_groups_dossiers_and_each_action_lands_once() {
     assert_eq!(held["state"], "accepte");
     assert_eq!(held["motivation"], "Dossier conforme");
 
+    // A refusal of DS's own reaches the agent in DS's French words, with
+    // their gist in English: a démarche under silence vaut accord does not
+    // let a dossier go back to construction.
+    let sva = all
+        .iter()
+        .find(|c| {
+            c["state"] == "en_instruction" && c["procedure"] == "101" && c["number"] != new.as_str()
+        })
+        .expect("a dossier in instruction of démarche 101")["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = agent.run(&["state", &sva, "en_construction"]).expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("ne peut pas repasser en construction")
+            && refused.stderr.contains("cannot go back to construction"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        dossier(&server, number_of(&sva)).await["state"],
+        "en_instruction"
+    );
+    // The refused action waits for the agent's decision; dropped here.
+    let held = agent.queue();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["state"], "failed");
+    agent.ok(&["queue", "drop", held[0]["id"].as_str().unwrap(), "--yes"]);
+
     // DS has no priority: refused at once, with the reason.
     let no = agent.run(&["priority", &new, "1"]).expect(2);
     assert!(no.stderr.contains("no priority"), "{}", no.stderr);
