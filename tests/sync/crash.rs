@@ -3,8 +3,10 @@
 //! queued is lost and nothing is applied twice, with the server's
 //! idempotency keys and without them (read-back).
 //!
-//! `GUICHET_CHAOS_KILLS` sets the number of kills (default 16 per mode;
-//! the full run uses 100).
+//! `GUICHET_CHAOS_KILLS` sets the number of kills (default 16 per mode)
+//! and `GUICHET_CHAOS_COMMENTS` the comments queued on each of the 12 cases
+//! (default 4, with a priority change each: 60 actions). The full run:
+//! `GUICHET_CHAOS_KILLS=1000 GUICHET_CHAOS_COMMENTS=416` (5,004 actions).
 
 use std::time::Duration;
 
@@ -19,7 +21,11 @@ async fn killed_at_random_points(extra: &[&str]) {
     let agent = Agent::login(&proxy.url, "demo");
     agent.ok(&["sync"]);
     let cases = agent.numbers("open", 12);
-    let expected = agent.queue_work(&cases, 4, "1");
+    let comments = std::env::var("GUICHET_CHAOS_COMMENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let expected = agent.queue_work(&cases, comments, "1");
     // Slow every answer down so that kills land inside the replay.
     proxy.set_default(Fault::Delay(Duration::from_millis(25)));
     agent.kill_syncs(&mut Dice::new(), Duration::from_millis(400));
