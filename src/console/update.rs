@@ -272,6 +272,12 @@ fn on_sync(state: &mut State, name: &str, event: SyncEvent, fx: &mut Vec<Effect>
                 source.link = Link::Online;
             }
             let unloaded = source.reference.states.is_empty();
+            // In the inbox, a sync's words say whose sync it was.
+            let whose = if state.is_inbox() {
+                format!("{} · ", state.source(name).tag)
+            } else {
+                String::new()
+            };
             for (provisional, number) in &numbered {
                 super::intake::receipt::on_numbered(state, provisional, number);
             }
@@ -296,10 +302,10 @@ fn on_sync(state: &mut State, name: &str, event: SyncEvent, fx: &mut Vec<Effect>
                     "msg.sync_attention",
                     &[("conflicts", &conflicts), ("failed", &failed)],
                 );
-                say(state, text, true);
+                say(state, format!("{whose}{text}"), true);
             } else if applied > 0 {
                 let text = state.f("msg.sync_applied", &[("count", &applied)]);
-                say(state, text, false);
+                say(state, format!("{whose}{text}"), false);
             }
             if applied + conflicts + failed + cases_changed > 0 || !state.list.loaded {
                 refresh(state, fx);

@@ -586,6 +586,14 @@ fn each_backend_has_its_own_link_and_figures_and_offline_is_for_all() {
         },
     );
     assert_eq!(state.sources[1].link, Link::Online);
+    // The sync's words say whose sync it was.
+    let said = state
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    let tag = state.sources[1].tag.clone();
+    assert!(said.starts_with(&format!("{tag} · ")), "{said}");
     update(
         &mut state,
         Msg::Sync {
