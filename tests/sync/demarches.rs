@@ -353,6 +353,16 @@ async fn each_action_lands_once_through_a_hostile_link() {
     proxy.schedule(hostile());
     agent.sync_until_drained(80);
     assert!(proxy.stats().faults >= 10, "{:?}", proxy.stats());
+    // The faults did land on writes: some actions needed another send or
+    // were settled by reading back (otherwise the test proved nothing).
+    let all = agent.json(&["--offline", "queue", "--all", "--json"]);
+    let all = all.as_array().unwrap();
+    assert!(all.iter().all(|e| e["state"] == "done"), "{all:?}");
+    assert!(
+        all.iter()
+            .any(|e| e["attempts"].as_u64() > Some(1) || e["settled_by"] == "read_back"),
+        "no write met a fault"
+    );
     for (number, text, note) in &expected {
         let held = dossier(&server, number_of(number)).await;
         if *note {

@@ -187,10 +187,7 @@ impl Dossier {
             .find(|i| i.id.as_deref() == Some(me))
             .or_else(|| self.instructeurs.first())
             .and_then(|i| i.id.clone());
-        let decided = matches!(
-            self.state.as_str(),
-            super::moves::ACCEPTE | super::moves::REFUSE | super::moves::SANS_SUITE
-        );
+        let decided = super::moves::is_decision(&self.state);
         Case {
             id: self.id.clone(),
             number: ids::case_number(self.number),
