@@ -177,8 +177,21 @@ pub fn search_page(
     let mut fuzzy = Vec::new();
     let mut total = Some(0u64);
     let mut any_fuzzy = false;
+    // A filter naming what one back-end does not know (a state of
+    // Démarches Simplifiées' in a ServiceNow store) matches nothing there;
+    // only a filter no store knows is refused.
+    let mut refused = None;
+    let mut answered = 0;
     for (index, store) in stores.iter().enumerate() {
-        let page = store.search_page(search, sort, descending, (0, offset + limit), count)?;
+        let page = match store.search_page(search, sort, descending, (0, offset + limit), count) {
+            Ok(page) => page,
+            Err(e @ crate::store::StoreError::Invalid(_)) => {
+                refused.get_or_insert(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        answered += 1;
         total = total.zip(page.total).map(|(a, b)| a + b);
         any_fuzzy |= page.fuzzy;
         let hits = page.hits.into_iter().map(|hit| (index, hit));
@@ -187,6 +200,11 @@ pub fn search_page(
         } else {
             exact.extend(hits);
         }
+    }
+    if answered == 0
+        && let Some(e) = refused
+    {
+        return Err(e);
     }
     // Stable sorts: within a store its own order, between equal keys the
     // store first in the inbox.
@@ -341,6 +359,47 @@ mod tests {
         assert_eq!(members(&config, Some("old")), ["mairie", "ds"]);
         config.default_profile = None;
         assert_eq!(members(&config, None), ["ds", "mairie"]);
+    }
+
+    #[test]
+    fn a_state_one_backend_lacks_matches_nothing_there_and_refuses_only_when_none_knows_it() {
+        use crate::domain::search::Filter;
+        use crate::domain::{Choice, ChoiceList, Stage};
+        let (_a_dir, mut a) = crate::store::test_store();
+        let (_b_dir, mut b) = crate::store::test_store();
+        fill(&mut a, 5, "CS");
+        fill(&mut b, 5, "DS-");
+        // The second back-end has a state of its own.
+        b.save_choices(&[Choice {
+            list: ChoiceList::State,
+            value: "en_construction".into(),
+            label_en: "In progress".into(),
+            label_fr: "En construction".into(),
+            sequence: 0,
+            stage: Some(Stage::New),
+        }])
+        .expect("choices");
+        b.save_cases(&[Case {
+            id: "DS-new".into(),
+            number: "DS-900".into(),
+            state: "en_construction".into(),
+            version: "1".into(),
+            ..Case::default()
+        }])
+        .expect("case");
+        let stores = [&a, &b];
+        let search = Search::default().with([Filter::State(vec!["en_construction".into()])]);
+        let page = search_page(&stores, &search, Sort::Urgency, false, (0, 10), true)
+            .expect("known to one back-end");
+        let numbers: Vec<&str> = page
+            .hits
+            .iter()
+            .map(|(_, h)| h.row.case.number.as_str())
+            .collect();
+        assert_eq!(numbers, ["DS-900"]);
+        assert_eq!(page.total, Some(1));
+        let nowhere = Search::default().with([Filter::State(vec!["no_such_state".into()])]);
+        assert!(search_page(&stores, &nowhere, Sort::Urgency, false, (0, 10), true).is_err());
     }
 
     /// Two stores of `n` cases each, merged windows against each store's
