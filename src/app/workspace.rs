@@ -300,9 +300,14 @@ impl Remote {
     }
 }
 
-/// A runtime for the network part of a command.
+/// A runtime for the network part of a command, or of the console's sync.
+/// One worker thread beside the caller's: the connections' tasks run there,
+/// so requests leave and answers arrive while the caller's thread writes
+/// the store (a replay settles one group's answers while the next group is
+/// in flight; on a current-thread runtime nothing moves meanwhile).
 pub fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(|e| AppError::System(format!("cannot start the async runtime: {e}")))

@@ -1,7 +1,7 @@
 //! Cases in the local store: the back-end's copy, and the copy the agent
 //! sees (the back-end's with the agent's pending actions applied).
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::timestamps::EmptyIfUnset;
@@ -54,7 +54,7 @@ pub(super) fn case_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Case> {
 pub(super) static FOLDED_STATES: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| super::outbox::states_sql(&super::outbox::FOLDED));
 
-fn base_of(tx: &Transaction<'_>, id: &str) -> StoreResult<Option<Case>> {
+fn base_of(tx: &Connection, id: &str) -> StoreResult<Option<Case>> {
     let base: Option<String> = tx
         .query_row("SELECT base FROM cases WHERE id = ?", [id], |r| r.get(0))
         .optional()?;
@@ -63,7 +63,7 @@ fn base_of(tx: &Transaction<'_>, id: &str) -> StoreResult<Option<Case>> {
 }
 
 /// Writes the shown copy of a case: `base` with pending actions applied.
-pub(super) fn write_shown(tx: &Transaction<'_>, base: &Case) -> StoreResult<()> {
+pub(super) fn write_shown(tx: &Connection, base: &Case) -> StoreResult<()> {
     let mut shown = base.clone();
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT action FROM outbox WHERE case_id = ? AND state IN {} ORDER BY seq",
@@ -116,7 +116,7 @@ pub(super) fn write_shown(tx: &Transaction<'_>, base: &Case) -> StoreResult<()> 
 }
 
 /// Recomputes the shown copy after the outbox changed for a case.
-pub(super) fn refresh_shown(tx: &Transaction<'_>, case_id: &str) -> StoreResult<()> {
+pub(super) fn refresh_shown(tx: &Connection, case_id: &str) -> StoreResult<()> {
     if let Some(base) = base_of(tx, case_id)? {
         write_shown(tx, &base)?;
     }

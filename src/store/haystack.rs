@@ -5,7 +5,7 @@
 //! fast path. Kept in step where cases, citizens and procedure labels are
 //! written; rebuilt in full only when a store is first migrated.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreResult;
 use crate::domain::text::fold;
@@ -17,7 +17,7 @@ fn line(number: &str, citizen: &str, procedure: &str, summary: &str) -> String {
 
 /// Writes the line of the case stored at `row`.
 pub(super) fn write(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     row: i64,
     number: &str,
     citizen: Option<&str>,
@@ -44,7 +44,7 @@ pub(super) fn write(
 
 /// Rewrites the lines of the cases matching `condition` (SQL on `c`).
 pub(super) fn rewrite_where(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     condition: &str,
     param: Option<&str>,
 ) -> StoreResult<usize> {

@@ -4,7 +4,7 @@
 //! answer gives their real ids; the provisional number keeps finding the
 //! case afterwards.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::cases::write_shown;
 use super::outbox::{FOLDED, audit, entry, insert_action, states_sql};
@@ -178,7 +178,7 @@ impl Store {
 /// number and citizen replace the provisional ones everywhere, in the
 /// transaction that marks the opening done.
 pub(super) fn replace_provisional(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     now: crate::domain::Timestamp,
     done: &OutboxEntry,
     returned: &Case,

@@ -189,6 +189,33 @@ pub struct Store {
     _watch: damage::Watch,
 }
 
+/// A write transaction of the store's own, or a savepoint inside the
+/// transaction of `Store::in_one_commit`.
+enum Write<'c> {
+    Own(rusqlite::Transaction<'c>),
+    InBatch(rusqlite::Savepoint<'c>),
+}
+
+impl Write<'_> {
+    fn commit(self) -> rusqlite::Result<()> {
+        match self {
+            Write::Own(tx) => tx.commit(),
+            Write::InBatch(savepoint) => savepoint.commit(),
+        }
+    }
+}
+
+impl std::ops::Deref for Write<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            Write::Own(tx) => tx,
+            Write::InBatch(savepoint) => savepoint,
+        }
+    }
+}
+
 /// Stops the store's running queries from another thread (the console
 /// cancels a search that a newer keystroke replaced).
 #[derive(Clone)]
@@ -338,9 +365,36 @@ impl Store {
     /// A write transaction holding the write lock from its start
     /// (IMMEDIATE): a read-then-write never fails half way because another
     /// process wrote in between.
-    fn write(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
-        self.conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    /// Inside `in_one_commit`, a savepoint of its transaction instead: a
+    /// write that fails leaves nothing, the others wait for the one commit.
+    fn write(&mut self) -> rusqlite::Result<Write<'_>> {
+        if self.conn.is_autocommit() {
+            self.conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map(Write::Own)
+        } else {
+            self.conn.savepoint().map(Write::InBatch)
+        }
+    }
+
+    /// Runs `work` with every write of it in one transaction, committed
+    /// once at the end: a push round settles a whole window of answers with
+    /// one commit instead of one per action (each commit writes the shared
+    /// index pages again). A write of `work` that fails is undone alone;
+    /// the others are kept. If the commit itself fails, none is kept, and
+    /// the actions stay "sending", to be settled as unknown outcomes.
+    pub fn in_one_commit<T>(&mut self, work: impl FnOnce(&mut Store) -> T) -> StoreResult<T> {
+        if !self.conn.is_autocommit() {
+            // Already inside one: the outer commit covers this work too.
+            return Ok(work(self));
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let out = work(self);
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+        Ok(out)
     }
 
     /// What stops this store's running queries from another thread.

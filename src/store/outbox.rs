@@ -2,7 +2,7 @@
 //! "queued", replayed in order per case, leaving only when the back-end
 //! acknowledged them or the agent dropped them.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::cases::{refresh_shown, write_shown};
@@ -115,7 +115,7 @@ pub struct OutboxEntry {
 
 /// Writes a new pending action on `shown` (the case as the agent sees it).
 pub(super) fn insert_action(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     now: Timestamp,
     id: &str,
     shown: &Case,
@@ -232,7 +232,7 @@ pub(super) fn audit(
 /// After the agent decided on an action: the decision on the trail, the
 /// case shown as its actions now leave it, and the action as it now stands.
 fn decided(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     at: Timestamp,
     action: &OutboxEntry,
     event: &str,
@@ -245,17 +245,27 @@ fn decided(
 
 /// An action by id, or by the short sequence number the queue shows.
 pub(super) fn entry(conn: &rusqlite::Connection, id: &str) -> StoreResult<OutboxEntry> {
-    conn.query_row(
-        &format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE id = ?1 OR CAST(seq AS TEXT) = ?1"),
-        [id],
-        entry_from_row,
-    )
-    .optional()?
-    .ok_or_else(|| StoreError::UnknownAction(id.to_string()))?
+    // Two indexed lookups, not one `id = ? OR CAST(seq AS TEXT) = ?`: that
+    // scans the whole outbox, once per settled action during a replay.
+    let by_id = conn
+        .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE id = ?1"))?
+        .query_row([id], entry_from_row)
+        .optional()?;
+    let found = match (by_id, id.parse::<i64>()) {
+        (Some(found), _) => Some(found),
+        (None, Ok(seq)) => conn
+            .prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM outbox WHERE seq = ?1"
+            ))?
+            .query_row([seq], entry_from_row)
+            .optional()?,
+        (None, Err(_)) => None,
+    };
+    found.ok_or_else(|| StoreError::UnknownAction(id.to_string()))?
 }
 
 fn set_state(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     at: Timestamp,
     id: &str,
     state: OutboxState,
@@ -380,12 +390,39 @@ impl Store {
         Ok(marked)
     }
 
+    /// Actions marked "sending" whose requests never left (the round ended
+    /// first) are put back exactly as they were before the mark: nothing
+    /// then takes them for possibly sent. Left "sending" by a crash instead,
+    /// they are settled as unknown outcomes, which is safe too, only slower.
+    pub fn unmark_sending(&mut self, before: &[&OutboxEntry]) -> StoreResult<()> {
+        let tx = self.write()?;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE outbox SET state = ?2, attempts = ?3, keyless_sends = ?4,
+                   first_sent_at = ?5, first_sent_backend_at = ?6
+                 WHERE id = ?1 AND state = 'sending'",
+            )?;
+            for entry in before {
+                update.execute(params![
+                    entry.id,
+                    entry.state.as_str(),
+                    entry.attempts,
+                    entry.keyless_sends,
+                    entry.first_sent_at,
+                    entry.first_sent_backend_at
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// One change to one queued action: a transaction at one instant, given
     /// the action as it stood; nothing is kept unless the change succeeds.
     fn change_action<T>(
         &mut self,
         id: &str,
-        change: impl FnOnce(&Transaction<'_>, Timestamp, OutboxEntry) -> StoreResult<T>,
+        change: impl FnOnce(&Connection, Timestamp, OutboxEntry) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let now = self.clock.now();
         let tx = self.write()?;
@@ -854,6 +891,69 @@ mod tests {
         assert_eq!(store.action(&a.id).unwrap().state, OutboxState::Sending);
         assert_eq!(store.action(&a.id).unwrap().attempts, 1);
         assert_eq!(store.action(&b.id).unwrap().state, OutboxState::Dropped);
+    }
+
+    #[test]
+    fn a_mark_whose_request_never_left_is_undone_exactly() {
+        let (_dir, mut store) = seeded();
+        let a = store
+            .enqueue("CS1", Action::Comment { text: "a".into() })
+            .unwrap();
+        let before = store.action(&a.id).unwrap();
+        store
+            .mark_sending_all(
+                &[a.id.as_str()],
+                false,
+                Some(Timestamp::parse("2026-11-28 05:00:00").unwrap()),
+            )
+            .unwrap();
+        store.unmark_sending(&[&before]).unwrap();
+        let after = store.action(&a.id).unwrap();
+        assert_eq!(after.state, OutboxState::Pending);
+        assert_eq!(
+            (
+                after.attempts,
+                after.keyless_sends,
+                after.first_sent_at,
+                after.first_sent_backend_at
+            ),
+            (0, 0, None, None),
+            "nothing says it may have left"
+        );
+        assert_eq!(
+            store.recover_interrupted().unwrap(),
+            0,
+            "not in doubt after a crash"
+        );
+    }
+
+    #[test]
+    fn one_commit_keeps_every_settled_action_but_the_one_that_failed() {
+        let (_dir, mut store) = seeded();
+        let a = store
+            .enqueue("CS1", Action::Comment { text: "a".into() })
+            .unwrap();
+        let b = store
+            .enqueue("CS2", Action::Comment { text: "b".into() })
+            .unwrap();
+        store
+            .mark_sending_all(&[a.id.as_str(), b.id.as_str()], true, None)
+            .unwrap();
+        let outcomes = store
+            .in_one_commit(|store| {
+                [
+                    store.mark_done(&a.id, &case("1", "6"), Settled::Sent),
+                    store.mark_done("no-such-action", &case("2", "2"), Settled::Sent),
+                ]
+            })
+            .unwrap();
+        assert!(outcomes[0].is_ok() && outcomes[1].is_err());
+        assert!(store.conn.is_autocommit(), "the batch is committed");
+        assert_eq!(store.action(&a.id).unwrap().state, OutboxState::Done);
+        assert_eq!(store.action(&b.id).unwrap().state, OutboxState::Sending);
+        // By its short number too (the queue shows those).
+        let seq = store.action(&b.id).unwrap().seq.to_string();
+        assert_eq!(store.action(&seq).unwrap().id, b.id);
     }
 
     #[test]

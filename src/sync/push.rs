@@ -30,6 +30,11 @@ const KEY_TRUST: Duration = Duration::from_secs(24 * 3600);
 /// Failures in a row, on different cases, after which the back-end is
 /// taken to be away and the round stops.
 const AWAY_AFTER: usize = 3;
+/// A window of a push round is this many times `requests_in_flight`
+/// actions: marked "sending" with one fsync'd commit, settled with one
+/// lazy commit. Bigger windows save commits; a crash leaves the whole
+/// window to settle as unknown outcomes (by key replay or read-back).
+const WINDOW: usize = 32;
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct PushReport {
@@ -192,8 +197,9 @@ pub async fn push(
         }
     };
     // Cases are independent: the heads of several cases are sent at once,
-    // each marked "sending" (committed) before any request leaves, and each
-    // case's own actions still go one after another.
+    // `in_flight` at a time, and each case's own actions still go one after
+    // another. A window of them is marked "sending" with one commit (on disk
+    // before any of its requests leaves) and settled with one more.
     let in_flight = backend.requests_in_flight().max(1);
     let mut stop = None;
     loop {
@@ -210,17 +216,16 @@ pub async fn push(
             report.deferred = store.ready(i64::MAX)?.len();
             return Ok(report);
         }
-        for batch in ready.chunks(in_flight) {
-            let mut steps = Vec::with_capacity(batch.len());
-            let mut ready_to_send = Vec::with_capacity(batch.len());
-            for entry in batch {
+        for window in ready.chunks(in_flight * WINDOW) {
+            let mut steps = Vec::with_capacity(window.len());
+            let mut ready_to_send = Vec::with_capacity(window.len());
+            for entry in window {
                 tried.insert(entry.id.clone());
                 match prepare(backend, store, entry, &mut report, keys).await? {
                     Prepared::Settled(step) => steps.push(step),
                     Prepared::Send(base_version) => ready_to_send.push((entry, base_version)),
                 }
             }
-            // "Sending" is on disk before any of these requests leaves.
             let backend_time = backend
                 .clock_offset()
                 .map(|offset| Timestamp::from(store.clock().instant_ahead_by(offset)));
@@ -242,23 +247,59 @@ pub async fn push(
                     first_sent: entry.first_sent_backend_at,
                 })
                 .collect();
-            let answers =
-                futures_util::future::join_all(pushes.iter().map(|push| backend.push(push))).await;
-            // Every answer is settled before anything else is decided: a
-            // request that went out is never left "sending" for nothing.
-            // A failure settling one does not stop the others: the first is
-            // returned once all were tried.
+            // Each group's answers are settled, with one lazy commit, while
+            // the next group's requests are in flight: the back-end's work
+            // and ours overlap. Every answer is settled before anything else
+            // is decided: a request that went out is never left "sending"
+            // for nothing. A failure settling one does not stop the others:
+            // the first is returned once all were tried.
+            let mut outcomes = Vec::with_capacity(sends.len());
+            let mut answered = 0;
+            let mut previous = Vec::new();
+            for group in pushes.chunks(in_flight) {
+                let settling = &sends[answered - previous.len()..answered];
+                let (got, settled) = futures_util::future::join(
+                    futures_util::future::join_all(group.iter().map(|push| backend.push(push))),
+                    async {
+                        settle_all(store, settling, std::mem::take(&mut previous), &mut report)
+                    },
+                )
+                .await;
+                outcomes.extend(settled?);
+                let trouble = got.iter().any(troubled);
+                answered += got.len();
+                previous = got;
+                if trouble {
+                    // The link or the back-end is in trouble: the rest of
+                    // the window waits for the round's verdict below.
+                    break;
+                }
+            }
+            let last = &sends[answered - previous.len()..answered];
+            outcomes.extend(settle_all(store, last, previous, &mut report)?);
+            let unsent: Vec<&OutboxEntry> = sends[answered..].iter().map(|(e, _)| *e).collect();
+            if !unsent.is_empty() {
+                store.unmark_sending(&unsent)?;
+                for entry in unsent {
+                    tried.remove(&entry.id);
+                }
+            }
             let mut failure = None;
-            store.relax_durability(true)?;
-            for ((entry, _), answer) in sends.iter().zip(answers) {
-                match finish(backend, store, entry, answer, &mut report).await {
+            for ((entry, _), outcome) in sends.iter().zip(outcomes) {
+                let step = match outcome {
+                    Ok(Outcome::Step(step)) => Ok(step),
+                    Ok(Outcome::Rebase(theirs)) => {
+                        rebase(backend, store, entry, theirs, &mut report).await
+                    }
+                    Err(e) => Err(e),
+                };
+                match step {
                     Ok(step) => steps.push(step),
                     Err(e) => {
                         failure.get_or_insert(e);
                     }
                 }
             }
-            store.relax_durability(false)?;
             if let Some(e) = failure {
                 return Err(e);
             }
@@ -282,6 +323,40 @@ pub async fn push(
             }
         }
     }
+}
+
+/// Settles answers in the store with one lazy commit (see
+/// `Store::relax_durability`: the next "sending" mark puts it on disk).
+fn settle_all(
+    store: &mut Store,
+    sent: &[(&OutboxEntry, Option<String>)],
+    answers: Vec<Result<crate::domain::Case, BackendError>>,
+    report: &mut PushReport,
+) -> Result<Vec<Result<Outcome, SyncError>>, SyncError> {
+    if answers.is_empty() {
+        return Ok(Vec::new());
+    }
+    store.relax_durability(true)?;
+    let settled = store.in_one_commit(|store| {
+        sent.iter()
+            .zip(answers)
+            .map(|((entry, _), answer)| settle(store, entry, answer, report))
+            .collect()
+    });
+    store.relax_durability(false)?;
+    Ok(settled?)
+}
+
+/// An answer saying the link or the back-end is in trouble, after which
+/// the rest of a window is not sent in the same go.
+fn troubled(answer: &Result<crate::domain::Case, BackendError>) -> bool {
+    matches!(
+        answer,
+        Err(BackendError::Transient { .. }
+            | BackendError::InDoubt(_)
+            | BackendError::Protocol(_)
+            | BackendError::Auth(_))
+    )
 }
 
 /// What to do with an action before any request for it leaves.
@@ -370,51 +445,69 @@ async fn prepare(
     Ok(Prepared::Send(base_version))
 }
 
-/// Settles the answer to an action's send. The copy held here may be
-/// behind: a refusal for the version alone, with the fields untouched, is
-/// sent again over the back-end's version (`MAX_REBASES` sends in all).
-async fn finish(
+/// What an answer leaves to do.
+enum Outcome {
+    Step(Step),
+    /// Refused for the version alone, with the action's fields untouched:
+    /// to be sent again over the back-end's version (see `rebase`).
+    Rebase(Box<crate::domain::Case>),
+}
+
+/// Settles the answer to an action's send, in the store only: nothing is
+/// sent from here, so a window's answers are settled in one commit.
+fn settle(
+    store: &mut Store,
+    entry: &OutboxEntry,
+    answer: Result<crate::domain::Case, BackendError>,
+    report: &mut PushReport,
+) -> Result<Outcome, SyncError> {
+    match answer {
+        Ok(case) => {
+            store.mark_done(&entry.id, &case, Settled::Sent)?;
+            report.note_numbered(entry, &case);
+            report.applied += 1;
+            Ok(Outcome::Step(Step::Settled))
+        }
+        Err(BackendError::Conflict { theirs }) if entry.action.is_reflected_in(&theirs) => {
+            store.mark_done(&entry.id, &theirs, Settled::ReadBack)?;
+            report.found_applied += 1;
+            Ok(Outcome::Step(Step::Settled))
+        }
+        Err(BackendError::Conflict { theirs })
+            if !entry.action.conflicts_with(&entry.seen, &theirs) =>
+        {
+            Ok(Outcome::Rebase(theirs))
+        }
+        Err(e) => settle_error(store, entry, e, report).map(Outcome::Step),
+    }
+}
+
+/// The copy held here was behind: the action is sent again over the
+/// back-end's version, `MAX_REBASES` sends in all, then left for later.
+async fn rebase(
     backend: &impl Backend,
     store: &mut Store,
     entry: &OutboxEntry,
-    mut answer: Result<crate::domain::Case, BackendError>,
+    mut theirs: Box<crate::domain::Case>,
     report: &mut PushReport,
 ) -> Result<Step, SyncError> {
-    let mut sent = 1;
-    loop {
-        match answer {
-            Ok(case) => {
-                store.mark_done(&entry.id, &case, Settled::Sent)?;
-                report.note_numbered(entry, &case);
-                report.applied += 1;
-                return Ok(Step::Settled);
-            }
-            Err(BackendError::Conflict { theirs }) if entry.action.is_reflected_in(&theirs) => {
-                store.mark_done(&entry.id, &theirs, Settled::ReadBack)?;
-                report.found_applied += 1;
-                return Ok(Step::Settled);
-            }
-            Err(BackendError::Conflict { theirs })
-                if !entry.action.conflicts_with(&entry.seen, &theirs) =>
-            {
-                store.rebase(&entry.id, &theirs)?;
-                if sent == MAX_REBASES {
-                    break;
-                }
-                sent += 1;
-                answer = backend
-                    .push(&Push {
-                        action_id: &entry.id,
-                        case_id: &entry.case_id,
-                        action: &entry.action,
-                        base_version: Some(theirs.version.as_str()),
-                        first_sent: entry.first_sent_backend_at,
-                    })
-                    .await;
-            }
-            Err(e) => return settle_error(store, entry, e, report),
+    for _ in 1..MAX_REBASES {
+        store.rebase(&entry.id, &theirs)?;
+        let answer = backend
+            .push(&Push {
+                action_id: &entry.id,
+                case_id: &entry.case_id,
+                action: &entry.action,
+                base_version: Some(theirs.version.as_str()),
+                first_sent: entry.first_sent_backend_at,
+            })
+            .await;
+        match settle(store, entry, answer, report)? {
+            Outcome::Step(step) => return Ok(step),
+            Outcome::Rebase(newer) => theirs = newer,
         }
     }
+    store.rebase(&entry.id, &theirs)?;
     store.mark_retry(
         &entry.id,
         "the case keeps changing on the back-end",

@@ -169,23 +169,18 @@ fn spawn_sync(
 ) -> Result<(), AppError> {
     std::thread::Builder::new()
         .name(format!("guichet-sync-{name}"))
-        .spawn(move || {
-            match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => {
-                    runtime.block_on(sync::run(name, store, connect, offline, commands, events))
-                }
-                Err(e) => {
-                    let _ = events.send(Msg::Sync {
-                        source: name,
-                        event: super::msg::SyncEvent::Failed {
-                            trouble: super::msg::Trouble::Refusing,
-                            message: format!("cannot start the sync: {e}"),
-                        },
-                    });
-                }
+        .spawn(move || match crate::app::workspace::runtime() {
+            Ok(runtime) => {
+                runtime.block_on(sync::run(name, store, connect, offline, commands, events))
+            }
+            Err(e) => {
+                let _ = events.send(Msg::Sync {
+                    source: name,
+                    event: super::msg::SyncEvent::Failed {
+                        trouble: super::msg::Trouble::Refusing,
+                        message: format!("cannot start the sync: {e}"),
+                    },
+                });
             }
         })
         .map_err(|e| AppError::System(format!("cannot start a thread: {e}")))?;
