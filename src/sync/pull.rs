@@ -334,11 +334,20 @@ async fn read_pages(
     let mut newest = watermark;
     let mut changed_ids = Vec::new();
     let mut size = PageSize::new();
-    loop {
-        let asked = size.rows;
+    let fetch = |cursor: Option<Watermark>, asked: usize| async move {
         let started = std::time::Instant::now();
-        let page = backend.changed_cases(cursor.as_ref(), asked).await?;
-        size.after(asked, page.cases.len(), page.more, started.elapsed());
+        let page = backend.changed_cases(cursor.as_ref(), asked).await;
+        (page, asked, started.elapsed())
+    };
+    // The next page, when it was read while this one was being stored.
+    let mut fetched = None;
+    loop {
+        let (page, asked, took) = match fetched.take() {
+            Some(fetched) => fetched,
+            None => fetch(cursor.clone(), size.rows).await,
+        };
+        let page = page?;
+        size.after(asked, page.cases.len(), page.more, took);
         report.pages += 1;
         report.cases_received += page.cases.len();
         report.unreadable += page.unreadable;
@@ -361,26 +370,41 @@ async fn read_pages(
             report.citizens += citizens.len();
             store.save_citizens(&citizens)?;
         }
-        let changed = store.save_cases(&page.cases)?;
-        report.cases_changed += changed;
-        if changed > 0 {
-            changed_ids.extend(page.cases.iter().map(|c| c.id.clone()));
-        }
         if newest
             .as_ref()
             .is_none_or(|w| (&next.updated, &next.id) > (&w.updated, &w.id))
         {
             newest = Some(next.clone());
         }
-        if let Some(w) = &newest {
-            store.set_meta(
-                Meta::Watermark,
-                &serde_json::to_string(w).unwrap_or_default(),
-            )?;
-        }
+        // The back-end reads the next page while this one is stored, as far
+        // as the runtime's worker carries its request meanwhile. This
+        // page's watermark is written with it.
+        let storing = std::time::Instant::now();
+        let store_page = async {
+            let changed = store.save_cases(&page.cases)?;
+            report.cases_changed += changed;
+            if changed > 0 {
+                changed_ids.extend(page.cases.iter().map(|c| c.id.clone()));
+            }
+            if let Some(w) = &newest {
+                store.set_meta(
+                    Meta::Watermark,
+                    &serde_json::to_string(w).unwrap_or_default(),
+                )?;
+            }
+            Ok::<_, SyncError>(storing.elapsed())
+        };
         if !page.more {
+            store_page.await?;
             break;
         }
+        let (read, stored) =
+            futures_util::future::join(fetch(Some(next.clone()), size.rows), store_page).await;
+        let stored_in = stored?;
+        // The page's size follows the link, not the local store: the time
+        // spent storing while the next page was read is not the link's.
+        let (page, asked, took) = read;
+        fetched = Some((page, asked, took.saturating_sub(stored_in)));
         cursor = Some(next);
     }
     Ok(changed_ids)
