@@ -87,3 +87,95 @@ async fn without_extensions_through_read_back() {
     // Resets after the server applied a write: read back, not re-sent.
     assert!(exactly_once_through_faults(&["--no-extensions"]).await > 0);
 }
+
+/// How many actions the sized run queues: `GUICHET_FAULTS_ACTIONS` (120 by
+/// default; the full run is 10,000).
+fn actions_at_scale() -> usize {
+    std::env::var("GUICHET_FAULTS_ACTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120)
+}
+
+/// What each write meets, drawn at the rates: 30% of connections
+/// reset after the server applied the request, 20% answered 5xx, 5% held
+/// 2 s, 5% cut short; the rest pass.
+fn drawn_faults(dice: &mut support::chaos::Dice, count: usize) -> Vec<Fault> {
+    (0..count)
+        .map(|_| match dice.below(100) {
+            0..30 => Fault::ResetAfterUpstream,
+            30..50 => Fault::Status([500, 502, 503][dice.below(3) as usize]),
+            50..55 => Fault::Delay(Duration::from_secs(2)),
+            55..60 => Fault::TruncateBody,
+            _ => Fault::Pass,
+        })
+        .collect()
+}
+
+/// Many actions on many cases through the drawn faults: each comment lands
+/// once and in its case's order, and each case ends at its last priority.
+async fn exactly_once_and_in_order_at_scale(extra: &[&str]) {
+    let actions = actions_at_scale();
+    let per_case = 10;
+    let cases_wanted = actions.div_ceil(per_case);
+    let server = start((cases_wanted * 4).max(200) as u32, extra);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "superviseur");
+    agent.ok(&["sync"]);
+    let cases = agent.numbers("open", cases_wanted);
+    assert_eq!(cases.len(), cases_wanted, "enough open cases");
+    // Queued straight into the store, as the console does (a process per
+    // action would take longer than the run itself).
+    let mut comments: Vec<Vec<String>> = vec![Vec::new(); cases.len()];
+    let mut last_priority = vec![None; cases.len()];
+    {
+        let mut store = agent.open_store();
+        for i in 0..actions {
+            let c = i % cases.len();
+            let action = if i % per_case == per_case - 1 {
+                let priority = (i / cases.len() % 4) as u8 + 1;
+                last_priority[c] = Some(priority);
+                guichet::domain::Action::Priority { priority }
+            } else {
+                let text = format!("Réponse {i} au dossier {}", cases[c]);
+                comments[c].push(text.clone());
+                guichet::domain::Action::Comment { text }
+            };
+            store.enqueue(&cases[c], action).expect("queued");
+        }
+    }
+    let mut dice = support::chaos::Dice::new();
+    proxy.schedule_writes(drawn_faults(&mut dice, actions * 3));
+    agent.sync_until_drained(actions * 2 + 50);
+    assert!(
+        proxy.stats().faults > (actions / 4) as u64,
+        "{:?}",
+        proxy.stats()
+    );
+
+    let boss = server.client("superviseur");
+    for (c, number) in cases.iter().enumerate() {
+        let ours: Vec<String> = boss
+            .journal_texts(number)
+            .await
+            .into_iter()
+            .filter(|t| t.starts_with("Réponse "))
+            .collect();
+        assert_eq!(ours, comments[c], "each once, in order, on {number}");
+        if let Some(priority) = last_priority[c] {
+            let case = boss.find_case(&format!("number={number}")).await;
+            assert_eq!(case["priority"], priority.to_string(), "{number}");
+        }
+    }
+}
+
+/// `GUICHET_FAULTS_ACTIONS=10000 cargo test --test sync faults::at_scale -- --test-threads=1`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_scale_with_idempotency_keys() {
+    exactly_once_and_in_order_at_scale(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_scale_without_extensions() {
+    exactly_once_and_in_order_at_scale(&["--no-extensions"]).await;
+}
