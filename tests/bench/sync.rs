@@ -26,7 +26,7 @@ fn main() {
     let actions = env_number("GUICHET_BENCH_ACTIONS", 10_000);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let started = Instant::now();
-    let server = server::start(cases as u32, &[]);
+    let server = server::start_today(cases as u32, &[]);
     println!(
         "server seeded with {cases} cases in {:.1} s",
         started.elapsed().as_secs_f64()

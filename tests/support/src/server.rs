@@ -27,6 +27,20 @@ pub fn start(demo: u32, extra: &[&str]) -> Server {
     server
 }
 
+/// For benchmarks: a fresh server whose demo cases are laid around today,
+/// as the agent's clock sees them (tests fix the day instead). With the
+/// fixed day, every deadline is past by now, and filters on deadlines no
+/// longer narrow anything: not the agent's world.
+pub fn start_today(demo: u32, extra: &[&str]) -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("cases.db");
+    let mut args = vec!["--demo".to_string(), demo.to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut server = launch(&db, &args, Stdio::null());
+    server.dir = Some(dir);
+    server
+}
+
 /// Starts a server on an existing (or new) database file.
 pub fn start_on(db: &Path, demo: Option<u32>, extra: &[&str]) -> Server {
     let mut args: Vec<String> = Vec::new();
