@@ -751,6 +751,17 @@ mod tests {
         }
     }
 
+    fn queue_comment(store: &mut Store, case: &str, text: &str) -> OutboxEntry {
+        store
+            .enqueue(
+                case,
+                Action::Comment {
+                    text: text.to_string(),
+                },
+            )
+            .unwrap()
+    }
+
     fn seeded() -> (tempfile::TempDir, Store) {
         let (dir, mut store) = test_store();
         store
@@ -799,15 +810,9 @@ mod tests {
     #[test]
     fn one_blocked_case_does_not_hold_up_others_and_order_is_kept() {
         let (_dir, mut store) = seeded();
-        let a1 = store
-            .enqueue("CS1", Action::Comment { text: "a".into() })
-            .unwrap();
-        let a2 = store
-            .enqueue("CS1", Action::Comment { text: "b".into() })
-            .unwrap();
-        let b1 = store
-            .enqueue("CS2", Action::Comment { text: "c".into() })
-            .unwrap();
+        let a1 = queue_comment(&mut store, "CS1", "a");
+        let a2 = queue_comment(&mut store, "CS1", "b");
+        let b1 = queue_comment(&mut store, "CS2", "c");
         let ready: Vec<String> = store
             .ready(i64::MAX)
             .unwrap()
@@ -844,9 +849,7 @@ mod tests {
     #[test]
     fn an_action_dropped_before_its_send_is_not_sent() {
         let (_dir, mut store) = seeded();
-        let a = store
-            .enqueue("CS1", Action::Comment { text: "x".into() })
-            .unwrap();
+        let a = queue_comment(&mut store, "CS1", "x");
         store.drop_action(&a.id).unwrap();
         assert!(
             !store.mark_sending(&a.id, true, None).unwrap(),
@@ -858,9 +861,7 @@ mod tests {
     #[test]
     fn a_crash_while_sending_leaves_the_action_in_doubt() {
         let (_dir, mut store) = seeded();
-        let a = store
-            .enqueue("CS1", Action::Comment { text: "x".into() })
-            .unwrap();
+        let a = queue_comment(&mut store, "CS1", "x");
         store.mark_sending(&a.id, true, None).unwrap();
         assert_eq!(store.recover_interrupted().unwrap(), 1);
         assert_eq!(store.action(&a.id).unwrap().state, OutboxState::InDoubt);
@@ -877,12 +878,8 @@ mod tests {
         let (_dir, mut store) = test_store();
         crate::store::save_test_case(&mut store, "1");
         crate::store::save_test_case(&mut store, "2");
-        let a = store
-            .enqueue("CS1", Action::Comment { text: "a".into() })
-            .unwrap();
-        let b = store
-            .enqueue("CS2", Action::Comment { text: "b".into() })
-            .unwrap();
+        let a = queue_comment(&mut store, "CS1", "a");
+        let b = queue_comment(&mut store, "CS2", "b");
         store.drop_action(&b.id).unwrap();
         let marked = store
             .mark_sending_all(&[a.id.as_str(), b.id.as_str()], true, None)
@@ -896,9 +893,7 @@ mod tests {
     #[test]
     fn a_mark_whose_request_never_left_is_undone_exactly() {
         let (_dir, mut store) = seeded();
-        let a = store
-            .enqueue("CS1", Action::Comment { text: "a".into() })
-            .unwrap();
+        let a = queue_comment(&mut store, "CS1", "a");
         let before = store.action(&a.id).unwrap();
         store
             .mark_sending_all(
@@ -930,12 +925,8 @@ mod tests {
     #[test]
     fn one_commit_keeps_every_settled_action_but_the_one_that_failed() {
         let (_dir, mut store) = seeded();
-        let a = store
-            .enqueue("CS1", Action::Comment { text: "a".into() })
-            .unwrap();
-        let b = store
-            .enqueue("CS2", Action::Comment { text: "b".into() })
-            .unwrap();
+        let a = queue_comment(&mut store, "CS1", "a");
+        let b = queue_comment(&mut store, "CS2", "b");
         store
             .mark_sending_all(&[a.id.as_str(), b.id.as_str()], true, None)
             .unwrap();

@@ -169,7 +169,7 @@ async fn exactly_once_and_in_order_at_scale(extra: &[&str]) {
     }
 }
 
-/// `GUICHET_FAULTS_ACTIONS=10000 cargo test --test sync faults::at_scale -- --test-threads=1`
+/// `GUICHET_FAULTS_ACTIONS=10000 cargo test --test sync faults::at_scale` (both modes side by side)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_scale_with_idempotency_keys() {
     exactly_once_and_in_order_at_scale(&[]).await;
