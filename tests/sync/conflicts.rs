@@ -15,14 +15,7 @@ fn priority_of(agent: &Agent, number: &str) -> u64 {
 async fn conflicts_are_surfaced_and_resolved(extra: &[&str]) {
     let server = start(80, extra);
     let boss = server.client("superviseur");
-    let titres = boss
-        .list(
-            "/api/now/table/sys_user_group",
-            &[("sysparm_query", "name=Titres")],
-        )
-        .await
-        .expect(200);
-    let group = s(&titres.rows()[0]["sys_id"]).to_string();
+    let group = boss.group_id("Titres").await;
     let number = s(&boss
         .find_case(&format!("assignment_group={group}^state=10"))
         .await["number"])

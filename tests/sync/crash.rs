@@ -33,16 +33,7 @@ async fn killed_at_random_points(extra: &[&str]) {
     agent.sync_until_drained(10);
 
     let boss = server.client("superviseur");
-    for number in &cases {
-        let texts = boss.journal_texts(number).await;
-        for (_, text) in expected.iter().filter(|(n, _)| n == number) {
-            assert_eq!(texts.iter().filter(|t| *t == text).count(), 1, "{text}");
-        }
-        assert_eq!(
-            boss.find_case(&format!("number={number}")).await["priority"],
-            "1"
-        );
-    }
+    boss.assert_landed_once(&cases, &expected, Some("1")).await;
     let all = agent.json(&["--offline", "queue", "--all", "--json"]);
     assert_eq!(
         all.as_array().unwrap().len(),
@@ -94,12 +85,7 @@ async fn an_action_made_during_a_sync_waits_for_it_and_lands_once() {
     agent.ok(&["sync"]);
     assert!(agent.queue().is_empty());
     let boss = server.client("superviseur");
-    for number in &cases {
-        let texts = boss.journal_texts(number).await;
-        for (_, text) in expected.iter().filter(|(n, _)| n == number) {
-            assert_eq!(texts.iter().filter(|t| *t == text).count(), 1, "{text}");
-        }
-    }
+    boss.assert_landed_once(&cases, &expected, None).await;
     assert_eq!(
         boss.journal_count(&cases[0], "Pendant la synchronisation")
             .await,

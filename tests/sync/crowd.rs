@@ -68,14 +68,7 @@ async fn crowd(extra: &[&str], strict: bool) {
     let cases_n = size("GUICHET_CROWD_CASES", 12);
     let server = start((cases_n * 12).max(200) as u32, extra);
     let boss = server.client("superviseur");
-    let titres = boss
-        .list(
-            "/api/now/table/sys_user_group",
-            &[("sysparm_query", "name=Titres")],
-        )
-        .await
-        .expect(200);
-    let group = s(&titres.rows()[0]["sys_id"]).to_string();
+    let group = boss.group_id("Titres").await;
     let rows = boss
         .list(
             "/api/now/table/sn_customerservice_case",

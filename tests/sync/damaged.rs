@@ -245,16 +245,8 @@ async fn a_damaged_store_gives_up_its_queue_first_and_nothing_lands_twice() {
         1,
         "landed once"
     );
-    for number in &cases[1..] {
-        let texts = boss.journal_texts(number).await;
-        for (_, text) in expected.iter().filter(|(n, _)| n == number) {
-            assert_eq!(texts.iter().filter(|t| *t == text).count(), 1, "{text}");
-        }
-        assert_eq!(
-            boss.find_case(&format!("number={number}")).await["priority"],
-            "1"
-        );
-    }
+    boss.assert_landed_once(&cases[1..], &expected, Some("1"))
+        .await;
     let all = agent.json(&["--offline", "queue", "--all", "--json"]);
     let done: Vec<&str> = all
         .as_array()

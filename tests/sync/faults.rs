@@ -62,18 +62,7 @@ async fn exactly_once_through_faults(extra: &[&str]) -> u64 {
     );
 
     let boss = server.client("superviseur");
-    for number in &cases {
-        let texts = boss.journal_texts(number).await;
-        for (_, text) in expected.iter().filter(|(n, _)| n == number) {
-            assert_eq!(
-                texts.iter().filter(|t| *t == text).count(),
-                1,
-                "{text} on {number}"
-            );
-        }
-        let case = boss.find_case(&format!("number={number}")).await;
-        assert_eq!(case["priority"], "2");
-    }
+    boss.assert_landed_once(&cases, &expected, Some("2")).await;
     found_applied
 }
 

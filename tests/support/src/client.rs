@@ -205,6 +205,31 @@ impl Client {
         self.journal_values(s(&case["sys_id"])).await
     }
 
+    /// Asserts that each comment of `expected` (case number, text), as
+    /// `Agent::queue_work` queues them, is on the server exactly once among
+    /// `cases`, and, with `priority`, that each of them has it.
+    pub async fn assert_landed_once(
+        &self,
+        cases: &[String],
+        expected: &[(String, String)],
+        priority: Option<&str>,
+    ) {
+        for number in cases {
+            let texts = self.journal_texts(number).await;
+            for (_, text) in expected.iter().filter(|(n, _)| n == number) {
+                assert_eq!(
+                    texts.iter().filter(|t| *t == text).count(),
+                    1,
+                    "{text} on {number}"
+                );
+            }
+            if let Some(priority) = priority {
+                let case = self.find_case(&format!("number={number}")).await;
+                assert_eq!(case["priority"], priority, "{number}");
+            }
+        }
+    }
+
     /// How many journal entries of the case numbered `number` read `text`.
     pub async fn journal_count(&self, number: &str, text: &str) -> usize {
         let texts = self.journal_texts(number).await;
