@@ -168,3 +168,43 @@ async fn at_scale_with_idempotency_keys() {
 async fn at_scale_without_extensions() {
     exactly_once_and_in_order_at_scale(&["--no-extensions"]).await;
 }
+
+/// A failed write ends its group of requests, and the actions of the window
+/// not sent yet go back to waiting exactly as they were: the same sync then
+/// sends each of them once, none is left "sending" or in doubt (the refused
+/// one goes again in the sync's second push round).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_not_sent_after_a_failure_go_back_untouched() {
+    let server = start(60, &[]);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "superviseur");
+    agent.ok(&["sync"]);
+    let cases = agent.numbers("open", 10);
+    for number in &cases {
+        agent.ok(&[
+            "--offline",
+            "comment",
+            number,
+            &format!("Réponse pour {number}"),
+        ]);
+    }
+    proxy.schedule_writes([Fault::Status(503)]);
+    agent.ok(&["sync"]);
+    let all = agent.json(&["--offline", "queue", "--all", "--json"]);
+    let all = all.as_array().unwrap();
+    // The sync's second push round sends the refused one again.
+    assert!(all.iter().all(|e| e["state"] == "done"), "{all:?}");
+    let attempts: Vec<u64> = all
+        .iter()
+        .map(|e| e["attempts"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        attempts.iter().filter(|a| **a == 2).count(),
+        1,
+        "only the refused one was sent twice; the others never taken for sent: {attempts:?}"
+    );
+    for done in all {
+        assert!(done["attempts"].as_u64() <= Some(2), "{done}");
+        assert_eq!(done["settled_by"], "sent", "{done}");
+    }
+}
