@@ -56,14 +56,26 @@ pub(super) static FOLDED_STATES: std::sync::LazyLock<String> =
 
 fn base_of(tx: &Connection, id: &str) -> StoreResult<Option<Case>> {
     let base: Option<String> = tx
-        .query_row("SELECT base FROM cases WHERE id = ?", [id], |r| r.get(0))
+        .prepare_cached("SELECT base FROM cases WHERE id = ?")?
+        .query_row([id], |r| r.get(0))
         .optional()?;
     base.map(|json| super::from_json(&format!("case {id}"), &json))
         .transpose()
 }
 
-/// Writes the shown copy of a case: `base` with pending actions applied.
+/// Writes the shown copy of a case: `base` with pending actions applied,
+/// and its search words.
 pub(super) fn write_shown(tx: &Connection, base: &Case) -> StoreResult<()> {
+    let due = store_shown(tx, base)?;
+    super::words::write(tx, due.as_slice())
+}
+
+/// The words of a case as stored: number, citizen, summary, description.
+type Words = (String, Option<String>, String, String);
+
+/// Writes the shown copy of a case, and says whether its search words are
+/// to be written (`words::write`, once for a batch of cases).
+fn store_shown(tx: &Connection, base: &Case) -> StoreResult<Option<super::words::Due>> {
     let mut shown = base.clone();
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT action FROM outbox WHERE case_id = ? AND state IN {} ORDER BY seq",
@@ -74,17 +86,16 @@ pub(super) fn write_shown(tx: &Connection, base: &Case) -> StoreResult<()> {
         let action: Action = super::from_json("outbox action", &action?)?;
         action.apply_to(&mut shown);
     }
+    let held: Option<(i64, Words)> = tx
+        .prepare_cached(
+            "SELECT row, number, citizen, summary, description FROM cases WHERE id = ?",
+        )?
+        .query_row([&shown.id], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        })
+        .optional()?;
     let base_json = super::to_json(base)?;
-    let row: i64 = tx.prepare_cached(
-        "INSERT INTO cases (id, number, summary, description, state, priority, procedure, channel, citizen,
-           assignee, grp, opened, due, resolution_code, close_notes, updated, updated_by, version, base)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-         ON CONFLICT (id) DO UPDATE SET number = ?2, summary = ?3, description = ?4, state = ?5, priority = ?6,
-           procedure = ?7, channel = ?8, citizen = ?9, assignee = ?10, grp = ?11, opened = ?12, due = ?13,
-           resolution_code = ?14, close_notes = ?15, updated = ?16, updated_by = ?17, version = ?18, base = ?19
-         RETURNING row",
-    )?
-    .query_row(params![
+    let values = params![
         shown.id,
         shown.number,
         shown.summary,
@@ -104,7 +115,31 @@ pub(super) fn write_shown(tx: &Connection, base: &Case) -> StoreResult<()> {
         shown.updated_by,
         shown.version,
         base_json
-    ], |r| r.get(0))?;
+    ];
+    // An insert or an update of one row, rather than an upsert: SQLite runs
+    // an upsert in a savepoint that copies every page it touches to a
+    // statement journal (7% of a first sync).
+    let row = match &held {
+        Some((row, _)) => {
+            tx.prepare_cached(
+                "UPDATE cases SET number = ?2, summary = ?3, description = ?4, state = ?5, priority = ?6,
+                   procedure = ?7, channel = ?8, citizen = ?9, assignee = ?10, grp = ?11, opened = ?12, due = ?13,
+                   resolution_code = ?14, close_notes = ?15, updated = ?16, updated_by = ?17, version = ?18, base = ?19
+                 WHERE id = ?1",
+            )?
+            .execute(values)?;
+            *row
+        }
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO cases (id, number, summary, description, state, priority, procedure, channel, citizen,
+                   assignee, grp, opened, due, resolution_code, close_notes, updated, updated_by, version, base)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            )?
+            .execute(values)?;
+            tx.last_insert_rowid()
+        }
+    };
     super::haystack::write(
         tx,
         row,
@@ -112,7 +147,33 @@ pub(super) fn write_shown(tx: &Connection, base: &Case) -> StoreResult<()> {
         shown.citizen.as_deref(),
         &shown.procedure,
         &shown.summary,
-    )
+    )?;
+    // Most writes of a case (an action settled, a new version from the
+    // back-end) leave its words as they were: an FTS5 update would delete
+    // and insert every one of them.
+    let words = (
+        &shown.number,
+        &shown.citizen,
+        &shown.summary,
+        &shown.description,
+    );
+    if held.is_none() {
+        // A purged case that comes back is no longer a purged one.
+        tx.prepare_cached("DELETE FROM purged_cases WHERE id = ?")?
+            .execute([&shown.id])?;
+    }
+    Ok(match held {
+        None => Some(super::words::Due {
+            row,
+            replace: false,
+        }),
+        Some((_, (number, citizen, summary, description)))
+            if (&number, &citizen, &summary, &description) != words =>
+        {
+            Some(super::words::Due { row, replace: true })
+        }
+        Some(_) => None,
+    })
 }
 
 /// Recomputes the shown copy after the outbox changed for a case.
@@ -130,15 +191,17 @@ impl Store {
         let now = self.clock.now();
         let tx = self.write()?;
         let mut changed = 0;
+        let mut words = Vec::new();
         for case in cases {
             if let Some(base) = base_of(&tx, &case.id)?
                 && base == *case
             {
                 continue;
             }
-            write_shown(&tx, case)?;
+            words.extend(store_shown(&tx, case)?);
             changed += 1;
         }
+        super::words::write(&tx, &words)?;
         // A case's retention starts when it arrives: a first sync keeps the
         // history it fetched for the retention's days, instead of purging
         // at once what it has just downloaded.

@@ -232,10 +232,16 @@ pub(super) fn replace_provisional(
         // was lost, and read back later): the provisional copy goes.
         tx.execute("DELETE FROM cases WHERE id = ?", [provisional])?;
     } else {
-        tx.execute(
-            "UPDATE cases SET id = ?1, number = ?2 WHERE id = ?3",
-            params![returned.id, returned.number, provisional],
-        )?;
+        let row: Option<i64> = tx
+            .query_row(
+                "UPDATE cases SET id = ?1, number = ?2 WHERE id = ?3 RETURNING row",
+                params![returned.id, returned.number, provisional],
+                |r| r.get(0),
+            )
+            .optional()?;
+        // Found by the back-end's number from now on.
+        let renumbered = row.map(|row| super::words::Due { row, replace: true });
+        super::words::write(tx, renumbered.as_slice())?;
     }
     tx.execute(
         "UPDATE outbox SET case_id = ?1, case_number = ?2 WHERE case_id = ?3",
@@ -388,6 +394,15 @@ mod tests {
             store.renumbered("new-1").unwrap().as_deref(),
             Some("CS0000042")
         );
+        // Searched by the back-end's number now, and still by the citizen.
+        let found = |words: &str| -> Vec<String> {
+            let search = crate::domain::search::Search::parse(words).unwrap();
+            let hits = store.search(&search, 10).unwrap();
+            hits.into_iter().map(|h| h.row.case.id).collect()
+        };
+        assert_eq!(found("CS0000042"), ["c1"]);
+        assert!(found("NEW-1").is_empty());
+        assert_eq!(found("comptoir").len(), 2);
         let waiting = store.action(&note.id).unwrap();
         assert_eq!(
             (

@@ -136,7 +136,7 @@ impl Store {
             ..PurgeReport::default()
         };
         // Remembered so that a comparison of every visible id does not
-        // fetch them again; forgotten when the case comes back (trigger).
+        // fetch them again; forgotten when the case comes back (`cases::store_shown`).
         tx.execute(
             "INSERT OR REPLACE INTO purged_cases (id, version, at)
              SELECT c.id, c.version, ? FROM cases c WHERE c.id IN (SELECT id FROM temp.expiring)",

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 
 /// Each step takes the store from the version before it to its own; a store
 /// is brought up step by step, each step in one transaction.
-const STEPS: [&str; 7] = [
+const STEPS: [&str; 8] = [
     SCHEMA,
     V2_SORT_INDEXES,
     V3_HAYSTACK,
@@ -13,6 +13,7 @@ const STEPS: [&str; 7] = [
     V5_RETENTION,
     V6_WORDS_WHEN_CHANGED,
     V7_INTAKE,
+    V8_WORDS_BY_THE_STORE,
 ];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
@@ -113,6 +114,18 @@ CREATE TABLE procedures (
   follow_up_en TEXT NOT NULL,
   follow_up_fr TEXT NOT NULL
 ) WITHOUT ROWID;
+"#;
+
+/// No trigger on writes of cases: a statement that fires one runs in a
+/// savepoint of its own, which copies each page it touches to a statement
+/// journal and has FTS5 write its pending words to disk. The search words
+/// are written by the store once per batch (`store::words`), and a purged
+/// case that comes back is unmarked where cases are written
+/// (`cases::store_shown`).
+const V8_WORDS_BY_THE_STORE: &str = r#"
+DROP TRIGGER case_words_insert;
+DROP TRIGGER case_words_update;
+DROP TRIGGER purged_case_back;
 "#;
 
 /// The console sorts lists by column: each order walks an index.
@@ -271,3 +284,78 @@ CREATE TABLE audit (
   detail TEXT NOT NULL
 );
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Case;
+    use crate::domain::search::Search;
+    use crate::store::Store;
+
+    fn found(store: &Store, words: &str) -> Vec<String> {
+        let hits = store.search(&Search::parse(words).unwrap(), 10).unwrap();
+        hits.into_iter().map(|h| h.row.case.id).collect()
+    }
+
+    #[test]
+    fn a_store_of_version_7_keeps_its_words_and_the_store_writes_them_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let old = Case {
+            id: "c1".into(),
+            number: "CS1".into(),
+            summary: "Passeport perdu".into(),
+            version: "1".into(),
+            ..Case::default()
+        };
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (done, step) in STEPS[..7].iter().enumerate() {
+                let version = done + 1;
+                conn.execute_batch(&format!("{step} PRAGMA user_version = {version};"))
+                    .unwrap();
+            }
+            // Written as version 7 wrote cases: its triggers indexed the words.
+            conn.execute(
+                "INSERT INTO cases (id, number, summary, description, state, priority, procedure,
+                   channel, opened, due, resolution_code, close_notes, updated, updated_by, version, base)
+                 VALUES ('c1', 'CS1', 'Passeport perdu', '', '', 0, '', '', '', '', '', '', '', '', '1', ?)",
+                [serde_json::to_string(&old).unwrap()],
+            )
+            .unwrap();
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut store = Store::open(&path, None).unwrap();
+        let triggers: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases'
+                   AND (sql LIKE '%AFTER INSERT%' OR sql LIKE '%AFTER UPDATE%')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(triggers, 0, "no trigger on writes of cases");
+        assert_eq!(found(&store, "passeport"), ["c1"]);
+
+        let new = Case {
+            id: "c2".into(),
+            number: "CS2".into(),
+            summary: "Carte grise".into(),
+            version: "1".into(),
+            ..Case::default()
+        };
+        store.save_cases(std::slice::from_ref(&new)).unwrap();
+        assert_eq!(found(&store, "carte"), ["c2"]);
+        let renamed = Case {
+            summary: "Permis de conduire".into(),
+            version: "2".into(),
+            ..old
+        };
+        store.save_cases(&[renamed]).unwrap();
+        assert!(found(&store, "passeport").is_empty());
+        assert_eq!(found(&store, "permis"), ["c1"]);
+        assert_eq!(found(&store, "CS2"), ["c2"]);
+    }
+}

@@ -3,6 +3,7 @@
 //! sync with no link simply leaves them queued.
 
 mod backoff;
+mod page_writer;
 pub mod pull;
 pub mod push;
 

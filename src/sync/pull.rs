@@ -7,6 +7,7 @@ use crate::store::Meta;
 use std::time::Duration;
 
 use super::SyncError;
+use super::page_writer::{Batch, Pages};
 use crate::backend::{Backend, Watermark};
 use crate::store::Store;
 
@@ -311,12 +312,15 @@ async fn changed_pages(
     watermark: Option<Watermark>,
     report: &mut PullReport,
 ) -> Result<Vec<String>, SyncError> {
-    // The bigger cache of a first pull is given back whatever the outcome:
-    // the console's sync connection lives on after a failed round.
-    store.bulk_writes(watermark.is_none())?;
-    let read = read_pages(backend, store, watermark, report).await;
-    store.bulk_writes(false)?;
-    read
+    let mut pages = Pages::new(watermark.is_none());
+    let read = read_pages(backend, store, watermark, report, &mut pages).await;
+    // Pages handed over are stored whatever happened to the reading; the
+    // writer's own failure is the one to tell (the reading stopped for it).
+    let written = pages.finish().await?;
+    report.cases_changed += written.changed;
+    report.forgotten += written.forgotten;
+    read?;
+    Ok(written.changed_ids)
 }
 
 async fn read_pages(
@@ -324,90 +328,81 @@ async fn read_pages(
     store: &mut Store,
     watermark: Option<Watermark>,
     report: &mut PullReport,
-) -> Result<Vec<String>, SyncError> {
+    pages: &mut Pages,
+) -> Result<(), SyncError> {
     // Start a little before the watermark: a write committed late in the
     // same second would otherwise be skipped for ever.
-    let mut cursor = watermark.as_ref().map(|w| Watermark {
+    let cursor = watermark.as_ref().map(|w| Watermark {
         updated: w.updated.map(|at| at - OVERLAP),
         id: String::new(),
     });
     let mut newest = watermark;
-    let mut changed_ids = Vec::new();
     let mut size = PageSize::new();
-    let fetch = |cursor: Option<Watermark>, asked: usize| async move {
+    // Citizens this pull asked for: a writer may not have stored them yet.
+    let mut asked = std::collections::HashSet::new();
+    let fetch = |cursor: Option<Watermark>, rows: usize| async move {
         let started = std::time::Instant::now();
-        let page = backend.changed_cases(cursor.as_ref(), asked).await;
-        (page, asked, started.elapsed())
+        let page = backend.changed_cases(cursor.as_ref(), rows).await;
+        (page, rows, started.elapsed())
     };
-    // The next page, when it was read while this one was being stored.
-    let mut fetched = None;
+    let citizens = |ids: Vec<String>| async move {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        backend.citizens(&ids).await
+    };
+    let mut fetched = fetch(cursor, size.rows).await;
     loop {
-        let (page, asked, took) = match fetched.take() {
-            Some(fetched) => fetched,
-            None => fetch(cursor.clone(), size.rows).await,
-        };
+        let (page, rows, took) = fetched;
         let page = page?;
-        size.after(asked, page.cases.len(), page.more, took);
+        size.after(rows, page.cases.len(), page.more, took);
         report.pages += 1;
         report.cases_received += page.cases.len();
         report.unreadable += page.unreadable;
-        if !page.deleted.is_empty() {
-            report.forgotten += store.forget_cases(&page.deleted)?;
-        }
-        let Some(last) = page.cases.last() else {
-            break;
-        };
-        let next = Watermark {
+        let next = page.cases.last().map(|last| Watermark {
             updated: last.updated,
             id: last.id.clone(),
-        };
-        // Citizens first: a case stored after its citizen is indexed for
-        // search with the citizen's name at once, instead of being indexed
-        // again when the name arrives.
-        let missing = store.citizens_missing_for(&page.cases)?;
-        if !missing.is_empty() {
-            let citizens = backend.citizens(&missing).await?;
-            report.citizens += citizens.len();
-            store.save_citizens(&citizens)?;
-        }
-        if newest
-            .as_ref()
-            .is_none_or(|w| (&next.updated, &next.id) > (&w.updated, &w.id))
+        });
+        if let Some(next) = &next
+            && newest
+                .as_ref()
+                .is_none_or(|w| (&next.updated, &next.id) > (&w.updated, &w.id))
         {
             newest = Some(next.clone());
         }
-        // The back-end reads the next page while this one is stored, as far
-        // as the runtime's worker carries its request meanwhile. This
-        // page's watermark is written with it.
-        let storing = std::time::Instant::now();
-        let store_page = async {
-            let changed = store.save_cases(&page.cases)?;
-            report.cases_changed += changed;
-            if changed > 0 {
-                changed_ids.extend(page.cases.iter().map(|c| c.id.clone()));
+        // Citizens come with their page: a case stored after its citizen is
+        // indexed for search with the citizen's name at once.
+        let missing: Vec<String> = store
+            .citizens_missing_for(&page.cases)?
+            .into_iter()
+            .filter(|id| asked.insert(id.clone()))
+            .collect();
+        // The next page is read alongside this one's citizens.
+        let (citizens, following) = match next.filter(|_| page.more) {
+            Some(next) => {
+                let (citizens, following) =
+                    futures_util::future::join(citizens(missing), fetch(Some(next), size.rows))
+                        .await;
+                (citizens?, Some(following))
             }
-            if let Some(w) = &newest {
-                store.set_meta(
-                    Meta::Watermark,
-                    &serde_json::to_string(w).unwrap_or_default(),
-                )?;
-            }
-            Ok::<_, SyncError>(storing.elapsed())
+            None => (citizens(missing).await?, None),
         };
-        if !page.more {
-            store_page.await?;
-            break;
+        report.citizens += citizens.len();
+        let batch = Batch {
+            citizens,
+            watermark: newest.clone().filter(|_| !page.cases.is_empty()),
+            cases: page.cases,
+            deleted: page.deleted,
+        };
+        // A writer that stopped says why from `Pages::finish`.
+        if !pages.put(store, batch, following.is_some()).await? {
+            return Ok(());
         }
-        let (read, stored) =
-            futures_util::future::join(fetch(Some(next.clone()), size.rows), store_page).await;
-        let stored_in = stored?;
-        // The page's size follows the link, not the local store: the time
-        // spent storing while the next page was read is not the link's.
-        let (page, asked, took) = read;
-        fetched = Some((page, asked, took.saturating_sub(stored_in)));
-        cursor = Some(next);
+        match following {
+            Some(following) => fetched = following,
+            None => return Ok(()),
+        }
     }
-    Ok(changed_ids)
 }
 
 /// Refreshes one case and its timeline (when the agent opens it online).

@@ -6,7 +6,9 @@
 //!
 //!   cargo bench --bench sync
 //!   GUICHET_BENCH_CASES=100000 GUICHET_BENCH_ACTIONS=10000 cargo bench --bench sync
-//!   (GUICHET_BENCH_ROUNDS: rounds of the replay comparison, 4 by default)
+//!   (GUICHET_BENCH_SYNC_ROUNDS: rounds of the first sync beside curl, 3 by
+//!   default; GUICHET_BENCH_ROUNDS: rounds of the replay comparison, 4 by
+//!   default; GUICHET_BENCH_ACTIONS=0 leaves the replay out)
 
 use std::time::{Duration, Instant};
 
@@ -32,41 +34,84 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
     let proxy = runtime.block_on(FaultProxy::start(server.address()));
-    let agent = Agent::login(&proxy.url, "superviseur");
-
-    let before = proxy.stats();
-    let started = Instant::now();
-    let report = agent.json(&["sync", "--json"]);
-    let full = started.elapsed();
-    let after = proxy.stats();
-    println!(
-        "full sync: {} cases in {:.1} s, {} requests, {:.1} MiB on the wire",
-        report["report"]["pull"]["cases_changed"],
-        full.as_secs_f64(),
-        after.requests - before.requests,
-        (after.bytes_to_client - before.bytes_to_client) as f64 / 1048576.0
+    // First syncs by fresh agents beside curl, in rounds that alternate
+    // which goes first (the page cache and the disk drift over a run).
+    let sync_rounds = env_number("GUICHET_BENCH_SYNC_ROUNDS", 3).max(1);
+    let (mut ours, mut curls, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut agent = None;
+    for round in 0..sync_rounds {
+        let fresh = Agent::login(&proxy.url, "superviseur");
+        let first_sync = || {
+            let before = proxy.stats();
+            let started = Instant::now();
+            let report = fresh.json(&["sync", "--json"]);
+            let took = started.elapsed();
+            let after = proxy.stats();
+            println!(
+                "round {}: full sync: {} cases in {:.1} s, {} requests, {:.1} MiB on the wire",
+                round + 1,
+                report["report"]["pull"]["cases_changed"],
+                took.as_secs_f64(),
+                after.requests - before.requests,
+                (after.bytes_to_client - before.bytes_to_client) as f64 / 1048576.0
+            );
+            took
+        };
+        // The same data fetched the simplest way, through the same proxy:
+        // each table in pages of 10,000 with curl, one after another.
+        let curl = || {
+            let before = proxy.stats();
+            let started = Instant::now();
+            let (rows, requests) = curl_tables(&proxy.url, "superviseur");
+            let took = started.elapsed();
+            let after = proxy.stats();
+            println!(
+                "round {}: curl, same tables: {rows} rows in {:.1} s, {requests} requests, {:.1} MiB on the wire",
+                round + 1,
+                took.as_secs_f64(),
+                (after.bytes_to_client - before.bytes_to_client) as f64 / 1048576.0,
+            );
+            took
+        };
+        let (mine, theirs) = if round % 2 == 0 {
+            let mine = first_sync();
+            (mine, curl())
+        } else {
+            let theirs = curl();
+            (first_sync(), theirs)
+        };
+        ratios.push(mine.as_secs_f64() / theirs.as_secs_f64());
+        ours.push(mine);
+        curls.push(theirs);
+        agent = Some(fresh);
+    }
+    let agent = agent.expect("one round at least");
+    let ratio =
+        ours.iter().sum::<Duration>().as_secs_f64() / curls.iter().sum::<Duration>().as_secs_f64();
+    let (full, full_low, full_high) = spread(ours);
+    let (plain, plain_low, plain_high) = spread(curls);
+    ratios.sort_by(f64::total_cmp);
+    let (median, low, high) = (
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1],
     );
-
-    // The same data fetched the simplest way, in the same run, through the
-    // same proxy: each table in pages of 10,000 with curl, one after another.
-    let before = proxy.stats();
-    let started = Instant::now();
-    let (rows, requests) = curl_tables(&proxy.url, "superviseur");
-    let plain = started.elapsed();
-    let after = proxy.stats();
     println!(
-        "curl, same tables: {rows} rows in {:.1} s, {requests} requests, {:.1} MiB on the wire; Guichet/curl = {:.2} (target <= 1.3)",
+        "full first sync, median of {sync_rounds}: {:.1} s ({:.1}-{:.1}); curl, same tables: {:.1} s ({:.1}-{:.1}); Guichet/curl = {ratio:.2}, per round median {median:.2} ({low:.2}-{high:.2}) (target <= 1.3)",
+        full.as_secs_f64(),
+        full_low.as_secs_f64(),
+        full_high.as_secs_f64(),
         plain.as_secs_f64(),
-        (after.bytes_to_client - before.bytes_to_client) as f64 / 1048576.0,
-        full.as_secs_f64() / plain.as_secs_f64()
+        plain_low.as_secs_f64(),
+        plain_high.as_secs_f64(),
     );
     // The lines compare.sh gathers into its summary table.
     println!(
-        "SUMMARY|sync ({cases} cases)|full first sync (supervisor)|{:.1} s, {} cases|curl, same tables: {:.1} s: Guichet/curl = {:.2} (target <= 1.3)",
+        "SUMMARY|sync ({cases} cases)|full first sync (supervisor), median of {sync_rounds}|{:.1} s ({:.1}-{:.1})|curl, same tables: {:.1} s: Guichet/curl = {ratio:.2}, per round {median:.2} ({low:.2}-{high:.2}) (target <= 1.3)",
         full.as_secs_f64(),
-        report["report"]["pull"]["cases_changed"],
+        full_low.as_secs_f64(),
+        full_high.as_secs_f64(),
         plain.as_secs_f64(),
-        full.as_secs_f64() / plain.as_secs_f64()
     );
 
     let before = proxy.stats();
@@ -86,6 +131,70 @@ fn main() {
         after.bytes_to_client - before.bytes_to_client
     );
 
+    if actions > 0 {
+        replay(&runtime, &server, &agent, cases, actions);
+    }
+
+    let store = agent.open_store();
+    let queries: [(&str, Search); 5] = [
+        (
+            "baseline: open cases, first 50",
+            Search::default().with(View::Open.filters()),
+        ),
+        (
+            "word 'martin' (full-text)",
+            Search::parse("martin").expect("query"),
+        ),
+        (
+            "state:awaiting_info prio:1,2 due:<7d",
+            Search::parse("state:awaiting_info prio:1,2 due:<7d").expect("query"),
+        ),
+        (
+            "'passepirt' (typo: fuzzy fallback)",
+            Search::parse("passepirt").expect("query"),
+        ),
+        (
+            "group:titres assignee:none 'carte'",
+            Search::parse("group:titres assignee:none carte").expect("query"),
+        ),
+    ];
+    println!(
+        "local search over {} cases (median of 15, ratio to the baseline):",
+        store.case_count().unwrap_or(0)
+    );
+    let mut baseline = None;
+    for (name, search) in queries {
+        let mut times = Vec::new();
+        let mut found = 0;
+        for _ in 0..15 {
+            let started = Instant::now();
+            found = store.search(&search, 50).expect("search").len();
+            times.push(started.elapsed());
+        }
+        let (m, _, _) = spread(times);
+        let base = *baseline.get_or_insert(m);
+        println!(
+            "  {name:<40} {:>8.2} ms  x{:.1}  ({found} found)",
+            m.as_secs_f64() * 1e3,
+            m.as_secs_f64() / base.as_secs_f64()
+        );
+        println!(
+            "SUMMARY|sync ({cases} cases)|local search {name}, median of 15|{:.2} ms|×{:.1} the baseline",
+            m.as_secs_f64() * 1e3,
+            m.as_secs_f64() / base.as_secs_f64()
+        );
+    }
+}
+
+/// Replays `actions` queued actions against the same PATCH requests sent
+/// back to back by a plain client.
+fn replay(
+    runtime: &tokio::runtime::Runtime,
+    server: &server::Server,
+    agent: &Agent,
+    cases: usize,
+    actions: usize,
+) {
     // Replay against the same PATCH requests sent back to back by a plain
     // client, in rounds that alternate which goes first: the disk's fsync
     // time drifts over a run, and the server's file grows with each round.
@@ -107,7 +216,7 @@ fn main() {
     let mut applied = 0;
     for round in 0..rounds {
         let offset = round * per_round;
-        queued += queue_actions(&agent, &numbers, offset, per_round);
+        queued += queue_actions(agent, &numbers, offset, per_round);
         let mut replay = || {
             let started = Instant::now();
             let report = agent.json(&["sync", "--json"]);
@@ -160,56 +269,6 @@ fn main() {
         direct.as_secs_f64(),
         replayed.as_secs_f64() / direct.as_secs_f64()
     );
-
-    let store = agent.open_store();
-    let queries: [(&str, Search); 5] = [
-        (
-            "baseline: open cases, first 50",
-            Search::default().with(View::Open.filters()),
-        ),
-        (
-            "word 'martin' (full-text)",
-            Search::parse("martin").expect("query"),
-        ),
-        (
-            "state:awaiting_info prio:1,2 due:<7d",
-            Search::parse("state:awaiting_info prio:1,2 due:<7d").expect("query"),
-        ),
-        (
-            "'passepirt' (typo: fuzzy fallback)",
-            Search::parse("passepirt").expect("query"),
-        ),
-        (
-            "group:titres assignee:none 'carte'",
-            Search::parse("group:titres assignee:none carte").expect("query"),
-        ),
-    ];
-    println!(
-        "local search over {} cases (median of 15, ratio to the baseline):",
-        store.case_count().unwrap_or(0)
-    );
-    let mut baseline = None;
-    for (name, search) in queries {
-        let mut times = Vec::new();
-        let mut found = 0;
-        for _ in 0..15 {
-            let started = Instant::now();
-            found = store.search(&search, 50).expect("search").len();
-            times.push(started.elapsed());
-        }
-        let (m, _, _) = spread(times);
-        let base = *baseline.get_or_insert(m);
-        println!(
-            "  {name:<40} {:>8.2} ms  x{:.1}  ({found} found)",
-            m.as_secs_f64() * 1e3,
-            m.as_secs_f64() / base.as_secs_f64()
-        );
-        println!(
-            "SUMMARY|sync ({cases} cases)|local search {name}, median of 15|{:.2} ms|×{:.1} the baseline",
-            m.as_secs_f64() * 1e3,
-            m.as_secs_f64() / base.as_secs_f64()
-        );
-    }
 }
 
 /// Queues `count` actions straight into the agent's store, as the console
