@@ -84,10 +84,27 @@ pub struct Page {
 /// hundreds, a typo's matches are noise nobody scrolls to.
 const FUZZY_KEEP: usize = 500;
 
+#[derive(Default)]
 struct Sql {
     conditions: Vec<String>,
     params: Vec<Value>,
+    /// The conditions that match too many cases to find a page by their
+    /// index (see `BROAD`): a page is read with the planner kept off it (the
+    /// unary + before the column), a count still reads it.
+    broad: Vec<usize>,
 }
+
+/// Above this many cases, a filter is no help in finding a page: walking
+/// the list's order index and checking the filter on the way finds 50 rows
+/// sooner than reading every match and sorting them. With SQLCipher each
+/// row read decrypts a page: 14,000 cases awaiting information took 200 ms
+/// to read and sort, the walk 5 ms.
+const BROAD: u64 = 2000;
+
+/// Cases whose words match (the full-text index finds them).
+const MATCHING: &str = "c.row IN (SELECT rowid FROM case_words WHERE case_words MATCH ?)";
+/// The same, only checked on cases another index found (broad words).
+const MATCHING_CHECKED: &str = "+c.row IN (SELECT rowid FROM case_words WHERE case_words MATCH ?)";
 
 impl Sql {
     fn add(&mut self, condition: String, params: impl IntoIterator<Item = Value>) {
@@ -131,7 +148,13 @@ impl Store {
                         None => values.push(self.resolve_state(name)?.value),
                     }
                 }
+                let mut alone = Sql::default();
+                alone.in_list("c.state", values.clone());
+                let broad = self.count(&alone, None)? > BROAD;
                 sql.in_list("c.state", values);
+                if broad {
+                    sql.broad.push(sql.conditions.len() - 1);
+                }
             }
             Filter::Priority(levels) => {
                 sql.in_list(
@@ -191,9 +214,9 @@ impl Store {
                 let values = self.stage_values(Stage::is_open)?;
                 if !values.is_empty() {
                     // Open cases are a large share: walking the list's own
-                    // order index beats the state index, so keep the planner
-                    // off the latter (the unary + does that).
-                    sql.in_list("+c.state", values);
+                    // order index beats the state index for a page.
+                    sql.in_list("c.state", values);
+                    sql.broad.push(sql.conditions.len() - 1);
                 }
             }
             Filter::MyGroups => sql.add(
@@ -204,8 +227,20 @@ impl Store {
         Ok(())
     }
 
-    fn where_clause(sql: &Sql, extra: Option<(&str, Value)>) -> (String, Vec<Value>) {
-        let mut conditions = sql.conditions.clone();
+    /// The WHERE clause of a count (`page` false) or of a page.
+    fn where_clause(sql: &Sql, extra: Option<(&str, Value)>, page: bool) -> (String, Vec<Value>) {
+        let mut conditions: Vec<String> = sql
+            .conditions
+            .iter()
+            .enumerate()
+            .map(|(at, condition)| {
+                if page && sql.broad.contains(&at) {
+                    format!("+{condition}")
+                } else {
+                    condition.clone()
+                }
+            })
+            .collect();
         let mut params = sql.params.clone();
         if let Some((condition, value)) = extra {
             conditions.push(condition.to_string());
@@ -221,7 +256,7 @@ impl Store {
 
     /// Whether anything matches (cheaper than counting).
     fn any(&self, sql: &Sql, extra: Option<(&str, Value)>) -> StoreResult<bool> {
-        let (filter, params) = Self::where_clause(sql, extra);
+        let (filter, params) = Self::where_clause(sql, extra, false);
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT EXISTS (SELECT 1 FROM cases c WHERE {filter})"
         ))?;
@@ -229,7 +264,7 @@ impl Store {
     }
 
     fn count(&self, sql: &Sql, extra: Option<(&str, Value)>) -> StoreResult<u64> {
-        let (filter, params) = Self::where_clause(sql, extra);
+        let (filter, params) = Self::where_clause(sql, extra, false);
         let mut stmt = self
             .conn
             .prepare_cached(&format!("SELECT count(*) FROM cases c WHERE {filter}"))?;
@@ -245,7 +280,7 @@ impl Store {
         offset: usize,
         limit: Option<usize>,
     ) -> StoreResult<Vec<CaseRow>> {
-        let (filter, params) = Self::where_clause(sql, extra);
+        let (filter, params) = Self::where_clause(sql, extra, true);
         let limit = match (limit, offset) {
             (Some(n), 0) => format!(" LIMIT {n}"),
             (Some(n), offset) => format!(" LIMIT {n} OFFSET {offset}"),
@@ -286,6 +321,7 @@ impl Store {
         let sql = Sql {
             conditions: vec!["c.id = ?".into()],
             params: vec![text(id)],
+            broad: Vec::new(),
         };
         Ok(self
             .select_window(&sql, None, Sort::Urgency.order(false), 0, Some(1))?
@@ -295,10 +331,7 @@ impl Store {
     /// The SQL of a search's typed filters.
     fn filters_sql(&self, search: &Search) -> StoreResult<Sql> {
         let me = self.me()?.unwrap_or_default();
-        let mut sql = Sql {
-            conditions: Vec::new(),
-            params: Vec::new(),
-        };
+        let mut sql = Sql::default();
         for filter in &search.filters {
             self.filter_sql(filter, &me, &mut sql)?;
         }
@@ -329,18 +362,31 @@ impl Store {
     ) -> StoreResult<Page> {
         let sql = self.filters_sql(search)?;
         let order = sort.order(descending);
-        let words = (!search.words.is_empty()).then(|| {
+        let words = if search.words.is_empty() {
+            None
+        } else {
             let expression = search
                 .words
                 .iter()
                 .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
                 .collect::<Vec<_>>()
                 .join(" ");
-            (
-                "c.row IN (SELECT rowid FROM case_words WHERE case_words MATCH ?)",
-                Value::Text(expression),
-            )
+            // Common words with other filters: the filters' index finds
+            // the page, the words' matches are only checked (as a list read
+            // once). Rare words find the page themselves.
+            let broad = !sql.conditions.is_empty()
+                && self
+                    .conn
+                    .prepare_cached("SELECT count(*) FROM case_words WHERE case_words MATCH ?")?
+                    .query_row([&expression], |r| r.get::<_, i64>(0))?
+                    > BROAD as i64;
+            Some((broad, Value::Text(expression)))
+        };
+        let for_page = words.clone().map(|(broad, expression)| {
+            let condition = if broad { MATCHING_CHECKED } else { MATCHING };
+            (condition, expression)
         });
+        let words = words.map(|(_, expression)| (MATCHING, expression));
         let total = if count {
             Some(self.count(&sql, words.clone())?)
         } else {
@@ -352,7 +398,7 @@ impl Store {
             (None, Some(_)) => self.any(&sql, words.clone())?,
         };
         if found || words.is_none() {
-            let rows = self.select_window(&sql, words, order, offset, Some(limit))?;
+            let rows = self.select_window(&sql, for_page, order, offset, Some(limit))?;
             return Ok(Page {
                 hits: rows
                     .into_iter()
