@@ -27,6 +27,8 @@ pub fn sync(global: &Global, args: SyncArgs) -> Outcome {
     // interrupted by a crash or a kill is then known to be in doubt.
     let _lock = session.store.lock_sync(true)?;
     session.store.recover_interrupted()?;
+    // This process only syncs (see `Store::plan_once`).
+    session.store.plan_once()?;
     let started = std::time::Instant::now();
     let result = runtime()?.block_on(sync_once(
         &*backend,

@@ -516,8 +516,8 @@ impl Store {
     /// Plans each statement once, whatever values it runs with. SQLite
     /// plans again a statement whose plan looked at a bound value each time
     /// that value changes: on a connection that stores page after page of
-    /// cases, that was 7% of a first sync. Not for connections that search,
-    /// where a date's value rightly decides the plan.
+    /// cases, that was 7% of a first sync. For connections that sync, not
+    /// those that search, where a date's value rightly decides the plan.
     pub fn plan_once(&self) -> StoreResult<()> {
         self.conn.set_db_config(
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,

@@ -79,6 +79,7 @@ impl Workers {
             // The sync purges by the profile's retention, which the store the
             // console was given carries.
             sync_store.set_retention(store.retention());
+            sync_store.plan_once()?;
             let (sync_tx, sync_rx) = tokio::sync::mpsc::unbounded_channel();
             write_stores.push((
                 Named {
