@@ -155,8 +155,8 @@ pub struct MergedPage {
 
 /// `search_page` across `stores`, merged by `sort` (see the module's note
 /// on the cost of a deep window). With one store, that store's own window.
-/// Exact matches come first in the list's order; then the stores' fuzzy
-/// matches (a store that found the words nowhere exactly), best first.
+/// Exact matches in the list's order; when no store found the words
+/// exactly, the stores' close matches, best first.
 pub fn search_page(
     stores: &[&Store],
     search: &Search,
@@ -175,8 +175,7 @@ pub fn search_page(
     }
     let mut exact = Vec::new();
     let mut fuzzy = Vec::new();
-    let mut total = Some(0u64);
-    let mut any_fuzzy = false;
+    let (mut exact_total, mut fuzzy_total) = (Some(0u64), Some(0u64));
     // A filter naming what one back-end does not know (a state of
     // Démarches Simplifiées' in a ServiceNow store) matches nothing there;
     // only a filter no store knows is refused.
@@ -192,29 +191,37 @@ pub fn search_page(
             Err(e) => return Err(e),
         };
         answered += 1;
-        total = total.zip(page.total).map(|(a, b)| a + b);
-        any_fuzzy |= page.fuzzy;
         let hits = page.hits.into_iter().map(|hit| (index, hit));
-        if page.fuzzy {
-            fuzzy.extend(hits);
+        let (found, total) = if page.fuzzy {
+            (&mut fuzzy, &mut fuzzy_total)
         } else {
-            exact.extend(hits);
-        }
+            (&mut exact, &mut exact_total)
+        };
+        found.extend(hits);
+        *total = total.zip(page.total).map(|(a, b)| a + b);
     }
     if answered == 0
         && let Some(e) = refused
     {
         return Err(e);
     }
-    // Stable sorts: within a store its own order, between equal keys the
-    // store first in the inbox.
-    exact.sort_by(|a, b| compare(&a.1, &b.1, sort, descending).then(a.0.cmp(&b.0)));
-    fuzzy.sort_by(|a, b| b.1.score.cmp(&a.1.score).then(a.0.cmp(&b.0)));
-    exact.extend(fuzzy);
+    // As in one store: close matches only when no store found the words as
+    // typed (a store that found nothing exactly answers with its close
+    // ones, which would otherwise follow another's exact matches).
+    let exactly = !exact.is_empty() || fuzzy.is_empty();
+    let (hits, total) = if exactly {
+        // Stable sort: within a store its own order, between equal keys
+        // the store first in the inbox.
+        exact.sort_by(|a, b| compare(&a.1, &b.1, sort, descending).then(a.0.cmp(&b.0)));
+        (exact, exact_total)
+    } else {
+        fuzzy.sort_by(|a, b| b.1.score.cmp(&a.1.score).then(a.0.cmp(&b.0)));
+        (fuzzy, fuzzy_total)
+    };
     Ok(MergedPage {
-        hits: exact.into_iter().skip(offset).take(limit).collect(),
+        hits: hits.into_iter().skip(offset).take(limit).collect(),
         total,
-        fuzzy: any_fuzzy,
+        fuzzy: !exactly,
     })
 }
 
@@ -400,6 +407,49 @@ mod tests {
         assert_eq!(page.total, Some(1));
         let nowhere = Search::default().with([Filter::State(vec!["no_such_state".into()])]);
         assert!(search_page(&stores, &nowhere, Sort::Urgency, false, (0, 10), true).is_err());
+    }
+
+    #[test]
+    fn close_matches_only_when_no_store_found_the_words_as_typed() {
+        let (_a_dir, mut a) = crate::store::test_store();
+        let (_b_dir, mut b) = crate::store::test_store();
+        fill(&mut a, 3, "CS");
+        fill(&mut b, 3, "DS-");
+        a.save_cases(&[Case {
+            id: "CS-carte".into(),
+            number: "CS000900".into(),
+            summary: "Carte grise non reçue".into(),
+            state: "10".into(),
+            version: "1".into(),
+            ..Case::default()
+        }])
+        .expect("case");
+        b.save_cases(&[Case {
+            id: "DS-carton".into(),
+            number: "DS-000900".into(),
+            summary: "Cartes postales".into(),
+            state: "10".into(),
+            version: "1".into(),
+            ..Case::default()
+        }])
+        .expect("case");
+        let stores = [&a, &b];
+        let numbers = |page: &MergedPage| -> Vec<String> {
+            let hits = page.hits.iter();
+            hits.map(|(_, h)| h.row.case.number.clone()).collect()
+        };
+        // Found as typed in one store: the other's close matches stay out.
+        let search = Search::parse("grise").expect("search");
+        let page =
+            search_page(&stores, &search, Sort::Urgency, false, (0, 10), true).expect("search");
+        assert_eq!(numbers(&page), ["CS000900"]);
+        assert_eq!((page.total, page.fuzzy), (Some(1), false));
+        // Found as typed nowhere: close matches from every store.
+        let typo = Search::parse("grse").expect("search");
+        let page =
+            search_page(&stores, &typo, Sort::Urgency, false, (0, 10), true).expect("search");
+        assert!(page.fuzzy);
+        assert_eq!(numbers(&page).first().map(String::as_str), Some("CS000900"));
     }
 
     /// Two stores of `n` cases each, merged windows against each store's
