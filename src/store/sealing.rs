@@ -289,7 +289,10 @@ mod tests {
             let words = store.search(&Search::parse("passeport").unwrap(), 10);
             assert_eq!(words.unwrap().len(), 1);
             let bytes = raw_bytes(&path);
-            for word in ["Quentinelle", "quentinelle", "passeport", "Zébulon", "CS1"] {
+            // Words long enough not to turn up in the ciphertext by chance:
+            // three letters, as the number "CS1", are found in a random
+            // file of this size about once in a hundred runs.
+            for word in ["Quentinelle", "quentinelle", "passeport", "Zébulon"] {
                 assert!(!contains(&bytes, word), "{word} in clear");
             }
         }
