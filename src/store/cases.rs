@@ -54,28 +54,62 @@ pub(super) fn case_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Case> {
 pub(super) static FOLDED_STATES: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| super::outbox::states_sql(&super::outbox::FOLDED));
 
-fn base_of(tx: &Connection, id: &str) -> StoreResult<Option<Case>> {
-    let base: Option<String> = tx
-        .prepare_cached("SELECT base FROM cases WHERE id = ?")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
-    base.map(|json| super::from_json(&format!("case {id}"), &json))
-        .transpose()
+/// A case as the store holds it, read once per write: its row, the shown
+/// fields its search rows are made of, and the back-end's copy (JSON,
+/// parsed only when compared).
+struct Held {
+    row: i64,
+    number: String,
+    citizen: Option<String>,
+    summary: String,
+    description: String,
+    procedure: String,
+    base: String,
+}
+
+impl Held {
+    fn read(tx: &Connection, id: &str) -> StoreResult<Option<Held>> {
+        Ok(tx
+            .prepare_cached(
+                "SELECT row, number, citizen, summary, description, procedure, base
+                 FROM cases WHERE id = ?",
+            )?
+            .query_row([id], |r| {
+                Ok(Held {
+                    row: r.get(0)?,
+                    number: r.get(1)?,
+                    citizen: r.get(2)?,
+                    summary: r.get(3)?,
+                    description: r.get(4)?,
+                    procedure: r.get(5)?,
+                    base: r.get(6)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The back-end's copy of case `id`.
+    fn base(&self, id: &str) -> StoreResult<Case> {
+        super::from_json(&format!("case {id}"), &self.base)
+    }
 }
 
 /// Writes the shown copy of a case: `base` with pending actions applied,
 /// and its search words.
 pub(super) fn write_shown(tx: &Connection, base: &Case) -> StoreResult<()> {
-    let due = store_shown(tx, base)?;
+    let held = Held::read(tx, &base.id)?;
+    let due = store_shown(tx, base, held.as_ref())?;
     super::words::write(tx, due.as_slice())
 }
 
-/// The words of a case as stored: number, citizen, summary, description.
-type Words = (String, Option<String>, String, String);
-
-/// Writes the shown copy of a case, and says whether its search words are
-/// to be written (`words::write`, once for a batch of cases).
-fn store_shown(tx: &Connection, base: &Case) -> StoreResult<Option<super::words::Due>> {
+/// Writes the shown copy of a case over what is `held` of it, and says
+/// whether its search words are to be written (`words::write`, once for a
+/// batch of cases).
+fn store_shown(
+    tx: &Connection,
+    base: &Case,
+    held: Option<&Held>,
+) -> StoreResult<Option<super::words::Due>> {
     let mut shown = base.clone();
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT action FROM outbox WHERE case_id = ? AND state IN {} ORDER BY seq",
@@ -86,14 +120,6 @@ fn store_shown(tx: &Connection, base: &Case) -> StoreResult<Option<super::words:
         let action: Action = super::from_json("outbox action", &action?)?;
         action.apply_to(&mut shown);
     }
-    let held: Option<(i64, Words)> = tx
-        .prepare_cached(
-            "SELECT row, number, citizen, summary, description FROM cases WHERE id = ?",
-        )?
-        .query_row([&shown.id], |r| {
-            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-        })
-        .optional()?;
     let base_json = super::to_json(base)?;
     let values = params![
         shown.id,
@@ -119,8 +145,8 @@ fn store_shown(tx: &Connection, base: &Case) -> StoreResult<Option<super::words:
     // An insert or an update of one row, rather than an upsert: SQLite runs
     // an upsert in a savepoint that copies every page it touches to a
     // statement journal (7% of a first sync).
-    let row = match &held {
-        Some((row, _)) => {
+    let row = match held {
+        Some(held) => {
             tx.prepare_cached(
                 "UPDATE cases SET number = ?2, summary = ?3, description = ?4, state = ?5, priority = ?6,
                    procedure = ?7, channel = ?8, citizen = ?9, assignee = ?10, grp = ?11, opened = ?12, due = ?13,
@@ -128,7 +154,7 @@ fn store_shown(tx: &Connection, base: &Case) -> StoreResult<Option<super::words:
                  WHERE id = ?1",
             )?
             .execute(values)?;
-            *row
+            held.row
         }
         None => {
             tx.prepare_cached(
@@ -140,36 +166,33 @@ fn store_shown(tx: &Connection, base: &Case) -> StoreResult<Option<super::words:
             tx.last_insert_rowid()
         }
     };
-    super::haystack::write(
-        tx,
-        row,
-        &shown.number,
-        shown.citizen.as_deref(),
-        &shown.procedure,
-        &shown.summary,
-    )?;
     // Most writes of a case (an action settled, a new version from the
-    // back-end) leave its words as they were: an FTS5 update would delete
-    // and insert every one of them.
-    let words = (
-        &shown.number,
-        &shown.citizen,
-        &shown.summary,
-        &shown.description,
-    );
-    if held.is_none() {
-        // A purged case that comes back is no longer a purged one.
-        tx.prepare_cached("DELETE FROM purged_cases WHERE id = ?")?
-            .execute([&shown.id])?;
+    // back-end) leave its search rows as they were: an FTS5 update would
+    // delete and insert every word, and the typo line costs two lookups.
+    let same = |h: &Held| {
+        (&h.number, &h.citizen, &h.summary) == (&shown.number, &shown.citizen, &shown.summary)
+    };
+    if !held.is_some_and(|h| same(h) && h.procedure == shown.procedure) {
+        super::haystack::write(
+            tx,
+            row,
+            &shown.number,
+            shown.citizen.as_deref(),
+            &shown.procedure,
+            &shown.summary,
+        )?;
     }
     Ok(match held {
-        None => Some(super::words::Due {
-            row,
-            replace: false,
-        }),
-        Some((_, (number, citizen, summary, description)))
-            if (&number, &citizen, &summary, &description) != words =>
-        {
+        None => {
+            // A purged case that comes back is no longer a purged one.
+            tx.prepare_cached("DELETE FROM purged_cases WHERE id = ?")?
+                .execute([&shown.id])?;
+            Some(super::words::Due {
+                row,
+                replace: false,
+            })
+        }
+        Some(h) if !same(h) || h.description != shown.description => {
             Some(super::words::Due { row, replace: true })
         }
         Some(_) => None,
@@ -178,8 +201,9 @@ fn store_shown(tx: &Connection, base: &Case) -> StoreResult<Option<super::words:
 
 /// Recomputes the shown copy after the outbox changed for a case.
 pub(super) fn refresh_shown(tx: &Connection, case_id: &str) -> StoreResult<()> {
-    if let Some(base) = base_of(tx, case_id)? {
-        write_shown(tx, &base)?;
+    if let Some(held) = Held::read(tx, case_id)? {
+        let due = store_shown(tx, &held.base(case_id)?, Some(&held))?;
+        super::words::write(tx, due.as_slice())?;
     }
     Ok(())
 }
@@ -193,12 +217,13 @@ impl Store {
         let mut changed = 0;
         let mut words = Vec::new();
         for case in cases {
-            if let Some(base) = base_of(&tx, &case.id)?
-                && base == *case
+            let held = Held::read(&tx, &case.id)?;
+            if let Some(held) = &held
+                && held.base(&case.id)? == *case
             {
                 continue;
             }
-            words.extend(store_shown(&tx, case)?);
+            words.extend(store_shown(&tx, case, held.as_ref())?);
             changed += 1;
         }
         super::words::write(&tx, &words)?;

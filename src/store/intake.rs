@@ -239,9 +239,10 @@ pub(super) fn replace_provisional(
                 |r| r.get(0),
             )
             .optional()?;
-        // Found by the back-end's number from now on.
+        // Found by the back-end's number from now on, as a word and as a typo.
         let renumbered = row.map(|row| super::words::Due { row, replace: true });
         super::words::write(tx, renumbered.as_slice())?;
+        super::haystack::rewrite_where(tx, "c.id = ?", Some(&returned.id))?;
     }
     tx.execute(
         "UPDATE outbox SET case_id = ?1, case_number = ?2 WHERE case_id = ?3",
@@ -382,6 +383,7 @@ mod tests {
             version: "1".into(),
             citizen: Some("p1".into()),
             summary: "Passeport perdu".into(),
+            procedure: "passeport".into(),
             ..Case::default()
         };
         store.mark_done(&opening.id, &real, Settled::Sent).unwrap();
@@ -401,6 +403,8 @@ mod tests {
             hits.into_iter().map(|h| h.row.case.id).collect()
         };
         assert_eq!(found("CS0000042"), ["c1"]);
+        // A digit short: the typo search's line has the new number too.
+        assert_eq!(found("CS000042"), ["c1"]);
         assert!(found("NEW-1").is_empty());
         assert_eq!(found("comptoir").len(), 2);
         let waiting = store.action(&note.id).unwrap();

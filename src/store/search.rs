@@ -763,6 +763,9 @@ mod tests {
             !found(&store, "demande"),
             "the old summary's words are gone"
         );
+        // And the typo line follows the summary too.
+        assert!(found(&store, "grse"), "a typo of the new summary");
+        assert!(!found(&store, "dmande"), "a typo of the old one");
     }
 
     #[test]
