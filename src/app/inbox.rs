@@ -173,16 +173,15 @@ pub fn search_page(
             fuzzy: page.fuzzy,
         });
     }
-    let mut exact = Vec::new();
-    let mut fuzzy = Vec::new();
-    let (mut exact_total, mut fuzzy_total) = (Some(0u64), Some(0u64));
+    let window = (0, offset + limit);
     // A filter naming what one back-end does not know (a state of
     // Démarches Simplifiées' in a ServiceNow store) matches nothing there;
     // only a filter no store knows is refused.
     let mut refused = None;
-    let mut answered = 0;
+    let mut answering = Vec::new();
+    let (mut hits, mut total, mut found_exactly) = (Vec::new(), Some(0u64), false);
     for (index, store) in stores.iter().enumerate() {
-        let page = match store.search_page(search, sort, descending, (0, offset + limit), count) {
+        let page = match store.exact_page(search, sort, descending, window, count) {
             Ok(page) => page,
             Err(e @ crate::store::StoreError::Invalid(_)) => {
                 refused.get_or_insert(e);
@@ -190,38 +189,37 @@ pub fn search_page(
             }
             Err(e) => return Err(e),
         };
-        answered += 1;
-        let hits = page.hits.into_iter().map(|hit| (index, hit));
-        let (found, total) = if page.fuzzy {
-            (&mut fuzzy, &mut fuzzy_total)
-        } else {
-            (&mut exact, &mut exact_total)
-        };
-        found.extend(hits);
-        *total = total.zip(page.total).map(|(a, b)| a + b);
+        answering.push((index, store));
+        if let Some(page) = page {
+            found_exactly = true;
+            total = total.zip(page.total).map(|(a, b)| a + b);
+            hits.extend(page.hits.into_iter().map(|hit| (index, hit)));
+        }
     }
-    if answered == 0
+    if answering.is_empty()
         && let Some(e) = refused
     {
         return Err(e);
     }
-    // As in one store: close matches only when no store found the words as
-    // typed (a store that found nothing exactly answers with its close
-    // ones, which would otherwise follow another's exact matches).
-    let exactly = !exact.is_empty() || fuzzy.is_empty();
-    let (hits, total) = if exactly {
+    // As in one store: close matches only when no store found the words
+    // as typed, and only then does any store scan its typo lines.
+    let fuzzy = !found_exactly && !search.words.is_empty();
+    if fuzzy {
+        for (index, store) in answering {
+            let page = store.close_page(search, window)?;
+            total = total.zip(page.total).map(|(a, b)| a + b);
+            hits.extend(page.hits.into_iter().map(|hit| (index, hit)));
+        }
+        hits.sort_by(|a, b| b.1.score.cmp(&a.1.score).then(a.0.cmp(&b.0)));
+    } else {
         // Stable sort: within a store its own order, between equal keys
         // the store first in the inbox.
-        exact.sort_by(|a, b| compare(&a.1, &b.1, sort, descending).then(a.0.cmp(&b.0)));
-        (exact, exact_total)
-    } else {
-        fuzzy.sort_by(|a, b| b.1.score.cmp(&a.1.score).then(a.0.cmp(&b.0)));
-        (fuzzy, fuzzy_total)
-    };
+        hits.sort_by(|a, b| compare(&a.1, &b.1, sort, descending).then(a.0.cmp(&b.0)));
+    }
     Ok(MergedPage {
         hits: hits.into_iter().skip(offset).take(limit).collect(),
         total,
-        fuzzy: !exactly,
+        fuzzy,
     })
 }
 

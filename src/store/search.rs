@@ -84,14 +84,21 @@ pub struct Page {
 /// hundreds, a typo's matches are noise nobody scrolls to.
 const FUZZY_KEEP: usize = 500;
 
-#[derive(Default)]
+/// The conditions of a search on `cases c`, with their parameters.
+#[derive(Clone, Default)]
 struct Sql {
-    conditions: Vec<String>,
+    conditions: Vec<Condition>,
     params: Vec<Value>,
-    /// The conditions that match too many cases to find a page by their
-    /// index (see `BROAD`): a page is read with the planner kept off it (the
-    /// unary + before the column), a count still reads it.
-    broad: Vec<usize>,
+}
+
+#[derive(Clone)]
+struct Condition {
+    text: String,
+    /// It matches too many cases to find a page by its index (see
+    /// `BROAD`): a page is read with the planner kept off that index (the
+    /// unary + before the column) and walks the order's; a count still
+    /// reads it.
+    broad: bool,
 }
 
 /// Above this many cases, a filter is no help in finding a page: walking
@@ -101,19 +108,15 @@ struct Sql {
 /// to read and sort, the walk 5 ms.
 const BROAD: u64 = 2000;
 
-/// Cases whose words match (the full-text index finds them).
-const MATCHING: &str = "c.row IN (SELECT rowid FROM case_words WHERE case_words MATCH ?)";
-/// The same, only checked on cases another index found (broad words).
-const MATCHING_CHECKED: &str = "+c.row IN (SELECT rowid FROM case_words WHERE case_words MATCH ?)";
-
 impl Sql {
-    fn add(&mut self, condition: String, params: impl IntoIterator<Item = Value>) {
-        self.conditions.push(condition);
+    fn add(&mut self, text: String, params: impl IntoIterator<Item = Value>) {
+        self.conditions.push(Condition { text, broad: false });
         self.params.extend(params);
     }
+
     fn in_list(&mut self, column: &str, values: Vec<String>) {
         if values.is_empty() {
-            self.conditions.push("0".into());
+            self.add("0".into(), []);
             return;
         }
         let marks = vec!["?"; values.len()].join(", ");
@@ -121,6 +124,32 @@ impl Sql {
             format!("{column} IN ({marks})"),
             values.into_iter().map(Value::Text),
         );
+    }
+
+    /// Says the last condition added is broad.
+    fn broad(&mut self) {
+        if let Some(last) = self.conditions.last_mut() {
+            last.broad = true;
+        }
+    }
+
+    /// The WHERE clause of a count or a test (`page` false) or of a page.
+    fn clause(&self, page: bool) -> String {
+        if self.conditions.is_empty() {
+            return "1".into();
+        }
+        let texts: Vec<String> = self
+            .conditions
+            .iter()
+            .map(|c| {
+                if page && c.broad {
+                    format!("+{}", c.text)
+                } else {
+                    c.text.clone()
+                }
+            })
+            .collect();
+        texts.join(" AND ")
     }
 }
 
@@ -150,10 +179,10 @@ impl Store {
                 }
                 let mut alone = Sql::default();
                 alone.in_list("c.state", values.clone());
-                let broad = self.count(&alone, None)? > BROAD;
+                let broad = self.count(&alone)? > BROAD;
                 sql.in_list("c.state", values);
                 if broad {
-                    sql.broad.push(sql.conditions.len() - 1);
+                    sql.broad();
                 }
             }
             Filter::Priority(levels) => {
@@ -216,7 +245,7 @@ impl Store {
                     // Open cases are a large share: walking the list's own
                     // order index beats the state index for a page.
                     sql.in_list("c.state", values);
-                    sql.broad.push(sql.conditions.len() - 1);
+                    sql.broad();
                 }
             }
             Filter::MyGroups => sql.add(
@@ -227,60 +256,32 @@ impl Store {
         Ok(())
     }
 
-    /// The WHERE clause of a count (`page` false) or of a page.
-    fn where_clause(sql: &Sql, extra: Option<(&str, Value)>, page: bool) -> (String, Vec<Value>) {
-        let mut conditions: Vec<String> = sql
-            .conditions
-            .iter()
-            .enumerate()
-            .map(|(at, condition)| {
-                if page && sql.broad.contains(&at) {
-                    format!("+{condition}")
-                } else {
-                    condition.clone()
-                }
-            })
-            .collect();
-        let mut params = sql.params.clone();
-        if let Some((condition, value)) = extra {
-            conditions.push(condition.to_string());
-            params.push(value);
-        }
-        let filter = if conditions.is_empty() {
-            "1".to_string()
-        } else {
-            conditions.join(" AND ")
-        };
-        (filter, params)
-    }
-
     /// Whether anything matches (cheaper than counting).
-    fn any(&self, sql: &Sql, extra: Option<(&str, Value)>) -> StoreResult<bool> {
-        let (filter, params) = Self::where_clause(sql, extra, false);
+    fn any(&self, sql: &Sql) -> StoreResult<bool> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT EXISTS (SELECT 1 FROM cases c WHERE {filter})"
+            "SELECT EXISTS (SELECT 1 FROM cases c WHERE {})",
+            sql.clause(false)
         ))?;
-        Ok(stmt.query_row(params_from_iter(params.iter()), |r| r.get(0))?)
+        Ok(stmt.query_row(params_from_iter(sql.params.iter()), |r| r.get(0))?)
     }
 
-    fn count(&self, sql: &Sql, extra: Option<(&str, Value)>) -> StoreResult<u64> {
-        let (filter, params) = Self::where_clause(sql, extra, false);
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT count(*) FROM cases c WHERE {filter}"))?;
-        let n: i64 = stmt.query_row(params_from_iter(params.iter()), |r| r.get(0))?;
+    fn count(&self, sql: &Sql) -> StoreResult<u64> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT count(*) FROM cases c WHERE {}",
+            sql.clause(false)
+        ))?;
+        let n: i64 = stmt.query_row(params_from_iter(sql.params.iter()), |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
 
     fn select_window(
         &self,
         sql: &Sql,
-        extra: Option<(&str, Value)>,
         order: &str,
         offset: usize,
         limit: Option<usize>,
     ) -> StoreResult<Vec<CaseRow>> {
-        let (filter, params) = Self::where_clause(sql, extra, true);
+        let filter = sql.clause(true);
         let limit = match (limit, offset) {
             (Some(n), 0) => format!(" LIMIT {n}"),
             (Some(n), offset) => format!(" LIMIT {n} OFFSET {offset}"),
@@ -302,7 +303,7 @@ impl Store {
              {order}"
         );
         let mut stmt = self.conn.prepare_cached(&query)?;
-        let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
+        let rows = stmt.query_map(params_from_iter(sql.params.iter()), |r| {
             Ok(CaseRow {
                 case: case_from_row(r)?,
                 citizen_name: r.get(18)?,
@@ -318,13 +319,10 @@ impl Store {
 
     /// One case with its names and queue marks, by id.
     pub fn case_row(&self, id: &str) -> StoreResult<Option<CaseRow>> {
-        let sql = Sql {
-            conditions: vec!["c.id = ?".into()],
-            params: vec![text(id)],
-            broad: Vec::new(),
-        };
+        let mut sql = Sql::default();
+        sql.add("c.id = ?".into(), [text(id)]);
         Ok(self
-            .select_window(&sql, None, Sort::Urgency.order(false), 0, Some(1))?
+            .select_window(&sql, Sort::Urgency.order(false), 0, Some(1))?
             .pop())
     }
 
@@ -357,58 +355,59 @@ impl Store {
         search: &Search,
         sort: Sort,
         descending: bool,
-        (offset, limit): (usize, usize),
+        window: (usize, usize),
         count: bool,
     ) -> StoreResult<Page> {
-        let sql = self.filters_sql(search)?;
-        let order = sort.order(descending);
-        let words = if search.words.is_empty() {
-            None
-        } else {
-            let expression = search
-                .words
-                .iter()
-                .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-                .collect::<Vec<_>>()
-                .join(" ");
-            // Common words with other filters: the filters' index finds
-            // the page, the words' matches are only checked (as a list read
-            // once). Rare words find the page themselves.
-            let broad = !sql.conditions.is_empty()
-                && self
-                    .conn
-                    .prepare_cached("SELECT count(*) FROM case_words WHERE case_words MATCH ?")?
-                    .query_row([&expression], |r| r.get::<_, i64>(0))?
-                    > BROAD as i64;
-            Some((broad, Value::Text(expression)))
-        };
-        let for_page = words.clone().map(|(broad, expression)| {
-            let condition = if broad { MATCHING_CHECKED } else { MATCHING };
-            (condition, expression)
-        });
-        let words = words.map(|(_, expression)| (MATCHING, expression));
-        let total = if count {
-            Some(self.count(&sql, words.clone())?)
-        } else {
-            None
-        };
-        let found = match (total, &words) {
-            (Some(n), _) => n > 0,
-            (None, None) => true,
-            (None, Some(_)) => self.any(&sql, words.clone())?,
-        };
-        if found || words.is_none() {
-            let rows = self.select_window(&sql, for_page, order, offset, Some(limit))?;
-            return Ok(Page {
-                hits: rows
-                    .into_iter()
-                    .map(|row| SearchHit { row, score: 0 })
-                    .collect(),
-                total,
-                fuzzy: false,
-            });
+        match self.exact_page(search, sort, descending, window, count)? {
+            Some(page) => Ok(page),
+            None => self.close_page(search, window),
         }
-        let ranked = self.fuzzy_ids(&sql, &search.words, FUZZY_KEEP)?;
+    }
+
+    /// The window of the cases matching the search as typed; None when
+    /// its words are found nowhere (`close_page` then).
+    pub fn exact_page(
+        &self,
+        search: &Search,
+        sort: Sort,
+        descending: bool,
+        (offset, limit): (usize, usize),
+        count: bool,
+    ) -> StoreResult<Option<Page>> {
+        let matching = self.with_words(&self.filters_sql(search)?, &search.words)?;
+        let total = if count {
+            Some(self.count(&matching)?)
+        } else {
+            None
+        };
+        // Without words, the page is the filters' (empty or not).
+        let found = search.words.is_empty()
+            || match total {
+                Some(n) => n > 0,
+                None => self.any(&matching)?,
+            };
+        if !found {
+            return Ok(None);
+        }
+        let rows = self.select_window(&matching, sort.order(descending), offset, Some(limit))?;
+        Ok(Some(Page {
+            hits: rows
+                .into_iter()
+                .map(|row| SearchHit { row, score: 0 })
+                .collect(),
+            total,
+            fuzzy: false,
+        }))
+    }
+
+    /// The window of the cases closest to the search's words by fuzzy
+    /// score, best first, among those its filters match.
+    pub fn close_page(
+        &self,
+        search: &Search,
+        (offset, limit): (usize, usize),
+    ) -> StoreResult<Page> {
+        let ranked = self.fuzzy_ids(&self.filters_sql(search)?, &search.words, FUZZY_KEEP)?;
         let total = Some(ranked.len() as u64);
         let mut hits = Vec::with_capacity(limit);
         for (score, id) in ranked.into_iter().skip(offset).take(limit) {
@@ -421,6 +420,36 @@ impl Store {
             total,
             fuzzy: true,
         })
+    }
+
+    /// `sql` and the free `words`, matched on the full-text index.
+    fn with_words(&self, sql: &Sql, words: &[String]) -> StoreResult<Sql> {
+        let mut matching = sql.clone();
+        if words.is_empty() {
+            return Ok(matching);
+        }
+        let expression = words
+            .iter()
+            .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        // Common words with other filters: the filters' index finds the
+        // page, the words' matches are only checked (as a list read once).
+        // Rare words find the page themselves.
+        let broad = !sql.conditions.is_empty()
+            && self
+                .conn
+                .prepare_cached("SELECT count(*) FROM case_words WHERE case_words MATCH ?")?
+                .query_row([&expression], |r| r.get::<_, i64>(0))?
+                > BROAD as i64;
+        matching.add(
+            "c.row IN (SELECT rowid FROM case_words WHERE case_words MATCH ?)".into(),
+            [Value::Text(expression)],
+        );
+        if broad {
+            matching.broad();
+        }
+        Ok(matching)
     }
 
     /// The fuzzy fallback over number, citizen, procedure and summary: the
@@ -443,7 +472,7 @@ impl Store {
                 format!(
                     "SELECT h.row, h.text FROM cases c JOIN case_haystack h ON h.row = c.row
                      WHERE {} AND h.row BETWEEN ? AND ?",
-                    sql.conditions.join(" AND ")
+                    sql.clause(false)
                 )
             },
             params: &sql.params,
@@ -766,6 +795,66 @@ mod tests {
         // And the typo line follows the summary too.
         assert!(found(&store, "grse"), "a typo of the new summary");
         assert!(!found(&store, "dmande"), "a typo of the old one");
+    }
+
+    #[test]
+    fn a_broad_filter_is_walked_past_for_a_page_and_counted_by_its_index() {
+        use super::{BROAD, Sort};
+        let (_dir, mut store) = seeded();
+        let many: Vec<Case> = (0..BROAD + 1)
+            .map(|i| Case {
+                id: format!("n{i}"),
+                number: format!("CS9{i:05}"),
+                state: "1".into(),
+                summary: "Carte grise".into(),
+                version: "1".into(),
+                ..Case::default()
+            })
+            .collect();
+        store.save_cases(&many).unwrap();
+        let plan = |text: &str| {
+            let search = Search::parse(text).unwrap();
+            let sql = store.filters_sql(&search).unwrap();
+            (sql.clause(true), sql.clause(false))
+        };
+        // Over BROAD new cases: a page walks the order's index past them.
+        let (page, count) = plan("state:new");
+        assert_eq!(page, "+c.state IN (?)");
+        assert_eq!(count, "c.state IN (?)");
+        // A handful of open ones: their index finds the page.
+        let (page, _) = plan("state:open");
+        assert_eq!(page, "c.state IN (?)");
+        // Common words beside a filter are checked, not driving; rare ones,
+        // or alone, drive.
+        let words = |text: &str| {
+            let search = Search::parse(text).unwrap();
+            let sql = store.filters_sql(&search).unwrap();
+            let matching = store.with_words(&sql, &search.words).unwrap();
+            matching.clause(true)
+        };
+        let matched = "c.row IN (SELECT rowid FROM case_words WHERE case_words MATCH ?)";
+        assert_eq!(
+            words("state:open carte"),
+            format!("c.state IN (?) AND +{matched}")
+        );
+        assert_eq!(words("carte"), matched);
+        assert_eq!(
+            words("state:open passeport"),
+            format!("c.state IN (?) AND {matched}")
+        );
+        let hits = store
+            .search_page(
+                &Search::parse("state:new carte").unwrap(),
+                Sort::Urgency,
+                false,
+                (0, 5),
+                true,
+            )
+            .unwrap();
+        assert_eq!(
+            (hits.hits.len(), hits.total, hits.fuzzy),
+            (5, Some(BROAD + 1), false)
+        );
     }
 
     #[test]
