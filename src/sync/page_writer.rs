@@ -32,6 +32,14 @@ pub(super) struct Written {
     pub forgotten: usize,
 }
 
+impl Written {
+    fn absorb(&mut self, other: Written) {
+        self.changed += other.changed;
+        self.changed_ids.extend(other.changed_ids);
+        self.forgotten += other.forgotten;
+    }
+}
+
 /// Where the pages of a pull go: stored on the pull's own connection while
 /// the pull is one page long, handed to a `PageWriter` from the first page
 /// that has more behind it.
@@ -74,10 +82,7 @@ impl Pages {
     pub async fn finish(self) -> Result<Written, SyncError> {
         let mut written = self.written;
         if let Some(writer) = self.writer {
-            let by_writer = writer.finish().await?;
-            written.changed += by_writer.changed;
-            written.changed_ids.extend(by_writer.changed_ids);
-            written.forgotten += by_writer.forgotten;
+            written.absorb(writer.finish().await?);
         }
         Ok(written)
     }

@@ -93,3 +93,37 @@ async fn a_first_sync_killed_at_random_points_resumes_with_every_case_once() {
     let detail = agent.json(&["--offline", "case", &numbers[numbers.len() / 2], "--json"]);
     assert!(detail["citizen_details"].is_object(), "{detail}");
 }
+
+/// A first sync whose third page of history fails, after the page writer
+/// took the first two: those are kept with their watermark, and the next
+/// sync reads only what follows them, every case once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_cut_by_a_failed_page_resumes_after_the_pages_stored() {
+    let server = start(3000, &[]);
+    let proxy = FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, "superviseur");
+    // Pages of history (500, then 2,000 cases) are the requests ordered by
+    // update time; the third one fails (a sync does not ask twice).
+    proxy.schedule_matching(
+        "ORDERBYsys_updated_on",
+        [Fault::Pass, Fault::Pass, Fault::Status(503)],
+    );
+    let failed = agent.run(&["sync"]);
+    assert_ne!(
+        failed.code, 0,
+        "the third page failed the sync: {}",
+        failed.stderr
+    );
+    let kept = agent.numbers("all", 10_000).len();
+    assert!(kept >= 2500, "the two pages stored: {kept} cases");
+
+    let report = agent.json(&["sync", "--json"]);
+    let pull = &report["report"]["pull"];
+    let received = pull["cases_received"].as_u64().unwrap_or(0);
+    assert!(received < 1000, "resumed after the pages stored: {pull}");
+    let numbers = agent.numbers("all", 10_000);
+    let unique: HashSet<&String> = numbers.iter().collect();
+    assert_eq!(unique.len(), numbers.len(), "no case twice");
+    let seen = server.client("superviseur").all_cases("number").await;
+    assert_eq!(numbers.len(), seen.len(), "every case, once");
+}

@@ -188,6 +188,8 @@ struct Shared {
     /// Faults for writes (PATCH, PUT, POSTs to the Table API, GraphQL
     /// mutations) only.
     scheduled_writes: Mutex<VecDeque<Fault>>,
+    /// Faults for requests whose target (path and query) contains the text.
+    scheduled_matching: Mutex<Vec<(String, VecDeque<Fault>)>>,
     down: AtomicBool,
     requests: AtomicU64,
     forwarded: AtomicU64,
@@ -223,6 +225,7 @@ impl FaultProxy {
             default: Mutex::new(Fault::Pass),
             scheduled: Mutex::new(VecDeque::new()),
             scheduled_writes: Mutex::new(VecDeque::new()),
+            scheduled_matching: Mutex::new(Vec::new()),
             down: AtomicBool::new(false),
             requests: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
@@ -269,6 +272,17 @@ impl FaultProxy {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .extend(faults);
+    }
+
+    /// Like [`schedule`](Self::schedule), but only requests whose target
+    /// (path and query string, as sent) contains `text` draw from this
+    /// queue; they draw from it before any other.
+    pub fn schedule_matching(&self, text: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.shared
+            .scheduled_matching
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((text.to_string(), faults.into_iter().collect()));
     }
 
     pub fn stats(&self) -> Stats {
@@ -318,7 +332,17 @@ impl Shared {
         *self.link.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn next_fault(&self, write: bool) -> Fault {
+    fn next_fault(&self, write: bool, target: &str) -> Fault {
+        let matching = self
+            .scheduled_matching
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter_mut()
+            .filter(|(text, _)| target.contains(text.as_str()))
+            .find_map(|(_, faults)| faults.pop_front());
+        if let Some(fault) = matching {
+            return fault;
+        }
         if write {
             let fault = self
                 .scheduled_writes
@@ -404,6 +428,8 @@ struct Request {
     body: Vec<u8>,
     /// A PATCH, PUT, or a POST under /api/ (not the token endpoint).
     write: bool,
+    /// Its path and query string, as sent.
+    target: String,
     /// Bytes the client sent for it (head and body as read).
     wire_bytes: u64,
 }
@@ -446,7 +472,7 @@ async fn handle(mut client: TcpStream, shared: &Shared) {
         sleep_until(left + link.one_way()).await;
     }
     shared.requests.fetch_add(1, Ordering::SeqCst);
-    let fault = shared.next_fault(request.write);
+    let fault = shared.next_fault(request.write, &request.target);
     if !matches!(fault, Fault::Pass) {
         shared.faults.fetch_add(1, Ordering::SeqCst);
     }
@@ -666,6 +692,7 @@ async fn read_request(client: &mut TcpStream, shared: &Shared) -> Result<Request
         ),
         body,
         write,
+        target: parts[1].to_string(),
         wire_bytes,
     })
 }
