@@ -90,12 +90,7 @@ fn main() {
         ours.iter().sum::<Duration>().as_secs_f64() / curls.iter().sum::<Duration>().as_secs_f64();
     let (full, full_low, full_high) = spread(ours);
     let (plain, plain_low, plain_high) = spread(curls);
-    ratios.sort_by(f64::total_cmp);
-    let (median, low, high) = (
-        ratios[ratios.len() / 2],
-        ratios[0],
-        ratios[ratios.len() - 1],
-    );
+    let (median, low, high) = spread(ratios);
     println!(
         "full first sync, median of {sync_rounds}: {:.1} s ({:.1}-{:.1}); curl, same tables: {:.1} s ({:.1}-{:.1}); Guichet/curl = {ratio:.2}, per round median {median:.2} ({low:.2}-{high:.2}) (target <= 1.3)",
         full.as_secs_f64(),
@@ -250,12 +245,7 @@ fn replay(
         queued.as_secs_f64(),
         total as f64 / queued.as_secs_f64()
     );
-    ratios.sort_by(f64::total_cmp);
-    let (median, low, high) = (
-        ratios[ratios.len() / 2],
-        ratios[0],
-        ratios[ratios.len() - 1],
-    );
+    let (median, low, high) = spread(ratios);
     println!(
         "replayed {total} actions in {:.1} s ({:.0} per second); the same {total} PATCH requests back to back (plain client): {:.1} s; Guichet/plain = {:.2}, per round median {median:.2} ({low:.2}-{high:.2}) (target <= 1.3)",
         replayed.as_secs_f64(),

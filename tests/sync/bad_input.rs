@@ -2,9 +2,8 @@
 //! huge body. Each gives a clear error; the store and the queue are left
 //! exactly as they were.
 
-use support::agent::Agent;
-use support::proxy::{Fault, FaultProxy};
-use support::server::start;
+use support::agent::{Agent, synced_through_proxy};
+use support::proxy::Fault;
 
 fn json_answer(body: &str) -> Fault {
     Fault::Respond {
@@ -16,10 +15,7 @@ fn json_answer(body: &str) -> Fault {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_answers_are_refused_and_nothing_is_lost() {
-    let server = start(40, &[]);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) = synced_through_proxy(40, &[], "demo").await;
     let number = agent.numbers("open", 1).remove(0);
     let before_cases = agent.numbers("all", 500);
     let before_case = agent.json(&["--offline", "case", &number, "--json"]);
@@ -101,10 +97,7 @@ async fn bad_answers_are_refused_and_nothing_is_lost() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirected_write_is_refused_not_taken_for_applied() {
-    let server = start(20, &[]);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) = synced_through_proxy(20, &[], "demo").await;
     let number = agent.numbers("open", 1).remove(0);
     proxy.schedule_writes([Fault::Respond {
         status: 303,

@@ -1,8 +1,8 @@
 //! Real instances as administrations run them: clocks hours away from the
 //! workstation's, and no OAuth application registered for Guichet.
 
-use support::agent::Agent;
-use support::proxy::{Fault, FaultProxy};
+use support::agent::{Agent, synced_through_proxy};
+use support::proxy::Fault;
 use support::server::start;
 
 /// A comment whose answer is lost after the back-end applied it, with the
@@ -12,10 +12,7 @@ async fn lost_answer_with_clock_apart(offset_secs: i64, extra: &[&str]) {
     let offset = offset_secs.to_string();
     let mut args = vec!["--clock-offset", offset.as_str()];
     args.extend_from_slice(extra);
-    let server = start(30, &args);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) = synced_through_proxy(30, &args, "demo").await;
     let cases = agent.numbers("open", 1);
     assert_eq!(cases.len(), 1, "a case to answer");
     let number = &cases[0];

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use support::agent::Agent;
+use support::agent::{Agent, synced_through_proxy};
 use support::client::{Client, s};
-use support::proxy::FaultProxy;
 use support::server::start;
 use support::tmux::Console;
 
@@ -116,10 +115,7 @@ async fn filter_open_answer_and_resolve_from_the_console() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_link_cut_actions_queue_and_land_once_when_it_returns() {
-    let server = start(150, &[]);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) = synced_through_proxy(150, &[], "demo").await;
     let (number, _, typed) = case_with_accented_citizen(&agent);
 
     let console = open_console(&agent);

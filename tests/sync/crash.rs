@@ -10,16 +10,12 @@
 
 use std::time::Duration;
 
-use support::agent::Agent;
+use support::agent::synced_through_proxy;
 use support::chaos::Dice;
-use support::proxy::{Fault, FaultProxy};
-use support::server::start;
+use support::proxy::Fault;
 
 async fn killed_at_random_points(extra: &[&str]) {
-    let server = start(60, extra);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) = synced_through_proxy(60, extra, "demo").await;
     let cases = agent.numbers("open", 12);
     let comments = std::env::var("GUICHET_CHAOS_COMMENTS")
         .ok()
@@ -66,10 +62,7 @@ async fn without_extensions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_action_made_during_a_sync_waits_for_it_and_lands_once() {
-    let server = start(40, &["--no-extensions"]);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) = synced_through_proxy(40, &["--no-extensions"], "demo").await;
     let cases = agent.numbers("open", 8);
     let expected = agent.queue_work(&cases, 2, "3");
     proxy.set_default(Fault::Delay(Duration::from_millis(60)));
@@ -95,10 +88,7 @@ async fn an_action_made_during_a_sync_waits_for_it_and_lands_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_identical_comments_both_land_when_one_answer_is_lost() {
-    let server = start(20, &["--no-extensions"]);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) = synced_through_proxy(20, &["--no-extensions"], "demo").await;
     let number = agent.numbers("open", 1).remove(0);
     agent.ok(&["--offline", "comment", &number, "Bien reçu, merci."]);
     agent.ok(&["--offline", "comment", &number, "Bien reçu, merci."]);

@@ -7,9 +7,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use support::agent::Agent;
-use support::proxy::{Fault, FaultProxy};
-use support::server::start;
+use support::agent::{Agent, synced_through_proxy};
+use support::proxy::Fault;
 
 /// The rescue files beside the agent's store.
 fn rescue_files(agent: &Agent) -> Vec<PathBuf> {
@@ -134,10 +133,7 @@ async fn boss_count(server: &support::server::Server, number: &str, text: &str) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_store_gives_up_its_queue_first_and_nothing_lands_twice() {
-    let server = start(30, &[]);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) = synced_through_proxy(30, &[], "demo").await;
     let cases = agent.numbers("open", 7);
     // Applied on the server, its answer lost: in doubt here.
     let landed = "Pièce reçue, dossier transmis";

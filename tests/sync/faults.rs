@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use support::agent::Agent;
-use support::proxy::{Fault, FaultProxy};
-use support::server::start;
+use support::agent::synced_through_proxy;
+use support::proxy::Fault;
 
 fn hostile() -> Vec<Fault> {
     vec![
@@ -30,10 +29,7 @@ fn hostile() -> Vec<Fault> {
 
 /// Returns how many actions a read-back found already applied.
 async fn exactly_once_through_faults(extra: &[&str]) -> u64 {
-    let server = start(60, extra);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) = synced_through_proxy(60, extra, "demo").await;
     let cases = agent.numbers("open", 10);
     let expected = agent.queue_work(&cases, 3, "2");
 
@@ -107,10 +103,8 @@ async fn exactly_once_and_in_order_at_scale(extra: &[&str]) {
     let actions = actions_at_scale();
     let per_case = 10;
     let cases_wanted = actions.div_ceil(per_case);
-    let server = start((cases_wanted * 4).max(200) as u32, extra);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "superviseur");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) =
+        synced_through_proxy((cases_wanted * 4).max(200) as u32, extra, "superviseur").await;
     let cases = agent.numbers("open", cases_wanted);
     assert_eq!(cases.len(), cases_wanted, "enough open cases");
     // Queued straight into the store, as the console does (a process per
@@ -175,10 +169,7 @@ async fn at_scale_without_extensions() {
 /// one goes again in the sync's second push round).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actions_not_sent_after_a_failure_go_back_untouched() {
-    let server = start(60, &[]);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "superviseur");
-    agent.ok(&["sync"]);
+    let (_server, proxy, agent) = synced_through_proxy(60, &[], "superviseur").await;
     let cases = agent.numbers("open", 10);
     for number in &cases {
         agent.ok(&[

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::agent::Agent;
-use support::proxy::{Fault, FaultProxy};
+use support::agent::{Agent, synced_through_proxy};
+use support::proxy::Fault;
 use support::server::{Server, start};
 
 /// A few demo cases (their citizens are known), and the agent synced.
@@ -134,10 +134,7 @@ async fn fifty_cases_opened_offline_are_created_once_with_their_work() {
 }
 
 async fn through_lost_answers(extra: &[&str], extensions: bool) {
-    let server = start(30, extra);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) = synced_through_proxy(30, extra, "demo").await;
     let opened = open_offline(&agent, 8, extensions);
     // Answers lost after the server applied the POST, again and again.
     for _ in 0..6 {

@@ -2,17 +2,12 @@
 //! back-end is unreachable, then one sync applies each exactly once, in
 //! order per case.
 
-use support::agent::Agent;
+use support::agent::synced_through_proxy;
 use support::client::s;
-use support::proxy::FaultProxy;
-use support::server::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_day_offline_then_one_sync_applies_everything_once() {
-    let server = start(150, &[]);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    let (server, proxy, agent) = synced_through_proxy(150, &[], "demo").await;
     let cases = agent.numbers("open", 50);
     assert_eq!(cases.len(), 50);
 

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::agent::Agent;
+use support::agent::{Agent, synced_through_proxy};
 use support::cli::{self, Output};
 use support::server::{Server, start};
 
@@ -416,11 +416,8 @@ fn the_audit_trail_keeps_actions_reveals_and_exports_without_names() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wipe_waits_until_an_action_sent_without_answer_is_settled() {
-    use support::proxy::{Fault, FaultProxy};
-    let server = start(10, &[]);
-    let proxy = FaultProxy::start(server.address()).await;
-    let agent = Agent::login(&proxy.url, "demo");
-    agent.ok(&["sync"]);
+    use support::proxy::Fault;
+    let (server, proxy, agent) = synced_through_proxy(10, &[], "demo").await;
     let number = agent.numbers("open", 1).remove(0);
     // Applied by the back-end, its answer lost: the outcome is unknown here.
     proxy.schedule_writes([Fault::ResetAfterUpstream]);

@@ -385,3 +385,18 @@ impl Agent {
             .clone()
     }
 }
+
+/// The setting of most offline and fault tests: a `guichet serve` of
+/// `cases` demo cases (started with `extra`), the fault proxy in front of
+/// it, and `user` logged in through the proxy, synced once.
+pub async fn synced_through_proxy(
+    cases: u32,
+    extra: &[&str],
+    user: &str,
+) -> (crate::server::Server, crate::proxy::FaultProxy, Agent) {
+    let server = crate::server::start(cases, extra);
+    let proxy = crate::proxy::FaultProxy::start(server.address()).await;
+    let agent = Agent::login(&proxy.url, user);
+    agent.ok(&["sync"]);
+    (server, proxy, agent)
+}

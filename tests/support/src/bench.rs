@@ -1,7 +1,5 @@
 //! What the benchmarks (`tests/bench`, `harness = false`) share.
 
-use std::time::Duration;
-
 /// True when Cargo only asks for the list of tests (`cargo test --benches`
 /// runs each benchmark with `--list`): there is nothing to run then.
 pub fn listing() -> bool {
@@ -16,8 +14,12 @@ pub fn env_number(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Median, min and max of a sample.
-pub fn spread(mut times: Vec<Duration>) -> (Duration, Duration, Duration) {
-    times.sort();
-    (times[times.len() / 2], times[0], times[times.len() - 1])
+/// Median, min and max of a sample (times, ratios).
+pub fn spread<T: PartialOrd + Copy>(mut sample: Vec<T>) -> (T, T, T) {
+    sample.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    (
+        sample[sample.len() / 2],
+        sample[0],
+        sample[sample.len() - 1],
+    )
 }
